@@ -1,0 +1,393 @@
+//! Configuration: a TOML file and `PACS__…` environment overrides (RUNNING.md).
+//! Unknown keys are errors that name the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub storage: StorageSettings,
+    #[serde(default)]
+    pub dimse: Option<DimseSettings>,
+    #[serde(default = "default_tenants")]
+    pub tenants: Vec<TenantSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// `host:port`; port 0 picks a free port (the ready line says which).
+    pub bind: String,
+    /// Largest accepted upload, in bytes.
+    pub max_body_bytes: u64,
+    /// Time zone of date filters such as `receivedAt` (only UTC for now).
+    pub time_zone: String,
+    /// Seconds in-flight requests get to finish on SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Directory for the archive's own state (generated key hashes).
+    pub data_dir: PathBuf,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 20 * 1024 * 1024 * 1024,
+            time_zone: "UTC".into(),
+            shutdown_grace_secs: 30,
+            data_dir: PathBuf::from("./data"),
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` or `postgres://user@host:port/db`.
+    pub url: String,
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/pacs.sqlite".into(),
+            pool_size: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// Where new studies are written.
+    pub default_medium: String,
+    pub media: Vec<MediumSettings>,
+    pub buckets: Vec<BucketSettings>,
+    /// fsync every stored file and its directory before acknowledging. Only
+    /// throwaway test archives turn it off.
+    pub fsync: bool,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            default_medium: "local".into(),
+            media: vec![MediumSettings {
+                name: "local".into(),
+                path: PathBuf::from("./data/archive"),
+            }],
+            buckets: Vec::new(),
+            fsync: true,
+        }
+    }
+}
+
+/// A filesystem "physical medium".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediumSettings {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// An S3-compatible bucket.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSettings {
+    pub name: String,
+    pub endpoint: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub bucket: String,
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    #[serde(default = "yes")]
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for BucketSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BucketSettings")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DimseSettings {
+    pub bind: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    pub name: String,
+    #[serde(default = "default_ae")]
+    pub ae_title: String,
+    /// Plain key, for development.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Hex SHA-256 of the key, for production.
+    #[serde(default)]
+    pub api_key_sha256: Option<String>,
+    #[serde(default)]
+    pub nodes: Vec<NodeSettings>,
+    #[serde(default)]
+    pub forward: Option<ForwardSettings>,
+}
+
+// Keys never reach logs, not even through Debug.
+impl std::fmt::Debug for TenantSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantSettings")
+            .field("name", &self.name)
+            .field("ae_title", &self.ae_title)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSettings {
+    pub ae_title: String,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub stow_url: Option<String>,
+    #[serde(default)]
+    pub authorization: Option<String>,
+}
+
+impl std::fmt::Debug for NodeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSettings")
+            .field("ae_title", &self.ae_title)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardSettings {
+    #[serde(default)]
+    pub series_node: Option<String>,
+    #[serde(default)]
+    pub slides_url: Option<String>,
+    #[serde(default)]
+    pub slides_authorization: Option<String>,
+}
+
+impl std::fmt::Debug for ForwardSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardSettings")
+            .field("series_node", &self.series_node)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_ae() -> String {
+    "PACS".into()
+}
+
+fn default_tenants() -> Vec<TenantSettings> {
+    vec![TenantSettings {
+        name: "default".into(),
+        ae_title: default_ae(),
+        api_key: None,
+        api_key_sha256: None,
+        nodes: Vec::new(),
+        forward: None,
+    }]
+}
+
+/// A configuration error, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Reads `file` (when given) and the `PACS__SECTION__KEY` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "file {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("PACS")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let raw = builder.build().map_err(|e| ConfigError(e.to_string()))?;
+        let settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: names, references, values.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err()
+            && !self.server.bind.contains(':')
+        {
+            return err(format!(
+                "server.bind: {:?} is not host:port",
+                self.server.bind
+            ));
+        }
+        if !self.server.time_zone.eq_ignore_ascii_case("UTC") {
+            return err(format!(
+                "server.time_zone: only \"UTC\" is supported, not {:?}",
+                self.server.time_zone
+            ));
+        }
+        if self.database.pool_size == 0 {
+            return err("database.pool_size: must be at least 1".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for m in &self.storage.media {
+            if pacs_domain::model::MediumName::new(&m.name).is_err() {
+                return err(format!(
+                    "storage.media.name: {:?} is not a valid medium name",
+                    m.name
+                ));
+            }
+            if !names.insert(m.name.clone()) {
+                return err(format!(
+                    "storage.media.name: {:?} is configured twice",
+                    m.name
+                ));
+            }
+        }
+        for b in &self.storage.buckets {
+            if !names.insert(b.name.clone()) {
+                return err(format!(
+                    "storage.buckets.name: {:?} is configured twice",
+                    b.name
+                ));
+            }
+        }
+        if !self
+            .storage
+            .media
+            .iter()
+            .any(|m| m.name == self.storage.default_medium)
+        {
+            return err(format!(
+                "storage.default_medium: {:?} is not one of storage.media",
+                self.storage.default_medium
+            ));
+        }
+        if self.tenants.is_empty() {
+            return err("tenants: at least one tenant is needed".into());
+        }
+        let mut tenant_names = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if pacs_domain::ids::TenantName::new(&t.name).is_err() {
+                return err(format!(
+                    "tenants.name: {:?} is not a valid tenant name",
+                    t.name
+                ));
+            }
+            if !tenant_names.insert(t.name.clone()) {
+                return err(format!("tenants.name: {:?} is configured twice", t.name));
+            }
+            if let Err(e) = pacs_domain::ids::AeTitle::new(&t.ae_title) {
+                return err(format!("tenants.ae_title ({}): {e}", t.name));
+            }
+            if t.api_key.is_some() && t.api_key_sha256.is_some() {
+                return err(format!(
+                    "tenants.api_key ({}): give api_key or api_key_sha256, not both",
+                    t.name
+                ));
+            }
+            if let Some(h) = &t.api_key_sha256 {
+                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return err(format!(
+                        "tenants.api_key_sha256 ({}): must be 64 hex digits",
+                        t.name
+                    ));
+                }
+            }
+            if t.api_key.as_deref() == Some("") {
+                return err(format!("tenants.api_key ({}): must not be empty", t.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml: &str) -> Result<Settings, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+            .build()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        let s: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_archive() {
+        let s = parse("").unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert!(s.database.url.starts_with("sqlite://"));
+        assert_eq!(s.tenants[0].name, "default");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse("[server]\nbnd = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("bnd"), "{e}");
+        let e = parse("[databse]\nurl = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("databse"), "{e}");
+    }
+
+    #[test]
+    fn bad_references_are_named() {
+        let e = parse("[storage]\ndefault_medium = \"nope\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("storage.default_medium"), "{e}");
+    }
+}

@@ -1,0 +1,120 @@
+//! `pacs`: the archive's command line (RUNNING.md).
+
+mod auth;
+mod config;
+mod error;
+mod routes;
+mod server;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pacs",
+    version,
+    about = "A medical image archive: DICOMweb, the vendor PACS APIs, pathology slides"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Apply migrations and run the HTTP API until SIGTERM/SIGINT.
+    Serve {
+        #[arg(long, env = "PACS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[arg(long, env = "PACS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate the configuration and exit (non-zero, naming the bad key, on error).
+    CheckConfig {
+        #[arg(long, env = "PACS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyAction {
+    /// Print a new random API key and the SHA-256 to put in `api_key_sha256`.
+    Generate,
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+}
+
+#[allow(clippy::print_stdout)]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Key {
+            action: KeyAction::Generate,
+        } => {
+            let key = auth::generate_key();
+            println!("api_key = \"{key}\"");
+            println!("api_key_sha256 = \"{}\"", hex::encode(auth::sha256(&key)));
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig { config } => match config::Settings::load(config.as_deref()) {
+            Ok(_) => {
+                println!("configuration is valid");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Migrate { config } => {
+            init_logging();
+            let result = config::Settings::load(config.as_deref())
+                .map_err(|e| e.to_string())
+                .and_then(|s| server::open_database(&s).map_err(|e| e.to_string()));
+            match result {
+                Ok(_) => {
+                    println!("database is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve { config } => {
+            let settings = match config::Settings::load(config.as_deref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_logging();
+            let result = actix_web::rt::System::new().block_on(server::serve(settings));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    log::error!("{e}");
+                    eprintln!("pacs: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! HTTP routes, under the web context `/o3-dpacs-wado` (probes outside it).
+
+pub mod events;
+pub mod health;
+pub mod qido;
+pub mod stow;
+pub mod stream;
+pub mod util;
+pub mod wado;
+
+use actix_web::web;
+
+/// Every route of the archive.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(
+            web::scope("/o3-dpacs-wado")
+                .configure(stow::routes)
+                .configure(qido::routes)
+                .configure(wado::routes)
+                .configure(events::routes),
+        );
+}

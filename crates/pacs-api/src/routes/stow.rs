@@ -1,0 +1,263 @@
+//! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`.
+//!
+//! Parts are streamed one by one: each is written to the medium's staging area
+//! as it arrives (in 1 MiB slices, off the async workers), so a request of any
+//! size and any number of parts never sits in memory.
+
+use std::io::Write;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::TryStreamExt;
+use pacs_app::ingest::{StoreReport, StoreRequest};
+use pacs_app::{AppError, Tenant};
+use pacs_domain::ids::{AeTitle, StudyInstanceUid};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::routes::util::base_url;
+use crate::state::AppState;
+
+const SLICE: usize = 1024 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/stowRsListener/{aet}/studies").route(web::post().to(stow)))
+        .service(
+            web::resource("/stowRsListener/{aet}/studies/{study}").route(web::post().to(stow)),
+        );
+}
+
+#[derive(serde::Deserialize)]
+struct StowPath {
+    aet: String,
+    study: Option<String>,
+}
+
+/// Checks `Content-Type: multipart/related; type="application/dicom"`.
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime: mime::Mime = ct.parse().map_err(|_| {
+        ApiError::bad_request(
+            "not_multipart",
+            "the body must be multipart/related; type=\"application/dicom\"",
+        )
+    })?;
+    if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
+        return Err(ApiError::bad_request(
+            "not_multipart",
+            format!(
+                "the body must be multipart/related; type=\"application/dicom\", not {}",
+                mime.essence_str()
+            ),
+        ));
+    }
+    if let Some(t) = mime.get_param("type") {
+        if !t.as_str().eq_ignore_ascii_case("application/dicom") {
+            return Err(ApiError(AppError::UnsupportedMediaType(format!(
+                "only type=\"application/dicom\" parts are accepted, not {t}"
+            ))));
+        }
+    }
+    Ok(())
+}
+
+async fn stow(
+    req: HttpRequest,
+    path: web::Path<StowPath>,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let path = path.into_inner();
+    let calling_aet = AeTitle::new(&path.aet)
+        .map_err(|e| ApiError::bad_request("invalid_calling_aet", format!("CALLING_AET: {e}")))?;
+    let expected = path
+        .study
+        .as_deref()
+        .map(StudyInstanceUid::new)
+        .transpose()
+        .map_err(AppError::from)?;
+    check_content_type(&req)?;
+    let tenant = tenant.into_inner();
+    let ae = tenant.ae_title.clone();
+    let store = StoreRequest::new(state.ports.clone(), tenant, calling_aet, expected);
+    let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let store = match receive_parts(store, multipart, state.max_body_bytes).await {
+        Ok(store) => store,
+        Err((store, e)) => {
+            if let Some(store) = store {
+                let _ = web::block(move || store.abort()).await;
+            }
+            return Err(e);
+        }
+    };
+    let report = web::block(move || store.finish()).await??;
+    Ok(store_response(
+        &report,
+        &format!("{}/o3-dpacs-wado/wado-rs/{}", base_url(&req), ae),
+    ))
+}
+
+type Failed = (Option<StoreRequest>, ApiError);
+
+async fn receive_parts(
+    mut store: StoreRequest,
+    mut multipart: actix_multipart::Multipart,
+    max_bytes: u64,
+) -> Result<StoreRequest, Failed> {
+    let mut total: u64 = 0;
+    let mut parts = 0usize;
+    loop {
+        let field = match multipart.try_next().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err((
+                    Some(store),
+                    ApiError::bad_request(
+                        "malformed_multipart",
+                        format!("malformed multipart body: {e}"),
+                    ),
+                ));
+            }
+        };
+        parts += 1;
+        if let Some(ct) = field.content_type() {
+            if ct.essence_str() != "application/dicom" {
+                let msg = format!(
+                    "part {parts} has Content-Type {}, not application/dicom",
+                    ct.essence_str()
+                );
+                return Err((Some(store), ApiError(AppError::UnsupportedMediaType(msg))));
+            }
+        }
+        let (returned, staged) = match receive_one(&store, field, &mut total, max_bytes).await {
+            Ok(s) => (store, s),
+            Err(e) => return Err((Some(store), e)),
+        };
+        store = returned;
+        let (back, result) = match web::block(move || {
+            let r = store.add_part(staged);
+            (store, r)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => return Err((None, e.into())),
+        };
+        store = back;
+        if let Err(e) = result {
+            return Err((Some(store), e.into()));
+        }
+    }
+    if parts == 0 {
+        return Err((
+            Some(store),
+            ApiError::bad_request("no_parts", "the multipart body has no parts"),
+        ));
+    }
+    Ok(store)
+}
+
+async fn receive_one(
+    store: &StoreRequest,
+    mut field: actix_multipart::Field,
+    total: &mut u64,
+    max_bytes: u64,
+) -> Result<Box<dyn pacs_domain::ports::StagedBlob>, ApiError> {
+    let mut writer = store.begin_part()?;
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    while let Some(chunk) = field.try_next().await.map_err(|e| {
+        ApiError::bad_request(
+            "malformed_multipart",
+            format!("malformed multipart body: {e}"),
+        )
+    })? {
+        *total += chunk.len() as u64;
+        if *total > max_bytes {
+            return Err(ApiError(AppError::PayloadTooLarge(format!(
+                "the body exceeds {max_bytes} bytes"
+            ))));
+        }
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= SLICE {
+            let slice = std::mem::replace(&mut buf, Vec::with_capacity(SLICE + 64 * 1024));
+            writer = web::block(move || writer.write_all(&slice).map(|_| writer))
+                .await?
+                .map_err(|e| ApiError(AppError::Internal(format!("staging write failed: {e}"))))?;
+        }
+    }
+    let staged = web::block(move || {
+        writer
+            .write_all(&buf)
+            .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
+        writer.finish().map_err(AppError::from)
+    })
+    .await??;
+    Ok(staged)
+}
+
+fn uid_attr(v: &str) -> Value {
+    json!({ "vr": "UI", "Value": [v] })
+}
+
+/// The PS3.18 store response and its status: 200 all stored, 409 none, 202 some.
+fn store_response(report: &StoreReport, wado_base: &str) -> HttpResponse {
+    let referenced: Vec<Value> = report
+        .stored
+        .iter()
+        .map(|s| {
+            json!({
+                "00081150": uid_attr(s.sop_class.as_str()),
+                "00081155": uid_attr(s.sop.as_str()),
+                "00081190": { "vr": "UR", "Value": [format!(
+                    "{wado_base}/studies/{}/series/{}/instances/{}", s.study, s.series, s.sop
+                )] },
+            })
+        })
+        .collect();
+    let failed: Vec<Value> = report
+        .failed
+        .iter()
+        .map(|f| {
+            json!({
+                "00081150": uid_attr(f.sop_class.as_str()),
+                "00081155": uid_attr(f.sop.as_str()),
+                "00081197": { "vr": "US", "Value": [f.reason] },
+            })
+        })
+        .collect();
+    let mut body = serde_json::Map::new();
+    let mut studies: Vec<&StudyInstanceUid> = report.stored.iter().map(|s| &s.study).collect();
+    studies.dedup();
+    if studies.len() == 1 {
+        body.insert(
+            "00081190".into(),
+            json!({ "vr": "UR", "Value": [format!("{wado_base}/studies/{}", studies[0])] }),
+        );
+    }
+    if !referenced.is_empty() {
+        body.insert(
+            "00081199".into(),
+            json!({ "vr": "SQ", "Value": referenced }),
+        );
+    }
+    if !failed.is_empty() {
+        body.insert("00081198".into(), json!({ "vr": "SQ", "Value": failed }));
+    }
+    let status = match (report.stored.is_empty(), report.failed.is_empty()) {
+        (false, true) => StatusCode::OK,
+        (true, _) => StatusCode::CONFLICT,
+        (false, false) => StatusCode::ACCEPTED,
+    };
+    for f in &report.failed {
+        log::info!("instance refused, reason {:#06x}", f.reason);
+    }
+    HttpResponse::build(status)
+        .content_type("application/dicom+json")
+        .body(Value::Object(body).to_string())
+}

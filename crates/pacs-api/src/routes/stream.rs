@@ -1,0 +1,110 @@
+//! Streaming stored instances into response bodies without holding them in
+//! memory: a blocking task reads files in 256 KiB slices into a small bounded
+//! channel that the response drains.
+
+use std::io::{self, Read};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use pacs_app::Ports;
+use pacs_app::retrieve::{InstanceBytes, open};
+use pacs_domain::model::StoredInstance;
+use tokio::sync::mpsc;
+
+const SLICE: usize = 256 * 1024;
+
+type Chunk = Result<Bytes, io::Error>;
+
+fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// Sends `reader` to `tx` in slices; false when the client went away.
+fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
+    loop {
+        let mut buf = vec![0u8; SLICE];
+        let mut filled = 0;
+        while filled < SLICE {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return false;
+                }
+            }
+        }
+        if filled == 0 {
+            return true;
+        }
+        buf.truncate(filled);
+        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+            return false;
+        }
+        if filled < SLICE {
+            return true;
+        }
+    }
+}
+
+/// Sends one opened instance; false when the stream must stop.
+fn send_instance(bytes: InstanceBytes, tx: &mpsc::Sender<Chunk>) -> bool {
+    match bytes {
+        InstanceBytes::AsStored(mut r) => pump(&mut r, tx),
+        InstanceBytes::Corrected { head, tail } => {
+            if tx.blocking_send(Ok(Bytes::from(head))).is_err() {
+                return false;
+            }
+            match tail {
+                Some(mut r) => pump(&mut r, tx),
+                None => true,
+            }
+        }
+    }
+}
+
+/// A multipart/related body of `instances` (application/dicom parts).
+pub fn multipart_body(
+    ports: Ports,
+    instances: Vec<StoredInstance>,
+    boundary: String,
+) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    tokio::task::spawn_blocking(move || {
+        for inst in &instances {
+            let mut bytes = match open(&ports, inst) {
+                Ok(b) => b,
+                Err(e) => {
+                    log::error!("retrieval stopped: {e}");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            let len = bytes.len().unwrap_or(0);
+            let head = format!(
+                "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={}\r\nContent-Length: {len}\r\n\r\n",
+                inst.transfer_syntax
+            );
+            if tx.blocking_send(Ok(Bytes::from(head))).is_err() || !send_instance(bytes, &tx) {
+                return;
+            }
+            if tx.blocking_send(Ok(Bytes::from_static(b"\r\n"))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.blocking_send(Ok(Bytes::from(format!("--{boundary}--\r\n"))));
+    });
+    receiver_stream(rx)
+}
+
+/// The body of one opened instance.
+pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    tokio::task::spawn_blocking(move || {
+        send_instance(bytes, &tx);
+    });
+    receiver_stream(rx)
+}

@@ -1,0 +1,42 @@
+//! Small helpers shared by handlers.
+
+use actix_web::HttpRequest;
+use actix_web::web;
+
+use crate::error::ApiError;
+
+/// Query parameters, percent-decoded (RFC 3986: `%2A` is `*`; `+` is a space as
+/// HTML forms and python-requests send it), in order, repeated keys kept.
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).map_err(|e| {
+        ApiError::bad_request("bad_query_string", format!("malformed query string: {e}"))
+    })
+}
+
+/// The first value of a query parameter.
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Runs blocking work (files, database) off the async workers.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, pacs_app::AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(web::block(f).await??)
+}
+
+/// `scheme://host` of this request, for URLs the archive hands out.
+pub fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// A random multipart boundary.
+pub fn boundary() -> String {
+    crate::auth::generate_key()[..32].to_owned()
+}

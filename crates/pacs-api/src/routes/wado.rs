@@ -1,0 +1,212 @@
+//! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`) and WADO-URI (`/wado?…`).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
+use pacs_app::{AppError, Tenant};
+
+use crate::error::ApiError;
+use crate::routes::stream::{multipart_body, single_body};
+use crate::routes::util::{blocking, boundary, param, query_pairs};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/wado-rs/{aet}/studies/{study}").route(web::get().to(retrieve)))
+        .service(
+            web::resource("/wado-rs/{aet}/studies/{study}/metadata")
+                .route(web::get().to(retrieve_metadata)),
+        )
+        .service(
+            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}")
+                .route(web::get().to(retrieve)),
+        )
+        .service(
+            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/metadata")
+                .route(web::get().to(retrieve_metadata)),
+        )
+        .service(
+            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}")
+                .route(web::get().to(retrieve)),
+        )
+        .service(
+            web::resource(
+                "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
+            )
+            .route(web::get().to(retrieve_metadata)),
+        )
+        .service(web::resource("/wado").route(web::get().to(wado_uri)));
+}
+
+#[derive(serde::Deserialize)]
+struct RsPath {
+    aet: String,
+    study: String,
+    series: Option<String>,
+    instance: Option<String>,
+}
+
+/// How the client wants instances: multipart (the default) or, for one
+/// instance, a bare `application/dicom` body.
+#[derive(PartialEq, Eq)]
+enum Representation {
+    Multipart,
+    Single,
+}
+
+fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Representation, ApiError> {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(Representation::Multipart);
+    };
+    let mut single = false;
+    for range in accept.split(',') {
+        let Ok(m) = range.trim().parse::<mime::Mime>() else {
+            continue;
+        };
+        let essence = m.essence_str();
+        let type_ok = m
+            .get_param("type")
+            .is_none_or(|t| t.as_str().eq_ignore_ascii_case("application/dicom"));
+        if matches!(essence, "*/*" | "multipart/*") || (essence == "multipart/related" && type_ok) {
+            return Ok(Representation::Multipart);
+        }
+        single |= essence == "application/dicom" || essence == "application/*";
+    }
+    if single && single_allowed {
+        return Ok(Representation::Single);
+    }
+    Err(ApiError(AppError::NotAcceptable(format!(
+        "cannot answer with {accept}; instances are available as multipart/related; type=\"application/dicom\""
+    ))))
+}
+
+async fn retrieve(
+    req: HttpRequest,
+    path: web::Path<RsPath>,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = path.into_inner();
+    let tenant = tenant.into_inner();
+    check_aet(&tenant, &p.aet)?;
+    let representation = negotiate(&req, p.instance.is_some())?;
+    let target = Target::parse(&p.study, p.series.as_deref(), p.instance.as_deref())?;
+    let ports = state.ports.clone();
+    let found = blocking(move || locate(&ports, &tenant, &target, false)).await?;
+    if representation == Representation::Single {
+        let ports = state.ports.clone();
+        let inst = found
+            .into_iter()
+            .next()
+            .expect("locate never returns an empty list");
+        let (bytes, len) = blocking(move || {
+            let mut b = open(&ports, &inst)?;
+            let len = b.len()?;
+            Ok((b, len))
+        })
+        .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/dicom")
+            .no_chunking(len)
+            .streaming(single_body(bytes)));
+    }
+    let b = boundary();
+    Ok(HttpResponse::Ok()
+        .content_type(format!(
+            "multipart/related; type=\"application/dicom\"; boundary={b}"
+        ))
+        .streaming(multipart_body(state.ports.clone(), found, b)))
+}
+
+async fn retrieve_metadata(
+    path: web::Path<RsPath>,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let p = path.into_inner();
+    let tenant = tenant.into_inner();
+    check_aet(&tenant, &p.aet)?;
+    let target = Target::parse(&p.study, p.series.as_deref(), p.instance.as_deref())?;
+    let ports = state.ports.clone();
+    let body = blocking(move || metadata(&locate(&ports, &tenant, &target, true)?)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/dicom+json")
+        .body(body))
+}
+
+/// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID&seriesUID&objectUID`.
+async fn wado_uri(
+    req: HttpRequest,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = query_pairs(&req)?;
+    match param(&pairs, "requestType") {
+        Some("WADO") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("requestType must be WADO, not {other:?}"),
+            ));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "missing_parameter",
+                "requestType=WADO is required",
+            ));
+        }
+    }
+    let mut missing = Vec::new();
+    let mut uid = |name: &'static str| {
+        let v = param(&pairs, name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        if v.is_none() {
+            missing.push(name);
+        }
+        v.unwrap_or_default()
+    };
+    let (study, series, object) = (uid("studyUID"), uid("seriesUID"), uid("objectUID"));
+    if !missing.is_empty() {
+        return Err(ApiError::bad_request(
+            "missing_parameter",
+            format!("missing parameter(s): {}", missing.join(", ")),
+        ));
+    }
+    let content_type = param(&pairs, "contentType")
+        .unwrap_or("image/jpeg")
+        .to_owned();
+    let wants_dicom = content_type
+        .split(',')
+        .any(|c| c.trim() == "application/dicom");
+    if !wants_dicom {
+        return Err(ApiError(AppError::NotAcceptable(format!(
+            "contentType {content_type} is not available; use contentType=application/dicom"
+        ))));
+    }
+    let requested_ts = param(&pairs, "transferSyntax").map(str::to_owned);
+    let tenant = tenant.into_inner();
+    let ports = state.ports.clone();
+    let (bytes, len) = blocking(move || {
+        let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
+        if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*") {
+            if ts != inst.transfer_syntax.as_str() {
+                return Err(AppError::NotAcceptable(format!(
+                    "the instance is stored as {}; transcoding to {ts} is not available",
+                    inst.transfer_syntax
+                )));
+            }
+        }
+        let mut b = open(&ports, &inst)?;
+        let len = b.len()?;
+        Ok((b, len))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/dicom")
+        .no_chunking(len)
+        .streaming(single_body(bytes)))
+}

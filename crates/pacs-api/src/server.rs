@@ -1,0 +1,169 @@
+//! The composition root: builds the adapters from the configuration, wires them
+//! into the use cases' ports and runs the HTTP server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use pacs_app::{Media, Ports, Tenant};
+use pacs_domain::ids::{AeTitle, TenantName};
+use pacs_domain::model::MediumName;
+use pacs_domain::ports::BlobStore;
+use pacs_persistence::Database;
+use pacs_storage::FsMedium;
+
+use crate::auth::{Keyring, generated_key_digest, parse_digest, require_key, sha256};
+use crate::config::Settings;
+use crate::error::{error_response, extractor_error};
+use crate::state::AppState;
+
+/// A startup failure, with the reason for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+fn fail(context: &str) -> impl Fn(String) -> StartupError + '_ {
+    move |e| StartupError(format!("{context}: {e}"))
+}
+
+/// Connects to the database and applies pending migrations.
+pub fn open_database(settings: &Settings) -> Result<Arc<Database>, StartupError> {
+    let db = Database::connect(&settings.database.url, settings.database.pool_size)
+        .map_err(|e| fail("database")(e.to_string()))?;
+    let applied = db
+        .migrate()
+        .map_err(|e| fail("database migration")(e.to_string()))?;
+    if applied > 0 {
+        log::info!("applied {applied} database migration(s)");
+    }
+    Ok(Arc::new(db))
+}
+
+fn open_media(settings: &Settings) -> Result<Media, StartupError> {
+    let mut media: Vec<Arc<dyn BlobStore>> = Vec::new();
+    for m in &settings.storage.media {
+        let name = MediumName::new(&m.name).map_err(|e| fail("storage.media")(e.to_string()))?;
+        let medium = FsMedium::open(name, &m.path, settings.storage.fsync)
+            .map_err(|e| fail("storage.media")(e.to_string()))?;
+        if let Ok(n) = pacs_storage::clean_staging(medium.root()) {
+            if n > 0 {
+                log::info!(
+                    "removed {n} unacknowledged staging file(s) from medium {}",
+                    m.name
+                );
+            }
+        }
+        media.push(Arc::new(medium));
+    }
+    let default = MediumName::new(&settings.storage.default_medium)
+        .map_err(|e| fail("storage.default_medium")(e.to_string()))?;
+    Media::new(media, default).map_err(fail("storage"))
+}
+
+/// The keyring of every tenant; keys of tenants configured without one are
+/// generated once and printed, their digest kept in `server.data_dir`.
+fn keyring(settings: &Settings) -> Result<Keyring, StartupError> {
+    let mut ring = Keyring::default();
+    for t in &settings.tenants {
+        let tenant = Tenant {
+            name: TenantName::new(&t.name).map_err(|e| fail("tenants.name")(e.to_string()))?,
+            ae_title: AeTitle::new(&t.ae_title)
+                .map_err(|e| fail("tenants.ae_title")(e.to_string()))?,
+        };
+        let digest = match (&t.api_key, &t.api_key_sha256) {
+            (Some(key), _) => sha256(key),
+            (None, Some(hash)) => parse_digest(hash)
+                .ok_or_else(|| StartupError("tenants.api_key_sha256: not hex".into()))?,
+            (None, None) => {
+                let (digest, new_key) = generated_key_digest(&settings.server.data_dir, &t.name)
+                    .map_err(|e| fail("server.data_dir")(e.to_string()))?;
+                if let Some(key) = new_key {
+                    // Shown once, on the console only; the archive keeps just its hash.
+                    #[allow(clippy::print_stdout)]
+                    {
+                        println!("Generated API key for tenant {}: {key}", t.name);
+                        println!(
+                            "(only its SHA-256 is kept, in {}; save the key now)",
+                            settings.server.data_dir.display()
+                        );
+                    }
+                }
+                digest
+            }
+        };
+        ring.add(tenant, digest);
+    }
+    Ok(ring)
+}
+
+async fn not_found() -> HttpResponse {
+    error_response(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint",
+    )
+}
+
+/// Starts the server and runs it until SIGTERM/SIGINT.
+pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let database = {
+        let s = settings.clone();
+        tokio::task::spawn_blocking(move || open_database(&s))
+            .await
+            .map_err(|e| StartupError(e.to_string()))??
+    };
+    let media = open_media(&settings)?;
+    let keyring = web::Data::new(keyring(&settings)?);
+    let ports = Ports {
+        instances: database.clone(),
+        queries: database.clone(),
+        retrieval: database.clone(),
+        events: database.clone(),
+        media,
+    };
+    let state = web::Data::new(AppState {
+        ports,
+        max_body_bytes: settings.server.max_body_bytes,
+        database: database.clone(),
+    });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(keyring.clone())
+            .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error(e)))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error(e)))
+            .app_data(web::JsonConfig::default().error_handler(|e, _| extractor_error(e)))
+            .configure(crate::routes::configure)
+            .default_service(web::to(not_found))
+            .wrap(from_fn(require_key))
+            // Method and path only: query strings may carry patient data.
+            .wrap(
+                Logger::new("%{route}xi %s %Dms").custom_request_replace("route", |req| {
+                    format!("{} {}", req.method(), req.path())
+                }),
+            )
+    })
+    .shutdown_timeout(settings.server.shutdown_grace_secs)
+    .client_request_timeout(Duration::from_secs(60));
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let server = server
+        .bind(&settings.server.bind)
+        .map_err(|e| fail("server.bind")(e.to_string()))?;
+    let addrs = server.addrs();
+    let running = server.run();
+    for addr in &addrs {
+        log::info!("pacs ready: listening on http://{addr}");
+        #[allow(clippy::print_stdout)]
+        {
+            println!("pacs ready: listening on http://{addr}");
+        }
+    }
+    running
+        .await
+        .map_err(|e| StartupError(format!("server: {e}")))?;
+    log::info!("pacs stopped");
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Storing received DICOM instances (STOW-RS, later DIMSE C-STORE).
+//!
+//! Each part is staged durably on the tenant's medium while it arrives, parsed,
+//! checked, and committed under its final key; when every part is in, all of
+//! them are indexed in one transaction. Only then is the request acknowledged,
+//! and files whose indexing did not happen are removed.
+
+use std::time::SystemTime;
+
+use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid};
+use pacs_domain::model::{BlobLocation, InstanceHeader, MediumName, NewInstance, StoreOutcome};
+use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
+
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+
+/// PS3.4 / PS3.18 status codes used as FailureReason.
+pub mod failure {
+    /// Processing failure.
+    pub const PROCESSING: u16 = 0x0110;
+    /// Duplicate SOP Instance (the same UID with other content).
+    pub const DUPLICATE_SOP: u16 = 0x0111;
+    /// The instance's Study Instance UID differs from the one in the request URL.
+    pub const STUDY_MISMATCH: u16 = 0xC409;
+}
+
+/// A stored (or already present) instance, as the store response lists it.
+#[derive(Debug, Clone)]
+pub struct StoredRef {
+    pub study: StudyInstanceUid,
+    pub series: SeriesInstanceUid,
+    pub sop: SopInstanceUid,
+    pub sop_class: SopClassUid,
+}
+
+/// An instance that was not stored.
+#[derive(Debug, Clone)]
+pub struct FailedRef {
+    pub sop: SopInstanceUid,
+    pub sop_class: SopClassUid,
+    pub reason: u16,
+    pub message: String,
+}
+
+/// The outcome of a store request.
+#[derive(Debug, Default)]
+pub struct StoreReport {
+    pub stored: Vec<StoredRef>,
+    pub failed: Vec<FailedRef>,
+}
+
+struct Placed {
+    header: InstanceHeader,
+    blob: BlobLocation,
+    created: bool,
+}
+
+/// One store request in progress. It owns what it needs, so that its blocking
+/// steps can run on a worker thread.
+pub struct StoreRequest {
+    ports: Ports,
+    tenant: Tenant,
+    calling_aet: AeTitle,
+    expected_study: Option<StudyInstanceUid>,
+    placed: Vec<Placed>,
+    failed: Vec<FailedRef>,
+    received_at: SystemTime,
+}
+
+impl std::fmt::Debug for StoreRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRequest")
+            .field("parts", &self.placed.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreRequest {
+    /// `expected_study` is the `{study}` of `…/studies/{study}` when given.
+    pub fn new(
+        ports: Ports,
+        tenant: Tenant,
+        calling_aet: AeTitle,
+        expected_study: Option<StudyInstanceUid>,
+    ) -> Self {
+        Self {
+            ports,
+            tenant,
+            calling_aet,
+            expected_study,
+            placed: Vec::new(),
+            failed: Vec::new(),
+            received_at: SystemTime::now(),
+        }
+    }
+
+    /// Where the next part's bytes go while they arrive.
+    pub fn begin_part(&self) -> Result<Box<dyn BlobWriter>, AppError> {
+        Ok(self.ports.media.default_medium().begin()?)
+    }
+
+    /// Parses a staged part and commits it under its final key (blocking).
+    /// A part that is not a valid DICOM Part 10 object is an `Invalid` error:
+    /// the caller answers 400 and calls [`StoreRequest::abort`].
+    pub fn add_part(&mut self, staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
+        let part = self.placed.len() + self.failed.len() + 1;
+        let header =
+            pacs_dicom_ops::read_header(staged.reader()?).map_err(|e| match AppError::from(e) {
+                AppError::Invalid { code, message } => AppError::invalid(
+                    code,
+                    format!("part {part} is not a valid DICOM instance: {message}"),
+                ),
+                other => other,
+            })?;
+        let sop = header.instance.sop_uid.clone();
+        let sop_class = header.instance.sop_class.clone();
+        if let Some(expected) = &self.expected_study {
+            if expected != &header.study.study_uid {
+                self.failed.push(FailedRef {
+                    sop,
+                    sop_class,
+                    reason: failure::STUDY_MISMATCH,
+                    message: format!(
+                        "Study Instance UID {} differs from {expected} in the request",
+                        header.study.study_uid
+                    ),
+                });
+                return Ok(());
+            }
+        }
+        // Known conflicts are refused before anything is written.
+        if let Some(existing) = self.ports.instances.find_live(&self.tenant.name, &sop)? {
+            if existing.sha1 != staged.sha1() {
+                self.failed.push(FailedRef {
+                    sop: sop.clone(),
+                    sop_class,
+                    reason: failure::DUPLICATE_SOP,
+                    message: format!(
+                        "SOP Instance UID {sop} is already stored with different content"
+                    ),
+                });
+                return Ok(());
+            }
+        }
+        let medium: MediumName = self.ports.media.default_medium().name().clone();
+        let (size, sha1) = (staged.size(), staged.sha1().to_owned());
+        let name = ObjectName {
+            tenant: self.tenant.name.clone(),
+            groups: vec![
+                header.study.study_uid.to_string(),
+                header.series.series_uid.to_string(),
+            ],
+            name: sop.to_string(),
+            sha1: sha1.clone(),
+        };
+        let committed = staged.commit(&name)?;
+        self.placed.push(Placed {
+            header,
+            blob: BlobLocation {
+                medium,
+                key: committed.key,
+                size,
+                sha1,
+            },
+            created: committed.created,
+        });
+        Ok(())
+    }
+
+    /// Indexes every committed part in one transaction (blocking) and reports.
+    pub fn finish(mut self) -> Result<StoreReport, AppError> {
+        let placed = std::mem::take(&mut self.placed);
+        let batch: Vec<NewInstance> = placed
+            .iter()
+            .map(|p| NewInstance {
+                header: p.header.clone(),
+                blob: p.blob.clone(),
+                calling_aet: self.calling_aet.clone(),
+                received_at: self.received_at,
+            })
+            .collect();
+        let outcomes = if batch.is_empty() {
+            Vec::new()
+        } else {
+            match self.ports.instances.store(&self.tenant.name, &batch) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.remove_created(placed.iter());
+                    return Err(e.into());
+                }
+            }
+        };
+        let mut report = StoreReport {
+            stored: Vec::new(),
+            failed: std::mem::take(&mut self.failed),
+        };
+        for (p, outcome) in placed.iter().zip(outcomes) {
+            let i = &p.header.instance;
+            match outcome {
+                StoreOutcome::Stored | StoreOutcome::AlreadyStored => {
+                    report.stored.push(StoredRef {
+                        study: p.header.study.study_uid.clone(),
+                        series: p.header.series.series_uid.clone(),
+                        sop: i.sop_uid.clone(),
+                        sop_class: i.sop_class.clone(),
+                    })
+                }
+                StoreOutcome::Conflict(message) => {
+                    self.remove_created(std::iter::once(p));
+                    report.failed.push(FailedRef {
+                        sop: i.sop_uid.clone(),
+                        sop_class: i.sop_class.clone(),
+                        reason: failure::DUPLICATE_SOP,
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Removes what this request wrote (the request is refused as a whole).
+    pub fn abort(mut self) {
+        let placed = std::mem::take(&mut self.placed);
+        self.remove_created(placed.iter());
+    }
+
+    fn remove_created<'p>(&self, placed: impl Iterator<Item = &'p Placed>) {
+        for p in placed.filter(|p| p.created) {
+            // Another request may have stored the same content under the same key.
+            let sop = &p.header.instance.sop_uid;
+            if let Ok(Some(live)) = self.ports.instances.find_live(&self.tenant.name, sop) {
+                if live.key == p.blob.key && live.medium == p.blob.medium {
+                    continue;
+                }
+            }
+            match self
+                .ports
+                .media
+                .get(&p.blob.medium)
+                .map(|m| m.delete(&p.blob.key))
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log::warn!("could not remove unindexed object {}: {e}", p.blob.key),
+                Err(e) => log::warn!("could not remove unindexed object {}: {e}", p.blob.key),
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Errors of DICOM reading and writing.
+
+use pacs_domain::ids::IdError;
+
+/// Why a DICOM object could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DicomError {
+    /// The bytes do not start with a 128-byte preamble and `DICM` (PS3.10 §7.1).
+    #[error("not a DICOM Part 10 file: {0}")]
+    NotPart10(String),
+    #[error("invalid File Meta Information: {0}")]
+    BadMeta(String),
+    #[error("cannot parse the DICOM data set: {0}")]
+    Parse(String),
+    #[error("mandatory attribute {0} is missing")]
+    Missing(&'static str),
+    #[error(transparent)]
+    InvalidId(#[from] IdError),
+    #[error("I/O error while reading DICOM: {0}")]
+    Io(String),
+    #[error("cannot encode DICOM: {0}")]
+    Encode(String),
+}
+
+impl From<std::io::Error> for DicomError {
+    fn from(e: std::io::Error) -> Self {
+        DicomError::Io(e.to_string())
+    }
+}

@@ -1,0 +1,296 @@
+//! Byte layout of a Part 10 file: where the data set and the Pixel Data element
+//! start. dicom-rs parses values but does not report element offsets, and
+//! retrieval needs them to splice a corrected header in front of the stored
+//! pixel data without decoding it.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+const ITEM: (u16, u16) = (0xFFFE, 0xE000);
+const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
+const SEQ_END: (u16, u16) = (0xFFFE, 0xE0DD);
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+/// Nesting deeper than this is treated as a malformed file.
+const MAX_DEPTH: u32 = 64;
+
+/// How a data set is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    ImplicitLe,
+    ExplicitLe,
+    ExplicitBe,
+}
+
+impl Encoding {
+    /// The encoding of a transfer syntax, `None` for deflated ones (no byte layout).
+    pub fn of_transfer_syntax(ts: &str) -> Option<Self> {
+        match ts.trim_end_matches(['\0', ' ']) {
+            "1.2.840.10008.1.2" => Some(Encoding::ImplicitLe),
+            "1.2.840.10008.1.2.2" => Some(Encoding::ExplicitBe),
+            "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => None,
+            _ => Some(Encoding::ExplicitLe),
+        }
+    }
+}
+
+/// A reader that remembers a window of the file so that walking element headers
+/// costs no system call per element, and skipping a value costs nothing.
+struct Window<'r, R> {
+    inner: &'r mut R,
+    buf: Vec<u8>,
+    start: u64,
+    len: u64,
+}
+
+impl<'r, R: Read + Seek> Window<'r, R> {
+    fn new(inner: &'r mut R) -> io::Result<Self> {
+        let len = inner.seek(SeekFrom::End(0))?;
+        Ok(Self {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            len,
+        })
+    }
+
+    /// `n` bytes at `pos`, or `None` past the end of the file.
+    fn bytes(&mut self, pos: u64, n: usize) -> io::Result<Option<&[u8]>> {
+        if pos + n as u64 > self.len {
+            return Ok(None);
+        }
+        let end_in_buf = self.start + self.buf.len() as u64;
+        if pos < self.start || pos + n as u64 > end_in_buf {
+            let want = (64 * 1024).max(n).min((self.len - pos) as usize);
+            self.inner.seek(SeekFrom::Start(pos))?;
+            self.buf.resize(want, 0);
+            self.inner.read_exact(&mut self.buf)?;
+            self.start = pos;
+        }
+        let off = (pos - self.start) as usize;
+        Ok(Some(&self.buf[off..off + n]))
+    }
+}
+
+struct Header {
+    tag: (u16, u16),
+    vr: [u8; 2],
+    len: u32,
+    /// Offset of the value.
+    value: u64,
+}
+
+fn u16_at(b: &[u8], be: bool) -> u16 {
+    if be {
+        u16::from_be_bytes([b[0], b[1]])
+    } else {
+        u16::from_le_bytes([b[0], b[1]])
+    }
+}
+
+fn u32_at(b: &[u8], be: bool) -> u32 {
+    if be {
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    } else {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+fn bad(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_owned())
+}
+
+fn read_header<R: Read + Seek>(
+    w: &mut Window<'_, R>,
+    pos: u64,
+    enc: Encoding,
+) -> io::Result<Option<Header>> {
+    let be = enc == Encoding::ExplicitBe;
+    let Some(b) = w.bytes(pos, 8)? else {
+        return Ok(None);
+    };
+    let (group, elem) = (u16_at(&b[0..2], be), u16_at(&b[2..4], be));
+    // Item and delimitation tags always have a 4-byte length and no VR.
+    if group == 0xFFFE || enc == Encoding::ImplicitLe {
+        let len = u32_at(&b[4..8], be);
+        return Ok(Some(Header {
+            tag: (group, elem),
+            vr: *b"  ",
+            len,
+            value: pos + 8,
+        }));
+    }
+    let vr = [b[4], b[5]];
+    match &vr {
+        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UR" | b"UT" | b"UN"
+        | b"SV" | b"UV" => {
+            let Some(l) = w.bytes(pos + 8, 4)? else {
+                return Ok(None);
+            };
+            let len = u32_at(l, be);
+            Ok(Some(Header {
+                tag: (group, elem),
+                vr,
+                len,
+                value: pos + 12,
+            }))
+        }
+        _ => Ok(Some(Header {
+            tag: (group, elem),
+            vr,
+            len: u16_at(&b[6..8], be) as u32,
+            value: pos + 8,
+        })),
+    }
+}
+
+/// Skips a sequence (or undefined-length UN) value whose items start at `pos`;
+/// returns the offset just after it.
+fn skip_undefined<R: Read + Seek>(
+    w: &mut Window<'_, R>,
+    mut pos: u64,
+    enc: Encoding,
+    depth: u32,
+) -> io::Result<u64> {
+    if depth > MAX_DEPTH {
+        return Err(bad("sequences nested too deeply"));
+    }
+    loop {
+        let h = read_header(w, pos, enc)?.ok_or_else(|| bad("sequence not terminated"))?;
+        match h.tag {
+            SEQ_END => return Ok(h.value),
+            ITEM if h.len != UNDEFINED => pos = h.value + h.len as u64,
+            ITEM => pos = skip_elements_until_item_end(w, h.value, enc, depth + 1)?,
+            _ => return Err(bad("unexpected element inside a sequence")),
+        }
+    }
+}
+
+fn skip_elements_until_item_end<R: Read + Seek>(
+    w: &mut Window<'_, R>,
+    mut pos: u64,
+    enc: Encoding,
+    depth: u32,
+) -> io::Result<u64> {
+    loop {
+        let h = read_header(w, pos, enc)?.ok_or_else(|| bad("item not terminated"))?;
+        if h.tag == ITEM_END {
+            return Ok(h.value);
+        }
+        pos = skip_value(w, &h, enc, depth)?;
+    }
+}
+
+fn skip_value<R: Read + Seek>(
+    w: &mut Window<'_, R>,
+    h: &Header,
+    enc: Encoding,
+    depth: u32,
+) -> io::Result<u64> {
+    if h.len != UNDEFINED {
+        return Ok(h.value + h.len as u64);
+    }
+    // Undefined-length UN holds an implicit VR little endian sequence (PS3.5 §6.2.2).
+    let nested = if &h.vr == b"UN" {
+        Encoding::ImplicitLe
+    } else {
+        enc
+    };
+    skip_undefined(w, h.value, nested, depth + 1)
+}
+
+/// Offset where the data set starts: after the preamble, `DICM` and the File Meta
+/// group (always explicit VR little endian), found by walking the group.
+pub fn dataset_start<R: Read + Seek>(r: &mut R) -> io::Result<u64> {
+    let mut w = Window::new(r)?;
+    let mut pos = 132;
+    loop {
+        let Some(h) = read_header(&mut w, pos, Encoding::ExplicitLe)? else {
+            return Ok(pos);
+        };
+        if h.tag.0 != 0x0002 {
+            return Ok(pos);
+        }
+        pos = skip_value(&mut w, &h, Encoding::ExplicitLe, 0)?;
+    }
+}
+
+/// Offset of the top-level Pixel Data element's tag, if the data set has one.
+/// `start` is the data set offset; `enc` its encoding.
+pub fn pixel_data_offset<R: Read + Seek>(
+    r: &mut R,
+    start: u64,
+    enc: Encoding,
+) -> io::Result<Option<u64>> {
+    let mut w = Window::new(r)?;
+    let mut pos = start;
+    loop {
+        let Some(h) = read_header(&mut w, pos, enc)? else {
+            return Ok(None);
+        };
+        if h.tag == PIXEL_DATA {
+            return Ok(Some(pos));
+        }
+        if h.tag > PIXEL_DATA {
+            return Ok(None);
+        }
+        pos = skip_value(&mut w, &h, enc, 0)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn el_le(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend(tag.0.to_le_bytes());
+        v.extend(tag.1.to_le_bytes());
+        v.extend(vr);
+        if matches!(vr, b"OB" | b"SQ" | b"UN") {
+            v.extend([0, 0]);
+            v.extend((value.len() as u32).to_le_bytes());
+        } else {
+            v.extend((value.len() as u16).to_le_bytes());
+        }
+        v.extend(value);
+        v
+    }
+
+    #[test]
+    fn finds_pixel_data_after_undefined_length_sequence() {
+        let mut file = vec![0u8; 128];
+        file.extend(b"DICM");
+        file.extend(el_le((0x0002, 0x0010), b"UI", b"1.2.840.10008.1.2.1\0"));
+        let start = file.len() as u64;
+        file.extend(el_le((0x0008, 0x0018), b"UI", b"1.2.3\0"));
+        // (0008,1115) SQ undefined length with one undefined-length item
+        file.extend([0x08, 0x00, 0x15, 0x11]);
+        file.extend(b"SQ\0\0");
+        file.extend(UNDEFINED.to_le_bytes());
+        file.extend([0xFE, 0xFF, 0x00, 0xE0]);
+        file.extend(UNDEFINED.to_le_bytes());
+        file.extend(el_le((0x0008, 0x1150), b"UI", b"1.2\0"));
+        file.extend([0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        file.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let pixel = file.len() as u64;
+        file.extend(el_le((0x7FE0, 0x0010), b"OB", &[1, 2, 3, 4]));
+        let mut c = Cursor::new(file);
+        assert_eq!(dataset_start(&mut c).unwrap(), start);
+        assert_eq!(
+            pixel_data_offset(&mut c, start, Encoding::ExplicitLe).unwrap(),
+            Some(pixel)
+        );
+    }
+
+    #[test]
+    fn no_pixel_data_is_none() {
+        let mut file = el_le((0x0008, 0x0018), b"UI", b"1.2.3\0");
+        file.extend(el_le((0xFFFC, 0xFFFC), b"OB", &[0; 4]));
+        let mut c = Cursor::new(file);
+        assert_eq!(
+            pixel_data_offset(&mut c, 0, Encoding::ExplicitLe).unwrap(),
+            None
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! # pacs-dicom-ops
+//!
+//! Everything the pacs archive does to DICOM data, sans-IO: readers and byte
+//! buffers in, domain values and bytes out. This is the only crate that knows
+//! dicom-rs.
+//!
+//! - [`read_header`]: what the index keeps of a received Part 10 file;
+//! - [`rewrite_header`]: the header a retrieval returns after corrections;
+//! - [`render_qido`] / [`metadata_object`]: DICOM JSON answers;
+//! - [`parse_attribute`]: keywords and tags.
+//!
+//! ```no_run
+//! let file = std::fs::File::open("CT_small.dcm").unwrap();
+//! let header = pacs_dicom_ops::read_header(file).unwrap();
+//! println!("{} in study {}", header.instance.sop_uid, header.study.study_uid);
+//! ```
+
+mod dictionary;
+mod error;
+mod json;
+mod layout;
+mod overrides;
+mod parse;
+mod rewrite;
+
+pub use dicom_core::Tag;
+pub use dictionary::{keyword_of, parse_attribute};
+pub use error::DicomError;
+pub use json::{IncludeFields, QidoOptions, metadata_array, metadata_object, render_qido, tag_key};
+pub use layout::{Encoding, dataset_start, pixel_data_offset};
+pub use parse::read_header;
+pub use rewrite::{RewrittenHeader, rewrite_header};

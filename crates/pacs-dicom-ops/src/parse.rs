@@ -1,0 +1,167 @@
+//! Reading what the index keeps from a received Part 10 file.
+
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+use pacs_domain::ids::{
+    PatientId, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid, TransferSyntaxUid,
+};
+use pacs_domain::model::{
+    InstanceAttributes, InstanceHeader, PatientAttributes, SeriesAttributes, StudyAttributes,
+};
+
+use crate::error::DicomError;
+use crate::json::header_json;
+use crate::layout::{Encoding, dataset_start, pixel_data_offset};
+
+/// Text of an element, trimmed of padding; `None` when absent or empty.
+pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+    let value = obj.element_opt(tag).ok().flatten()?.to_str().ok()?;
+    let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\0');
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i32> {
+    let elem = obj.element_opt(tag).ok().flatten()?;
+    elem.to_int::<i32>()
+        .ok()
+        .or_else(|| elem.to_str().ok()?.trim().parse().ok())
+}
+
+fn first_item_text(obj: &InMemDicomObject, seq: Tag, tag: Tag) -> Option<String> {
+    let items = obj.element_opt(seq).ok().flatten()?.items()?;
+    text(items.first()?, tag)
+}
+
+/// Checks the 128-byte preamble and `DICM` prefix.
+pub fn check_part10<R: Read + Seek>(r: &mut R) -> Result<(), DicomError> {
+    let mut head = [0u8; 132];
+    r.seek(SeekFrom::Start(0))?;
+    let mut got = 0;
+    while got < head.len() {
+        match r.read(&mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if got < 132 || &head[128..132] != b"DICM" {
+        return Err(DicomError::NotPart10(
+            "no 128-byte preamble and DICM prefix (a File Meta Information header is required)"
+                .into(),
+        ));
+    }
+    r.seek(SeekFrom::Start(0))?;
+    Ok(())
+}
+
+/// Opens the header (everything before Pixel Data) of a Part 10 file.
+pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, DicomError> {
+    check_part10(r)?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Always)
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(BufReader::with_capacity(64 * 1024, &mut *r))
+        .map_err(|e| {
+            let msg = e.to_string();
+            if msg.to_ascii_lowercase().contains("meta") {
+                DicomError::BadMeta(msg)
+            } else {
+                DicomError::Parse(msg)
+            }
+        })?;
+    Ok(obj)
+}
+
+/// Reads the header of a Part 10 file and extracts what the index keeps.
+///
+/// Fails when the file is not Part 10, cannot be parsed, or lacks or has an
+/// invalid Study, Series or SOP Instance UID or SOP Class UID.
+pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomError> {
+    let file = open_header(&mut r)?;
+    let meta = file.meta();
+    let ts_raw = meta
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_owned();
+    let transfer_syntax = TransferSyntaxUid::new(&ts_raw)?;
+    let obj: &InMemDicomObject = &file;
+
+    let uid = |tag: Tag, name: &'static str| -> Result<String, DicomError> {
+        text(obj, tag).ok_or(DicomError::Missing(name))
+    };
+    let sop_uid = SopInstanceUid::new(&uid(tags::SOP_INSTANCE_UID, "SOPInstanceUID")?)?;
+    let sop_class = match text(obj, tags::SOP_CLASS_UID) {
+        Some(c) => SopClassUid::new(&c)?,
+        None => SopClassUid::new(meta.media_storage_sop_class_uid())?,
+    };
+    let study_uid = StudyInstanceUid::new(&uid(tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?)?;
+    let series_uid = SeriesInstanceUid::new(&uid(tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?)?;
+    let patient_id = PatientId::new(&text(obj, tags::PATIENT_ID).unwrap_or_default())?;
+
+    let patient = PatientAttributes {
+        patient_id,
+        issuer: text(obj, tags::ISSUER_OF_PATIENT_ID),
+        name: text(obj, tags::PATIENT_NAME),
+        birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
+        sex: text(obj, tags::PATIENT_SEX),
+    };
+    let study = StudyAttributes {
+        study_uid,
+        study_date: text(obj, tags::STUDY_DATE),
+        study_time: text(obj, tags::STUDY_TIME),
+        accession_number: text(obj, tags::ACCESSION_NUMBER),
+        study_id: text(obj, tags::STUDY_ID),
+        description: text(obj, tags::STUDY_DESCRIPTION),
+        referring_physician: text(obj, tags::REFERRING_PHYSICIAN_NAME),
+    };
+    let series = SeriesAttributes {
+        series_uid,
+        modality: text(obj, tags::MODALITY),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        description: text(obj, tags::SERIES_DESCRIPTION),
+        body_part: text(obj, tags::BODY_PART_EXAMINED),
+        laterality: text(obj, tags::LATERALITY),
+        protocol_name: text(obj, tags::PROTOCOL_NAME),
+        station_name: text(obj, tags::STATION_NAME),
+        performed_start_date: text(obj, tags::PERFORMED_PROCEDURE_STEP_START_DATE),
+        performed_start_time: text(obj, tags::PERFORMED_PROCEDURE_STEP_START_TIME),
+    };
+    let instance = InstanceAttributes {
+        sop_uid,
+        sop_class,
+        transfer_syntax,
+        instance_number: int(obj, tags::INSTANCE_NUMBER),
+        number_of_frames: int(obj, tags::NUMBER_OF_FRAMES),
+        rows: int(obj, tags::ROWS),
+        columns: int(obj, tags::COLUMNS),
+        content_date: text(obj, tags::CONTENT_DATE),
+        content_time: text(obj, tags::CONTENT_TIME),
+        acquisition_time: text(obj, tags::ACQUISITION_TIME),
+        image_type: text(obj, tags::IMAGE_TYPE),
+        image_laterality: text(obj, tags::IMAGE_LATERALITY),
+        view_position: text(obj, tags::VIEW_POSITION),
+        code_meaning: first_item_text(obj, tags::CONCEPT_NAME_CODE_SEQUENCE, tags::CODE_MEANING),
+        container_identifier: text(obj, tags::CONTAINER_IDENTIFIER),
+    };
+    let dicom_json = header_json(obj)?;
+
+    let pixel_data_offset = match Encoding::of_transfer_syntax(&ts_raw) {
+        Some(enc) => {
+            let start = dataset_start(&mut r)?;
+            pixel_data_offset(&mut r, start, enc)
+                .map_err(|e| DicomError::Parse(format!("cannot locate Pixel Data: {e}")))?
+        }
+        None => None,
+    };
+    Ok(InstanceHeader {
+        patient,
+        study,
+        series,
+        instance,
+        dicom_json,
+        pixel_data_offset,
+    })
+}

@@ -1,0 +1,16 @@
+//! Entities and value types of the archive.
+
+mod attributes;
+mod events;
+mod query;
+mod stored;
+
+pub use attributes::{
+    InstanceAttributes, InstanceHeader, PatientAttributes, SeriesAttributes, StudyAttributes,
+    header_fingerprint,
+};
+pub use events::{EventType, NewEvent, StudyEvent};
+pub use query::{
+    Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,
+};
+pub use stored::{BlobLocation, MediumName, NewInstance, StoreOutcome, StoredInstance};

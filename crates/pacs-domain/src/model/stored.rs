@@ -1,0 +1,89 @@
+//! What the archive keeps of a stored object and where its bytes are.
+
+use std::time::SystemTime;
+
+use super::{InstanceHeader, PatientAttributes, StudyAttributes};
+use crate::ids::{
+    AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid, TransferSyntaxUid,
+};
+
+/// Name of a storage medium (a filesystem "physical medium" or an S3 bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediumName(String);
+
+impl MediumName {
+    pub fn new(raw: &str) -> Result<Self, crate::ids::IdError> {
+        crate::ids::TenantName::new(raw)
+            .map(|t| Self(t.as_str().to_owned()))
+            .map_err(|e| e.of_kind("medium name"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MediumName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a stored object's bytes live, with what the archive verified of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobLocation {
+    pub medium: MediumName,
+    /// Medium-relative key (a relative path or an object key); never rewritten.
+    pub key: String,
+    pub size: u64,
+    /// SHA-1 of the bytes, lower-case hex.
+    pub sha1: String,
+}
+
+/// An instance ready to be indexed: its header, its stored bytes, who sent it.
+#[derive(Debug, Clone)]
+pub struct NewInstance {
+    pub header: InstanceHeader,
+    pub blob: BlobLocation,
+    pub calling_aet: AeTitle,
+    pub received_at: SystemTime,
+}
+
+/// What indexing one instance did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// A new live instance.
+    Stored,
+    /// The same SOP Instance UID with the same content was already stored.
+    AlreadyStored,
+    /// Refused; the text says why (e.g. same SOP Instance UID, other content).
+    Conflict(String),
+}
+
+/// A stored, live instance as retrieval needs it: its location and the current
+/// patient and study values of the database.
+#[derive(Debug, Clone)]
+pub struct StoredInstance {
+    pub study_uid: StudyInstanceUid,
+    pub series_uid: SeriesInstanceUid,
+    pub sop_uid: SopInstanceUid,
+    pub sop_class: SopClassUid,
+    pub transfer_syntax: TransferSyntaxUid,
+    pub instance_number: Option<i32>,
+    pub number_of_frames: Option<i32>,
+    pub blob: BlobLocation,
+    /// `header_fingerprint` of the values the file carries.
+    pub stored_fingerprint: String,
+    pub pixel_data_offset: Option<u64>,
+    pub patient: PatientAttributes,
+    pub study: StudyAttributes,
+    /// The stored header as DICOM JSON, when asked for (WADO-RS metadata).
+    pub header_json: Option<String>,
+}
+
+impl StoredInstance {
+    /// True when the stored file already carries the database's current values.
+    pub fn header_is_current(&self) -> bool {
+        self.stored_fingerprint == super::header_fingerprint(&self.patient, &self.study)
+    }
+}

@@ -1,0 +1,10 @@
+//! Ports: the small traits the use cases need and the adapters implement.
+//! No adapter type appears in a signature; each port family has its own error.
+
+mod blob;
+mod repository;
+
+pub use blob::{
+    BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
+};
+pub use repository::{EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};

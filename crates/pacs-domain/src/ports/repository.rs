@@ -1,0 +1,86 @@
+//! The index ports: what the database keeps and answers.
+
+use crate::ids::{SeriesInstanceUid, SopInstanceUid, StudyInstanceUid, TenantName};
+use crate::model::{
+    BlobLocation, NewInstance, Query, QueryMatch, StoreOutcome, StoredInstance, StudyEvent,
+};
+
+/// Why a repository operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// Indexing of received instances.
+pub trait InstanceIndex: Send + Sync {
+    /// Indexes `batch` in one transaction, with its events, and returns one outcome
+    /// per instance, in order. Contract:
+    /// - an existing live SOP Instance UID with the same SHA-1 MUST give `AlreadyStored`
+    ///   and change nothing;
+    /// - an existing live SOP Instance UID with other content MUST give `Conflict`;
+    /// - a live series UID that belongs to another study MUST give `Conflict`;
+    /// - patient and study rows are created when missing; existing ones are not changed
+    ///   (the database is the truth for their values).
+    fn store(
+        &self,
+        tenant: &TenantName,
+        batch: &[NewInstance],
+    ) -> Result<Vec<StoreOutcome>, RepositoryError>;
+
+    /// The stored bytes of the live instance `sop`, if any.
+    fn find_live(
+        &self,
+        tenant: &TenantName,
+        sop: &SopInstanceUid,
+    ) -> Result<Option<BlobLocation>, RepositoryError>;
+}
+
+/// Answers queries from the index alone, never from files.
+pub trait QueryIndex: Send + Sync {
+    /// Matches of `query` among the tenant's live data, in a stable order
+    /// (most recent studies first), after `offset`, at most `limit`.
+    fn query(&self, tenant: &TenantName, query: &Query)
+    -> Result<Vec<QueryMatch>, RepositoryError>;
+}
+
+/// Finds what retrieval streams.
+pub trait RetrieveIndex: Send + Sync {
+    /// The live instances of a study, optionally of one series or one instance,
+    /// ordered by series then instance number, with their stored headers when
+    /// `with_headers`. Empty when nothing matches.
+    fn locate(
+        &self,
+        tenant: &TenantName,
+        study: &StudyInstanceUid,
+        series: Option<&SeriesInstanceUid>,
+        sop: Option<&SopInstanceUid>,
+        with_headers: bool,
+    ) -> Result<Vec<StoredInstance>, RepositoryError>;
+
+    /// One live instance by SOP Instance UID alone (WADO-URI, preview).
+    fn locate_instance(
+        &self,
+        tenant: &TenantName,
+        sop: &SopInstanceUid,
+    ) -> Result<Option<StoredInstance>, RepositoryError>;
+}
+
+/// The tenant's study event log.
+pub trait EventLog: Send + Sync {
+    /// Events with id greater than `after`, ascending, at most `limit`. A reader
+    /// that always passes the last id it saw MUST never miss nor repeat an event,
+    /// even while writers commit concurrently.
+    fn read_after(
+        &self,
+        tenant: &TenantName,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StudyEvent>, RepositoryError>;
+}

@@ -1,0 +1,236 @@
+//! Connections, the pool, migrations and transactions, for both backends.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use pacs_domain::ports::RepositoryError;
+
+use crate::error::map_err;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// One connection type over both backends; queries are written once.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens connections by URL scheme, so a PostgreSQL error is reported as it is
+/// (the derived `establish` tries every backend and hides the real message).
+#[derive(Debug)]
+pub(crate) struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        match self.backend {
+            Backend::Postgres => {
+                diesel::PgConnection::establish(&self.url).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut c = diesel::SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the writer; FULL makes each commit durable
+                // before we acknowledge; LIKE is case-sensitive as in PostgreSQL.
+                c.batch_execute(
+                    "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                     PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub(crate) type Pooled = r2d2::PooledConnection<Manager>;
+
+/// The archive's database: a connection pool over SQLite or PostgreSQL.
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+    /// SQLite has one writer; serializing writers in-process avoids lock-upgrade
+    /// failures and keeps event ids in commit order.
+    sqlite_writer: Mutex<()>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://path`, a plain path, or `postgres://…`).
+    /// The URL is never logged: it may hold a password.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, RepositoryError> {
+        let backend = Backend::of_url(url);
+        if backend == Backend::Sqlite {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        RepositoryError::Unavailable(format!(
+                            "cannot create the database directory: {e}"
+                        ))
+                    })?;
+                }
+            }
+        }
+        let manager = Manager {
+            url: url.to_owned(),
+            backend,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(2))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Mutex::new(()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub fn migrate(&self) -> Result<usize, RepositoryError> {
+        let _w = self.write_guard();
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            AnyConnection::Postgresql(c) => {
+                c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len())
+            }
+            AnyConnection::Sqlite(c) => {
+                c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+            }
+        };
+        applied.map_err(|e| RepositoryError::Internal(format!("migration failed: {e}")))
+    }
+
+    pub(crate) fn conn(&self) -> Result<Pooled, RepositoryError> {
+        self.pool
+            .get()
+            .map_err(|e| RepositoryError::Unavailable(e.to_string()))
+    }
+
+    fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
+        (self.backend == Backend::Sqlite)
+            .then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs `f` in one write transaction. A unique-key race with a concurrent
+    /// writer (PostgreSQL) is retried: the retry sees the other writer's rows.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl Fn(&mut AnyConnection) -> Result<T, TxError>,
+    ) -> Result<T, RepositoryError> {
+        let _w = self.write_guard();
+        let mut conn = self.conn()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match conn.transaction(|c| f(c)) {
+                Ok(v) => return Ok(v),
+                Err(TxError::Db(diesel::result::Error::DatabaseError(kind, info)))
+                    if attempt < 5
+                        && matches!(
+                            kind,
+                            diesel::result::DatabaseErrorKind::UniqueViolation
+                                | diesel::result::DatabaseErrorKind::SerializationFailure
+                        ) =>
+                {
+                    log::debug!("write transaction retried after: {}", info.message());
+                }
+                Err(TxError::Db(e)) => return Err(map_err(e)),
+                Err(TxError::Domain(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs `f` on a pooled connection (reads).
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+    ) -> Result<T, RepositoryError> {
+        let mut conn = self.conn()?;
+        f(&mut conn).map_err(map_err)
+    }
+
+    /// Whether the database answers (readiness probe).
+    pub fn check(&self) -> Result<(), RepositoryError> {
+        self.read(|c| c.batch_execute("SELECT 1"))
+    }
+
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections - s.idle_connections, s.idle_connections)
+    }
+}
+
+/// Error inside a write transaction: a database error (which may be retried)
+/// or a decision of the repository (which rolls back and is returned as is).
+#[derive(Debug)]
+pub(crate) enum TxError {
+    Db(diesel::result::Error),
+    Domain(RepositoryError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+/// Takes the event-log lock: on PostgreSQL, held to commit, so that event ids are
+/// allocated in commit order and a poller never skips a late-committing event.
+/// On SQLite the single writer already guarantees it.
+pub(crate) fn lock_event_log(conn: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        c.batch_execute("SELECT pg_advisory_xact_lock(7460911)")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Maps diesel errors into the ports' error type.
+
+use diesel::result::{DatabaseErrorKind, Error};
+use pacs_domain::ports::RepositoryError;
+
+pub(crate) fn map_err(e: Error) -> RepositoryError {
+    match e {
+        Error::NotFound => RepositoryError::NotFound("no such row".into()),
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            RepositoryError::Conflict(info.message().to_owned())
+        }
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            RepositoryError::Unavailable(info.message().to_owned())
+        }
+        other => RepositoryError::Internal(other.to_string()),
+    }
+}

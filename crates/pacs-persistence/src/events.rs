@@ -1,0 +1,113 @@
+//! The study event log: appended in the writer's transaction, read by pollers.
+
+use diesel::prelude::*;
+use pacs_domain::ids::TenantName;
+use pacs_domain::model::{EventType, NewEvent, StudyEvent};
+use pacs_domain::ports::{EventLog, RepositoryError};
+
+use crate::connection::{AnyConnection, Database, lock_event_log};
+use crate::schema::study_events;
+use crate::time::{from_db, to_db};
+
+#[derive(Insertable)]
+#[diesel(table_name = study_events)]
+struct EventRow<'a> {
+    tenant: &'a str,
+    event_type: &'a str,
+    study_uid: Option<&'a str>,
+    series_uid: Option<&'a str>,
+    patient_id: Option<&'a str>,
+    accession_number: Option<&'a str>,
+    details: String,
+    occurred_at: chrono::NaiveDateTime,
+}
+
+/// Appends `events` at the end of a write transaction. Must be the last thing
+/// the transaction does: the log lock is held until commit.
+pub(crate) fn append(
+    conn: &mut AnyConnection,
+    tenant: &TenantName,
+    events: &[NewEvent],
+) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock_event_log(conn)?;
+    let now = to_db(std::time::SystemTime::now());
+    for e in events {
+        let row = EventRow {
+            tenant: tenant.as_str(),
+            event_type: e.event_type.as_str(),
+            study_uid: e.study_uid.as_deref(),
+            series_uid: e.series_uid.as_deref(),
+            patient_id: e.patient_id.as_deref(),
+            accession_number: e.accession_number.as_deref(),
+            details: serde_json::to_string(&e.details).unwrap_or_else(|_| "{}".into()),
+            occurred_at: now,
+        };
+        diesel::insert_into(study_events::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+type EventTuple = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    chrono::NaiveDateTime,
+);
+
+impl EventLog for Database {
+    fn read_after(
+        &self,
+        tenant: &TenantName,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StudyEvent>, RepositoryError> {
+        let rows: Vec<EventTuple> = self.read(|c| {
+            study_events::table
+                .filter(study_events::tenant.eq(tenant.as_str()))
+                .filter(study_events::id.gt(after))
+                .order(study_events::id.asc())
+                .limit(i64::from(limit))
+                .select((
+                    study_events::id,
+                    study_events::event_type,
+                    study_events::study_uid,
+                    study_events::series_uid,
+                    study_events::patient_id,
+                    study_events::accession_number,
+                    study_events::details,
+                    study_events::occurred_at,
+                ))
+                .load(c)
+        })?;
+        rows.into_iter()
+            .map(
+                |(id, kind, study_uid, series_uid, patient_id, accession_number, details, at)| {
+                    let event_type = EventType::parse(&kind).ok_or_else(|| {
+                        RepositoryError::Internal(format!("unknown event type {kind} in the log"))
+                    })?;
+                    Ok(StudyEvent {
+                        id,
+                        event: NewEvent {
+                            event_type,
+                            study_uid,
+                            series_uid,
+                            patient_id,
+                            accession_number,
+                            details: serde_json::from_str(&details).unwrap_or_default(),
+                        },
+                        occurred_at: from_db(at),
+                    })
+                },
+            )
+            .collect()
+    }
+}

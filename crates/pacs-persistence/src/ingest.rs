@@ -1,0 +1,381 @@
+//! Indexing received instances (the `InstanceIndex` port).
+
+use diesel::prelude::*;
+use pacs_domain::ids::{SopInstanceUid, TenantName};
+use pacs_domain::model::{
+    BlobLocation, EventType, MediumName, NewEvent, NewInstance, StoreOutcome, header_fingerprint,
+};
+use pacs_domain::ports::{InstanceIndex, RepositoryError};
+
+use crate::connection::{AnyConnection, Database, TxError};
+use crate::events::append;
+use crate::schema::{instance_headers, instances, patients, series, studies};
+use crate::time::to_db;
+
+/// Inserts a row and returns its id, on either backend (RETURNING does not
+/// compile on the multi-backend connection, so each arm is typed for its own).
+macro_rules! insert_returning_id {
+    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
+        match $conn {
+            AnyConnection::Postgresql(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c),
+            AnyConnection::Sqlite(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c),
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use insert_returning_id;
+
+#[derive(Insertable)]
+#[diesel(table_name = patients)]
+pub(crate) struct NewPatientRow<'a> {
+    pub tenant: &'a str,
+    pub patient_id: &'a str,
+    pub issuer: &'a str,
+    pub patient_name: Option<&'a str>,
+    pub patient_name_lc: Option<String>,
+    pub birth_date: Option<&'a str>,
+    pub sex: Option<&'a str>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = studies)]
+pub(crate) struct NewStudyRow<'a> {
+    pub tenant: &'a str,
+    pub study_uid: &'a str,
+    pub patient_fk: i64,
+    pub study_date: Option<&'a str>,
+    pub study_time: Option<&'a str>,
+    pub accession_number: Option<&'a str>,
+    pub study_id: Option<&'a str>,
+    pub study_description: Option<&'a str>,
+    pub referring_physician: Option<&'a str>,
+    pub received_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = series)]
+struct NewSeriesRow<'a> {
+    tenant: &'a str,
+    study_fk: i64,
+    series_uid: &'a str,
+    modality: Option<&'a str>,
+    series_number: Option<i32>,
+    series_description: Option<&'a str>,
+    body_part: Option<&'a str>,
+    laterality: Option<&'a str>,
+    protocol_name: Option<&'a str>,
+    station_name: Option<&'a str>,
+    performed_start_date: Option<&'a str>,
+    performed_start_time: Option<&'a str>,
+    calling_aet: &'a str,
+    received_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = instances)]
+struct NewInstanceRow<'a> {
+    tenant: &'a str,
+    series_fk: i64,
+    sop_uid: &'a str,
+    sop_class_uid: &'a str,
+    transfer_syntax: &'a str,
+    instance_number: Option<i32>,
+    number_of_frames: Option<i32>,
+    pixel_rows: Option<i32>,
+    pixel_columns: Option<i32>,
+    content_date: Option<&'a str>,
+    content_time: Option<&'a str>,
+    acquisition_time: Option<&'a str>,
+    image_type: Option<&'a str>,
+    image_laterality: Option<&'a str>,
+    view_position: Option<&'a str>,
+    code_meaning: Option<&'a str>,
+    container_identifier: Option<&'a str>,
+    medium: &'a str,
+    storage_key: &'a str,
+    size_bytes: i64,
+    sha1: &'a str,
+    header_fingerprint: String,
+    pixel_data_offset: Option<i64>,
+    received_at: chrono::NaiveDateTime,
+}
+
+/// Lower-cased person name, for case-insensitive matching on both engines.
+pub(crate) fn name_lc(name: Option<&str>) -> Option<String> {
+    name.map(str::to_lowercase)
+}
+
+/// Finds the patient (tenant, id, issuer) or creates it; returns its row id.
+pub(crate) fn find_or_create_patient(
+    c: &mut AnyConnection,
+    tenant: &str,
+    p: &pacs_domain::model::PatientAttributes,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<(i64, bool)> {
+    let issuer = p.issuer.as_deref().unwrap_or("");
+    let found: Option<i64> = patients::table
+        .filter(patients::tenant.eq(tenant))
+        .filter(patients::patient_id.eq(p.patient_id.as_str()))
+        .filter(patients::issuer.eq(issuer))
+        .select(patients::id)
+        .first(c)
+        .optional()?;
+    if let Some(id) = found {
+        return Ok((id, false));
+    }
+    let row = NewPatientRow {
+        tenant,
+        patient_id: p.patient_id.as_str(),
+        issuer,
+        patient_name: p.name.as_deref(),
+        patient_name_lc: name_lc(p.name.as_deref()),
+        birth_date: p.birth_date.as_deref(),
+        sex: p.sex.as_deref(),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((
+        insert_returning_id!(c, patients::table, &row, patients::id)?,
+        true,
+    ))
+}
+
+/// Adds `modality` to a `\`-separated set, keeping it sorted.
+pub(crate) fn add_modality(set: &str, modality: Option<&str>) -> String {
+    let mut all: Vec<&str> = set.split('\\').filter(|m| !m.is_empty()).collect();
+    if let Some(m) = modality.filter(|m| !m.is_empty()) {
+        if !all.contains(&m) {
+            all.push(m);
+        }
+    }
+    all.sort_unstable();
+    all.join("\\")
+}
+
+fn store_one(
+    c: &mut AnyConnection,
+    tenant: &str,
+    inst: &NewInstance,
+    events: &mut Vec<NewEvent>,
+) -> QueryResult<StoreOutcome> {
+    let h = &inst.header;
+    let sop = h.instance.sop_uid.as_str();
+    let existing: Option<String> = instances::table
+        .filter(instances::tenant.eq(tenant))
+        .filter(instances::sop_uid.eq(sop))
+        .filter(instances::deprecation_fk.is_null())
+        .select(instances::sha1)
+        .first(c)
+        .optional()?;
+    if let Some(sha1) = existing {
+        return Ok(if sha1 == inst.blob.sha1 {
+            StoreOutcome::AlreadyStored
+        } else {
+            StoreOutcome::Conflict(format!(
+                "SOP Instance UID {sop} is already stored with different content"
+            ))
+        });
+    }
+    let now = to_db(inst.received_at);
+
+    // Study: the live one with this UID, else a new one for this patient.
+    let study_uid = h.study.study_uid.as_str();
+    let study: Option<(i64, String)> = studies::table
+        .filter(studies::tenant.eq(tenant))
+        .filter(studies::study_uid.eq(study_uid))
+        .filter(studies::deprecation_fk.is_null())
+        .select((studies::id, studies::modalities))
+        .first(c)
+        .optional()?;
+    let (study_id, modalities) = match study {
+        Some(s) => s,
+        None => {
+            let (patient_fk, _) = find_or_create_patient(c, tenant, &h.patient, now)?;
+            let row = NewStudyRow {
+                tenant,
+                study_uid,
+                patient_fk,
+                study_date: h.study.study_date.as_deref(),
+                study_time: h.study.study_time.as_deref(),
+                accession_number: h.study.accession_number.as_deref(),
+                study_id: h.study.study_id.as_deref(),
+                study_description: h.study.description.as_deref(),
+                referring_physician: h.study.referring_physician.as_deref(),
+                received_at: now,
+                updated_at: now,
+            };
+            let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
+            let mut e = NewEvent::new(EventType::StudyCreated);
+            e.study_uid = Some(study_uid.to_owned());
+            e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
+            e.accession_number = h.study.accession_number.clone();
+            events.push(e);
+            (id, String::new())
+        }
+    };
+
+    // Series: the live one with this UID (which must be in this study), else new.
+    let series_uid = h.series.series_uid.as_str();
+    let found: Option<(i64, i64)> = series::table
+        .filter(series::tenant.eq(tenant))
+        .filter(series::series_uid.eq(series_uid))
+        .filter(series::deprecation_fk.is_null())
+        .select((series::id, series::study_fk))
+        .first(c)
+        .optional()?;
+    let (series_id, new_series) = match found {
+        Some((_, other_study)) if other_study != study_id => {
+            return Ok(StoreOutcome::Conflict(format!(
+                "Series Instance UID {series_uid} belongs to another study"
+            )));
+        }
+        Some((id, _)) => (id, false),
+        None => {
+            let s = &h.series;
+            let row = NewSeriesRow {
+                tenant,
+                study_fk: study_id,
+                series_uid,
+                modality: s.modality.as_deref(),
+                series_number: s.series_number,
+                series_description: s.description.as_deref(),
+                body_part: s.body_part.as_deref(),
+                laterality: s.laterality.as_deref(),
+                protocol_name: s.protocol_name.as_deref(),
+                station_name: s.station_name.as_deref(),
+                performed_start_date: s.performed_start_date.as_deref(),
+                performed_start_time: s.performed_start_time.as_deref(),
+                calling_aet: inst.calling_aet.as_str(),
+                received_at: now,
+                updated_at: now,
+            };
+            (
+                insert_returning_id!(c, series::table, &row, series::id)?,
+                true,
+            )
+        }
+    };
+
+    let i = &h.instance;
+    let size = i64::try_from(inst.blob.size).unwrap_or(i64::MAX);
+    let row = NewInstanceRow {
+        tenant,
+        series_fk: series_id,
+        sop_uid: sop,
+        sop_class_uid: i.sop_class.as_str(),
+        transfer_syntax: i.transfer_syntax.as_str(),
+        instance_number: i.instance_number,
+        number_of_frames: i.number_of_frames,
+        pixel_rows: i.rows,
+        pixel_columns: i.columns,
+        content_date: i.content_date.as_deref(),
+        content_time: i.content_time.as_deref(),
+        acquisition_time: i.acquisition_time.as_deref(),
+        image_type: i.image_type.as_deref(),
+        image_laterality: i.image_laterality.as_deref(),
+        view_position: i.view_position.as_deref(),
+        code_meaning: i.code_meaning.as_deref(),
+        container_identifier: i.container_identifier.as_deref(),
+        medium: inst.blob.medium.as_str(),
+        storage_key: &inst.blob.key,
+        size_bytes: size,
+        sha1: &inst.blob.sha1,
+        header_fingerprint: header_fingerprint(&h.patient, &h.study),
+        pixel_data_offset: h.pixel_data_offset.and_then(|o| i64::try_from(o).ok()),
+        received_at: now,
+    };
+    let instance_id = insert_returning_id!(c, instances::table, &row, instances::id)?;
+    diesel::insert_into(instance_headers::table)
+        .values((
+            instance_headers::instance_fk.eq(instance_id),
+            instance_headers::dicom_json.eq(&h.dicom_json),
+        ))
+        .execute(c)?;
+
+    diesel::update(series::table.find(series_id))
+        .set((
+            series::num_instances.eq(series::num_instances + 1),
+            series::size_bytes.eq(series::size_bytes + size),
+            series::updated_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(studies::table.find(study_id))
+        .set((
+            studies::num_instances.eq(studies::num_instances + 1),
+            studies::num_series.eq(studies::num_series + i64::from(new_series)),
+            studies::size_bytes.eq(studies::size_bytes + size),
+            studies::modalities.eq(add_modality(&modalities, h.series.modality.as_deref())),
+            studies::updated_at.eq(now),
+        ))
+        .execute(c)?;
+
+    let mut e = NewEvent::new(EventType::InstanceStored)
+        .detail("sopInstanceUid", sop)
+        .detail("sopClassUid", i.sop_class.as_str())
+        .detail("callingAet", inst.calling_aet.as_str());
+    e.study_uid = Some(study_uid.to_owned());
+    e.series_uid = Some(series_uid.to_owned());
+    e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
+    e.accession_number = h.study.accession_number.clone();
+    events.push(e);
+    Ok(StoreOutcome::Stored)
+}
+
+impl InstanceIndex for Database {
+    fn store(
+        &self,
+        tenant: &TenantName,
+        batch: &[NewInstance],
+    ) -> Result<Vec<StoreOutcome>, RepositoryError> {
+        self.write(|c| {
+            let mut events = Vec::new();
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for inst in batch {
+                outcomes.push(store_one(c, tenant.as_str(), inst, &mut events)?);
+            }
+            append(c, tenant, &events)?;
+            Ok::<_, TxError>(outcomes)
+        })
+    }
+
+    fn find_live(
+        &self,
+        tenant: &TenantName,
+        sop: &SopInstanceUid,
+    ) -> Result<Option<BlobLocation>, RepositoryError> {
+        let row: Option<(String, String, i64, String)> = self.read(|c| {
+            instances::table
+                .filter(instances::tenant.eq(tenant.as_str()))
+                .filter(instances::sop_uid.eq(sop.as_str()))
+                .filter(instances::deprecation_fk.is_null())
+                .select((
+                    instances::medium,
+                    instances::storage_key,
+                    instances::size_bytes,
+                    instances::sha1,
+                ))
+                .first(c)
+                .optional()
+        })?;
+        row.map(|(medium, key, size, sha1)| {
+            Ok(BlobLocation {
+                medium: MediumName::new(&medium)
+                    .map_err(|e| RepositoryError::Internal(e.to_string()))?,
+                key,
+                size: u64::try_from(size).unwrap_or_default(),
+                sha1,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,569 @@
+//! QIDO matching against the index (the `QueryIndex` port).
+//!
+//! Keys of the query's level and the levels above it filter the joined rows
+//! directly; keys one level below filter through a sub-select of matching ids
+//! (e.g. `Modality` at study level: studies having such a series).
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use pacs_domain::ids::TenantName;
+use pacs_domain::model::{Matcher, Query, QueryKey, QueryLevel, QueryMatch};
+use pacs_domain::ports::{QueryIndex, RepositoryError};
+
+use crate::connection::{AnyConnection, Database};
+use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow};
+use crate::schema::{instance_headers, instances, patients, series, studies};
+
+/// DICOM wildcards to an SQL LIKE pattern with `\` as escape character.
+pub(crate) fn like_pattern(dicom: &str) -> String {
+    let mut out = String::with_capacity(dicom.len() + 4);
+    for ch in dicom.chars() {
+        match ch {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Builds the condition of a matcher on a text column, binds it to `$c` and
+/// evaluates `$apply` (each matcher gives a condition of another type).
+macro_rules! cond {
+    ($col:expr, $m:expr, |$c:ident| $apply:expr) => {
+        match $m {
+            Matcher::Exact(v) => {
+                let $c = $col.eq(v.clone());
+                $apply
+            }
+            Matcher::Wildcard(p) => {
+                let $c = $col.like(like_pattern(p)).escape('\\');
+                $apply
+            }
+            Matcher::List(vs) => {
+                let $c = $col.eq_any(vs.clone());
+                $apply
+            }
+            Matcher::Range {
+                from: Some(f),
+                to: Some(t),
+            } => {
+                let $c = $col.ge(f.clone()).and($col.le(t.clone()));
+                $apply
+            }
+            Matcher::Range {
+                from: Some(f),
+                to: None,
+            } => {
+                let $c = $col.ge(f.clone());
+                $apply
+            }
+            Matcher::Range {
+                from: None,
+                to: Some(t),
+            } => {
+                let $c = $col.le(t.clone());
+                $apply
+            }
+            Matcher::Range {
+                from: None,
+                to: None,
+            } => {}
+        }
+    };
+}
+
+/// Person names match without regard to case (on the lower-cased column).
+fn lowered(m: &Matcher) -> Matcher {
+    match m {
+        Matcher::Exact(v) => Matcher::Exact(v.to_lowercase()),
+        Matcher::Wildcard(v) => Matcher::Wildcard(v.to_lowercase()),
+        Matcher::List(vs) => Matcher::List(vs.iter().map(|v| v.to_lowercase()).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Integer attributes (IS): single value or list.
+fn ints(m: &Matcher) -> Vec<i32> {
+    match m {
+        Matcher::Exact(v) => v.trim().parse().into_iter().collect(),
+        Matcher::List(vs) => vs.iter().filter_map(|v| v.trim().parse().ok()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+macro_rules! patient_key {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        match $key {
+            QueryKey::PatientId => {
+                cond!(patients::patient_id, $m, |$c| $apply);
+                true
+            }
+            QueryKey::IssuerOfPatientId => {
+                cond!(patients::issuer, $m, |$c| $apply);
+                true
+            }
+            QueryKey::PatientName => {
+                cond!(patients::patient_name_lc, &lowered($m), |$c| $apply);
+                true
+            }
+            QueryKey::PatientBirthDate => {
+                cond!(patients::birth_date, $m, |$c| $apply);
+                true
+            }
+            QueryKey::PatientSex => {
+                cond!(patients::sex, $m, |$c| $apply);
+                true
+            }
+            _ => false,
+        }
+    };
+}
+
+macro_rules! study_key {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        match $key {
+            QueryKey::StudyInstanceUid => {
+                cond!(studies::study_uid, $m, |$c| $apply);
+                true
+            }
+            QueryKey::StudyDate => {
+                cond!(studies::study_date, $m, |$c| $apply);
+                true
+            }
+            QueryKey::StudyTime => {
+                cond!(studies::study_time, $m, |$c| $apply);
+                true
+            }
+            QueryKey::AccessionNumber => {
+                cond!(studies::accession_number, $m, |$c| $apply);
+                true
+            }
+            QueryKey::StudyId => {
+                cond!(studies::study_id, $m, |$c| $apply);
+                true
+            }
+            QueryKey::StudyDescription => {
+                cond!(studies::study_description, $m, |$c| $apply);
+                true
+            }
+            QueryKey::ReferringPhysicianName => {
+                cond!(studies::referring_physician, $m, |$c| $apply);
+                true
+            }
+            _ => false,
+        }
+    };
+}
+
+macro_rules! series_key {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        match $key {
+            QueryKey::SeriesInstanceUid => {
+                cond!(series::series_uid, $m, |$c| $apply);
+                true
+            }
+            QueryKey::Modality | QueryKey::ModalitiesInStudy => {
+                cond!(series::modality, $m, |$c| $apply);
+                true
+            }
+            QueryKey::SeriesNumber => {
+                let $c = series::series_number.eq_any(ints($m));
+                $apply;
+                true
+            }
+            QueryKey::SeriesDescription => {
+                cond!(series::series_description, $m, |$c| $apply);
+                true
+            }
+            QueryKey::BodyPartExamined => {
+                cond!(series::body_part, $m, |$c| $apply);
+                true
+            }
+            QueryKey::StationName => {
+                cond!(series::station_name, $m, |$c| $apply);
+                true
+            }
+            QueryKey::PerformedProcedureStepStartDate => {
+                cond!(series::performed_start_date, $m, |$c| $apply);
+                true
+            }
+            QueryKey::PerformedProcedureStepStartTime => {
+                cond!(series::performed_start_time, $m, |$c| $apply);
+                true
+            }
+            _ => false,
+        }
+    };
+}
+
+macro_rules! instance_key {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        match $key {
+            QueryKey::SopInstanceUid => {
+                cond!(instances::sop_uid, $m, |$c| $apply);
+                true
+            }
+            QueryKey::SopClassUid => {
+                cond!(instances::sop_class_uid, $m, |$c| $apply);
+                true
+            }
+            QueryKey::InstanceNumber => {
+                let $c = instances::instance_number.eq_any(ints($m));
+                $apply;
+                true
+            }
+            QueryKey::ContainerIdentifier => {
+                cond!(instances::container_identifier, $m, |$c| $apply);
+                true
+            }
+            _ => false,
+        }
+    };
+}
+
+/// Studies having a live series that satisfies `$cond`.
+macro_rules! studies_with_series {
+    ($cond:expr) => {
+        studies::id.eq_any(
+            series::table
+                .select(series::study_fk)
+                .filter(series::deprecation_fk.is_null())
+                .filter($cond),
+        )
+    };
+}
+
+fn page(query: &Query) -> (i64, i64) {
+    let limit = query.limit.map(i64::from).unwrap_or(i64::MAX / 2);
+    (limit, i64::from(query.offset))
+}
+
+fn query_studies(
+    c: &mut AnyConnection,
+    tenant: &str,
+    query: &Query,
+) -> QueryResult<Vec<(StudyRow, PatientRow)>> {
+    let mut q = studies::table
+        .inner_join(patients::table)
+        .filter(studies::tenant.eq(tenant))
+        .filter(studies::deprecation_fk.is_null())
+        .filter(studies::num_series.gt(0))
+        .select((StudyRow::as_select(), PatientRow::as_select()))
+        .into_boxed();
+    if let Some(study) = &query.scope.study {
+        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
+    }
+    for (key, m) in &query.filters {
+        let _ = patient_key!(key, m, |c| q = q.filter(c))
+            || study_key!(key, m, |c| q = q.filter(c))
+            || series_key!(key, m, |c| q = q.filter(studies_with_series!(c)));
+    }
+    let (limit, offset) = page(query);
+    q.order(studies::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .load(c)
+}
+
+fn query_series(
+    c: &mut AnyConnection,
+    tenant: &str,
+    query: &Query,
+) -> QueryResult<Vec<(SeriesRow, StudyRow, PatientRow)>> {
+    let mut q = series::table
+        .inner_join(studies::table.inner_join(patients::table))
+        .filter(series::tenant.eq(tenant))
+        .filter(series::deprecation_fk.is_null())
+        .filter(studies::deprecation_fk.is_null())
+        .select((
+            SeriesRow::as_select(),
+            StudyRow::as_select(),
+            PatientRow::as_select(),
+        ))
+        .into_boxed();
+    if let Some(study) = &query.scope.study {
+        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
+    }
+    for (key, m) in &query.filters {
+        if *key == QueryKey::ModalitiesInStudy {
+            // The outer query already joins `series`: match on an alias of it.
+            let other = diesel::alias!(series as other_series);
+            cond!(other.field(series::modality), m, |c| q = q.filter(
+                studies::id.eq_any(
+                    other
+                        .select(other.field(series::study_fk))
+                        .filter(other.field(series::deprecation_fk).is_null())
+                        .filter(c),
+                )
+            ));
+            continue;
+        }
+        let _ = patient_key!(key, m, |c| q = q.filter(c))
+            || study_key!(key, m, |c| q = q.filter(c))
+            || series_key!(key, m, |c| q = q.filter(c))
+            || instance_key!(key, m, |c| q = q.filter(
+                series::id.eq_any(
+                    instances::table
+                        .select(instances::series_fk)
+                        .filter(instances::deprecation_fk.is_null())
+                        .filter(c),
+                )
+            ));
+    }
+    let (limit, offset) = page(query);
+    q.order(series::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .load(c)
+}
+
+type InstanceTuple = (InstanceRow, SeriesRow, StudyRow, PatientRow);
+
+fn query_instances(
+    c: &mut AnyConnection,
+    tenant: &str,
+    query: &Query,
+) -> QueryResult<Vec<InstanceTuple>> {
+    let mut q = instances::table
+        .inner_join(series::table.inner_join(studies::table.inner_join(patients::table)))
+        .filter(instances::tenant.eq(tenant))
+        .filter(instances::deprecation_fk.is_null())
+        .filter(series::deprecation_fk.is_null())
+        .filter(studies::deprecation_fk.is_null())
+        .select((
+            InstanceRow::as_select(),
+            SeriesRow::as_select(),
+            StudyRow::as_select(),
+            PatientRow::as_select(),
+        ))
+        .into_boxed();
+    if let Some(study) = &query.scope.study {
+        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
+    }
+    if let Some(s) = &query.scope.series {
+        q = q.filter(series::series_uid.eq(s.as_str().to_owned()));
+    }
+    for (key, m) in &query.filters {
+        if *key == QueryKey::ModalitiesInStudy {
+            // The outer query already joins `series`: match on an alias of it.
+            let other = diesel::alias!(series as other_series);
+            cond!(other.field(series::modality), m, |c| q = q.filter(
+                studies::id.eq_any(
+                    other
+                        .select(other.field(series::study_fk))
+                        .filter(other.field(series::deprecation_fk).is_null())
+                        .filter(c),
+                )
+            ));
+            continue;
+        }
+        let _ = patient_key!(key, m, |c| q = q.filter(c))
+            || study_key!(key, m, |c| q = q.filter(c))
+            || series_key!(key, m, |c| q = q.filter(c))
+            || instance_key!(key, m, |c| q = q.filter(c));
+    }
+    let (limit, offset) = page(query);
+    q.order((
+        series::id.asc(),
+        instances::instance_number.asc(),
+        instances::id.asc(),
+    ))
+    .limit(limit)
+    .offset(offset)
+    .load(c)
+}
+
+fn query_patients(
+    c: &mut AnyConnection,
+    tenant: &str,
+    query: &Query,
+) -> QueryResult<Vec<PatientRow>> {
+    let mut q = patients::table
+        .filter(patients::tenant.eq(tenant))
+        .select(PatientRow::as_select())
+        .into_boxed();
+    for (key, m) in &query.filters {
+        let _ = patient_key!(key, m, |c| q = q.filter(c))
+            || study_key!(key, m, |c| q = q.filter(
+                patients::id.eq_any(
+                    studies::table
+                        .select(studies::patient_fk)
+                        .filter(studies::deprecation_fk.is_null())
+                        .filter(c),
+                )
+            ));
+    }
+    let (limit, offset) = page(query);
+    q.order(patients::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .load(c)
+}
+
+fn headers_of(c: &mut AnyConnection, ids: Vec<i64>) -> QueryResult<HashMap<i64, String>> {
+    Ok(instance_headers::table
+        .filter(instance_headers::instance_fk.eq_any(ids))
+        .select((instance_headers::instance_fk, instance_headers::dicom_json))
+        .load::<(i64, String)>(c)?
+        .into_iter()
+        .collect())
+}
+
+/// The first live instance of a study or series, whose header stands for it.
+fn representative_header(
+    c: &mut AnyConnection,
+    study: i64,
+    series_id: Option<i64>,
+) -> QueryResult<Option<String>> {
+    let mut q = instances::table
+        .inner_join(series::table)
+        .inner_join(instance_headers::table)
+        .filter(series::study_fk.eq(study))
+        .filter(instances::deprecation_fk.is_null())
+        .filter(series::deprecation_fk.is_null())
+        .select(instance_headers::dicom_json)
+        .into_boxed();
+    if let Some(s) = series_id {
+        q = q.filter(series::id.eq(s));
+    }
+    q.order(instances::id.asc()).first(c).optional()
+}
+
+fn studies_per_patient(c: &mut AnyConnection, ids: Vec<i64>) -> QueryResult<HashMap<i64, i64>> {
+    use diesel::dsl::count_star;
+    Ok(studies::table
+        .filter(studies::patient_fk.eq_any(ids))
+        .filter(studies::deprecation_fk.is_null())
+        .filter(studies::num_series.gt(0))
+        .group_by(studies::patient_fk)
+        .select((studies::patient_fk, count_star()))
+        .load::<(i64, i64)>(c)?
+        .into_iter()
+        .collect())
+}
+
+impl QueryIndex for Database {
+    fn query(
+        &self,
+        tenant: &TenantName,
+        query: &Query,
+    ) -> Result<Vec<QueryMatch>, RepositoryError> {
+        let t = tenant.as_str();
+        match query.level {
+            QueryLevel::Patient => {
+                let (rows, counts) = self.read(|c| {
+                    let rows = query_patients(c, t, query)?;
+                    let counts = studies_per_patient(c, rows.iter().map(|p| p.id).collect())?;
+                    Ok((rows, counts))
+                })?;
+                rows.iter()
+                    .map(|p| {
+                        Ok(QueryMatch {
+                            patient: p.to_domain()?,
+                            patient_num_studies: counts.get(&p.id).copied().unwrap_or(0),
+                            study: None,
+                            series: None,
+                            instance: None,
+                            header_json: None,
+                        })
+                    })
+                    .collect()
+            }
+            QueryLevel::Study => {
+                let rows = self.read(|c| {
+                    let rows = query_studies(c, t, query)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for (s, p) in rows {
+                        let header = if query.with_header {
+                            representative_header(c, s.id, None)?
+                        } else {
+                            None
+                        };
+                        out.push((s, p, header));
+                    }
+                    Ok(out)
+                })?;
+                rows.into_iter()
+                    .map(|(s, p, header_json)| {
+                        Ok(QueryMatch {
+                            patient: p.to_domain()?,
+                            patient_num_studies: 0,
+                            study: Some((s.to_domain()?, s.stats())),
+                            series: None,
+                            instance: None,
+                            header_json,
+                        })
+                    })
+                    .collect()
+            }
+            QueryLevel::Series => {
+                let rows = self.read(|c| {
+                    let rows = query_series(c, t, query)?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for (se, st, p) in rows {
+                        let header = if query.with_header {
+                            representative_header(c, st.id, Some(se.id))?
+                        } else {
+                            None
+                        };
+                        out.push((se, st, p, header));
+                    }
+                    Ok(out)
+                })?;
+                rows.into_iter()
+                    .map(|(se, st, p, header_json)| {
+                        Ok(QueryMatch {
+                            patient: p.to_domain()?,
+                            patient_num_studies: 0,
+                            study: Some((st.to_domain()?, st.stats())),
+                            series: Some((se.to_domain()?, se.stats())),
+                            instance: None,
+                            header_json,
+                        })
+                    })
+                    .collect()
+            }
+            QueryLevel::Instance => {
+                let (rows, mut headers) = self.read(|c| {
+                    let rows = query_instances(c, t, query)?;
+                    let headers = if query.with_header {
+                        headers_of(c, rows.iter().map(|r| r.0.id).collect())?
+                    } else {
+                        HashMap::new()
+                    };
+                    Ok((rows, headers))
+                })?;
+                rows.into_iter()
+                    .map(|(i, se, st, p)| {
+                        Ok(QueryMatch {
+                            patient: p.to_domain()?,
+                            patient_num_studies: 0,
+                            study: Some((st.to_domain()?, st.stats())),
+                            series: Some((se.to_domain()?, se.stats())),
+                            instance: Some(i.to_domain()?),
+                            header_json: headers.remove(&i.id),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn wildcards_become_like_patterns() {
+        assert_eq!(like_pattern("DOE*"), "DOE%");
+        assert_eq!(like_pattern("D?E"), "D_E");
+        assert_eq!(like_pattern("50%_a\\b*"), "50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,181 @@
+//! Rows read back from the index and their conversion to domain values.
+
+use diesel::prelude::*;
+use pacs_domain::ids::{
+    PatientId, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid, TransferSyntaxUid,
+};
+use pacs_domain::model::{
+    InstanceAttributes, PatientAttributes, SeriesAttributes, SeriesStats, StudyAttributes,
+    StudyStats,
+};
+use pacs_domain::ports::RepositoryError;
+
+use crate::schema::{instances, patients, series, studies};
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> RepositoryError {
+    RepositoryError::Internal(format!("invalid {what} in the index: {e}"))
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = patients)]
+pub(crate) struct PatientRow {
+    pub id: i64,
+    pub patient_id: String,
+    pub issuer: String,
+    pub patient_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+}
+
+impl PatientRow {
+    pub fn to_domain(&self) -> Result<PatientAttributes, RepositoryError> {
+        Ok(PatientAttributes {
+            patient_id: PatientId::new(&self.patient_id).map_err(|e| corrupt("PatientID", e))?,
+            issuer: Some(self.issuer.clone()).filter(|i| !i.is_empty()),
+            name: self.patient_name.clone(),
+            birth_date: self.birth_date.clone(),
+            sex: self.sex.clone(),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = studies)]
+pub(crate) struct StudyRow {
+    pub id: i64,
+    pub study_uid: String,
+    pub study_date: Option<String>,
+    pub study_time: Option<String>,
+    pub accession_number: Option<String>,
+    pub study_id: Option<String>,
+    pub study_description: Option<String>,
+    pub referring_physician: Option<String>,
+    pub modalities: String,
+    pub num_series: i64,
+    pub num_instances: i64,
+    pub size_bytes: i64,
+}
+
+impl StudyRow {
+    pub fn to_domain(&self) -> Result<StudyAttributes, RepositoryError> {
+        Ok(StudyAttributes {
+            study_uid: StudyInstanceUid::new(&self.study_uid)
+                .map_err(|e| corrupt("study UID", e))?,
+            study_date: self.study_date.clone(),
+            study_time: self.study_time.clone(),
+            accession_number: self.accession_number.clone(),
+            study_id: self.study_id.clone(),
+            description: self.study_description.clone(),
+            referring_physician: self.referring_physician.clone(),
+        })
+    }
+
+    pub fn stats(&self) -> StudyStats {
+        StudyStats {
+            modalities: self
+                .modalities
+                .split('\\')
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect(),
+            num_series: self.num_series,
+            num_instances: self.num_instances,
+            size_bytes: self.size_bytes,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = series)]
+pub(crate) struct SeriesRow {
+    pub id: i64,
+    pub series_uid: String,
+    pub modality: Option<String>,
+    pub series_number: Option<i32>,
+    pub series_description: Option<String>,
+    pub body_part: Option<String>,
+    pub laterality: Option<String>,
+    pub protocol_name: Option<String>,
+    pub station_name: Option<String>,
+    pub performed_start_date: Option<String>,
+    pub performed_start_time: Option<String>,
+    pub calling_aet: String,
+    pub num_instances: i64,
+}
+
+impl SeriesRow {
+    pub fn to_domain(&self) -> Result<SeriesAttributes, RepositoryError> {
+        Ok(SeriesAttributes {
+            series_uid: SeriesInstanceUid::new(&self.series_uid)
+                .map_err(|e| corrupt("series UID", e))?,
+            modality: self.modality.clone(),
+            series_number: self.series_number,
+            description: self.series_description.clone(),
+            body_part: self.body_part.clone(),
+            laterality: self.laterality.clone(),
+            protocol_name: self.protocol_name.clone(),
+            station_name: self.station_name.clone(),
+            performed_start_date: self.performed_start_date.clone(),
+            performed_start_time: self.performed_start_time.clone(),
+        })
+    }
+
+    pub fn stats(&self) -> SeriesStats {
+        SeriesStats {
+            num_instances: self.num_instances,
+            calling_aet: self.calling_aet.clone(),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = instances)]
+pub(crate) struct InstanceRow {
+    pub id: i64,
+    pub sop_uid: String,
+    pub sop_class_uid: String,
+    pub transfer_syntax: String,
+    pub instance_number: Option<i32>,
+    pub number_of_frames: Option<i32>,
+    pub pixel_rows: Option<i32>,
+    pub pixel_columns: Option<i32>,
+    pub content_date: Option<String>,
+    pub content_time: Option<String>,
+    pub acquisition_time: Option<String>,
+    pub image_type: Option<String>,
+    pub image_laterality: Option<String>,
+    pub view_position: Option<String>,
+    pub code_meaning: Option<String>,
+    pub container_identifier: Option<String>,
+    pub medium: String,
+    pub storage_key: String,
+    pub size_bytes: i64,
+    pub sha1: String,
+    pub header_fingerprint: String,
+    pub pixel_data_offset: Option<i64>,
+}
+
+impl InstanceRow {
+    pub fn to_domain(&self) -> Result<InstanceAttributes, RepositoryError> {
+        Ok(InstanceAttributes {
+            sop_uid: SopInstanceUid::new(&self.sop_uid)
+                .map_err(|e| corrupt("SOP Instance UID", e))?,
+            sop_class: SopClassUid::new(&self.sop_class_uid)
+                .map_err(|e| corrupt("SOP Class UID", e))?,
+            transfer_syntax: TransferSyntaxUid::new(&self.transfer_syntax)
+                .map_err(|e| corrupt("transfer syntax", e))?,
+            instance_number: self.instance_number,
+            number_of_frames: self.number_of_frames,
+            rows: self.pixel_rows,
+            columns: self.pixel_columns,
+            content_date: self.content_date.clone(),
+            content_time: self.content_time.clone(),
+            acquisition_time: self.acquisition_time.clone(),
+            image_type: self.image_type.clone(),
+            image_laterality: self.image_laterality.clone(),
+            view_position: self.view_position.clone(),
+            code_meaning: self.code_meaning.clone(),
+            container_identifier: self.container_identifier.clone(),
+        })
+    }
+}

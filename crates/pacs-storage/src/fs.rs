@@ -1,0 +1,286 @@
+//! Filesystem "physical media": a directory per medium, written once, atomically.
+//!
+//! A write goes to a temporary file in `<root>/.staging`, is fsynced, then linked
+//! under its final key without replacing anything, and the directory is fsynced:
+//! only then does the caller record it in the database, so a crash never leaves
+//! a row without its file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use pacs_domain::model::MediumName;
+use pacs_domain::ports::{
+    BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
+};
+use sha1::{Digest, Sha1};
+
+use crate::keys::{check_key, key_for};
+
+const STAGING: &str = ".staging";
+
+/// A directory on a local filesystem used as a storage medium.
+#[derive(Debug)]
+pub struct FsMedium {
+    name: MediumName,
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl FsMedium {
+    /// Opens (creating when missing) the medium rooted at `root`. `fsync` false is
+    /// for throwaway test archives only.
+    pub fn open(
+        name: MediumName,
+        root: impl Into<PathBuf>,
+        fsync: bool,
+    ) -> Result<Self, StorageError> {
+        let root = root.into();
+        fs::create_dir_all(root.join(STAGING)).map_err(|e| StorageError::Unavailable {
+            medium: name.to_string(),
+            reason: format!("cannot create {}: {e}", root.display()),
+        })?;
+        Ok(Self { name, root, fsync })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &str) -> Result<PathBuf, StorageError> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` and its missing parents, fsyncing each parent that gained an entry.
+fn create_dirs_durably(root: &Path, dir: &Path, fsync: bool) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.is_dir() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) if p.starts_with(root) => cur = p,
+            _ => break,
+        }
+    }
+    for d in missing.iter().rev() {
+        match fs::create_dir(d) {
+            Ok(()) => {
+                if fsync {
+                    if let Some(parent) = d.parent() {
+                        sync_dir(parent)?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl BlobStore for FsMedium {
+    fn name(&self) -> &MediumName {
+        &self.name
+    }
+
+    fn begin(&self) -> Result<Box<dyn BlobWriter>, StorageError> {
+        let file = tempfile::Builder::new()
+            .prefix("in-")
+            .tempfile_in(self.root.join(STAGING))?;
+        Ok(Box::new(FsWriter {
+            file: io::BufWriter::with_capacity(256 * 1024, file),
+            hasher: Sha1::new(),
+            written: 0,
+            root: self.root.clone(),
+            fsync: self.fsync,
+        }))
+    }
+
+    fn open(&self, key: &str) -> Result<Box<dyn BlobRead>, StorageError> {
+        let path = self.path_of(key)?;
+        match File::open(&path) {
+            Ok(file) => Ok(Box::new(FsReader::new(file)?)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound(key.into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let path = self.path_of(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        let unavailable = |e: io::Error| StorageError::Unavailable {
+            medium: self.name.to_string(),
+            reason: e.to_string(),
+        };
+        let probe = tempfile::Builder::new()
+            .prefix("probe-")
+            .tempfile_in(self.root.join(STAGING))
+            .map_err(unavailable)?;
+        probe.as_file().write_all(b"ok").map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+struct FsWriter {
+    file: io::BufWriter<tempfile::NamedTempFile>,
+    hasher: Sha1,
+    written: u64,
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl Write for FsWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl BlobWriter for FsWriter {
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn finish(self: Box<Self>) -> Result<Box<dyn StagedBlob>, StorageError> {
+        let this = *self;
+        let file = this
+            .file
+            .into_inner()
+            .map_err(|e| StorageError::Io(e.error().to_string()))?;
+        if this.fsync {
+            file.as_file().sync_data()?;
+        }
+        Ok(Box::new(FsStaged {
+            file,
+            size: this.written,
+            sha1: hex::encode(this.hasher.finalize()),
+            root: this.root,
+            fsync: this.fsync,
+        }))
+    }
+}
+
+struct FsStaged {
+    file: tempfile::NamedTempFile,
+    size: u64,
+    sha1: String,
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl std::fmt::Debug for FsStaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsStaged")
+            .field("size", &self.size)
+            .field("sha1", &self.sha1)
+            .finish()
+    }
+}
+
+impl StagedBlob for FsStaged {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn sha1(&self) -> &str {
+        &self.sha1
+    }
+
+    fn reader(&self) -> Result<Box<dyn BlobRead>, StorageError> {
+        Ok(Box::new(FsReader::new(self.file.reopen()?)?))
+    }
+
+    fn commit(self: Box<Self>, name: &ObjectName) -> Result<CommittedBlob, StorageError> {
+        let key = key_for(name);
+        let target = self.root.join(&key);
+        let dir = target.parent().expect("keys have a tenant component");
+        create_dirs_durably(&self.root, dir, self.fsync)?;
+        // persist_noclobber links without replacing: stored files are never rewritten.
+        match self.file.persist_noclobber(&target) {
+            Ok(_) => {
+                if self.fsync {
+                    sync_dir(dir)?;
+                }
+                Ok(CommittedBlob { key, created: true })
+            }
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(CommittedBlob {
+                key,
+                created: false,
+            }),
+            Err(e) => Err(e.error.into()),
+        }
+    }
+}
+
+/// A stored file opened for reading.
+struct FsReader {
+    file: io::BufReader<File>,
+    len: u64,
+}
+
+impl FsReader {
+    fn new(file: File) -> io::Result<Self> {
+        let len = file.metadata()?.len();
+        Ok(Self {
+            file: io::BufReader::with_capacity(128 * 1024, file),
+            len,
+        })
+    }
+}
+
+impl io::Read for FsReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Seek for FsReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+impl BlobRead for FsReader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// Removes staging files left by a crash (they were never acknowledged).
+pub fn clean_staging(root: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let staging = root.join(STAGING);
+    if let Ok(entries) = fs::read_dir(&staging) {
+        for entry in entries.flatten() {
+            if fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    let _ = OpenOptions::new().read(true).open(&staging);
+    Ok(removed)
+}
