@@ -55,10 +55,6 @@ impl Keyring {
         }
         found
     }
-
-    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
-        self.tenants.iter().map(|t| &t.tenant)
-    }
 }
 
 /// Parses a hex SHA-256 digest.
@@ -74,10 +70,10 @@ pub fn generated_key_digest(
     tenant: &str,
 ) -> std::io::Result<([u8; 32], Option<String>)> {
     let path = data_dir.join(format!("{tenant}.api-key.sha256"));
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Some(d) = parse_digest(text.trim()) {
-            return Ok((d, None));
-        }
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Some(d) = parse_digest(text.trim())
+    {
+        return Ok((d, None));
     }
     std::fs::create_dir_all(data_dir)?;
     let key = generate_key();

@@ -46,13 +46,13 @@ fn open_media(settings: &Settings) -> Result<Media, StartupError> {
         let name = MediumName::new(&m.name).map_err(|e| fail("storage.media")(e.to_string()))?;
         let medium = FsMedium::open(name, &m.path, settings.storage.fsync)
             .map_err(|e| fail("storage.media")(e.to_string()))?;
-        if let Ok(n) = pacs_storage::clean_staging(medium.root()) {
-            if n > 0 {
-                log::info!(
-                    "removed {n} unacknowledged staging file(s) from medium {}",
-                    m.name
-                );
-            }
+        if let Ok(n) = pacs_storage::clean_staging(medium.root())
+            && n > 0
+        {
+            log::info!(
+                "removed {n} unacknowledged staging file(s) from medium {}",
+                m.name
+            );
         }
         media.push(Arc::new(medium));
     }

@@ -114,33 +114,31 @@ impl StoreRequest {
             })?;
         let sop = header.instance.sop_uid.clone();
         let sop_class = header.instance.sop_class.clone();
-        if let Some(expected) = &self.expected_study {
-            if expected != &header.study.study_uid {
-                self.failed.push(FailedRef {
-                    sop,
-                    sop_class,
-                    reason: failure::STUDY_MISMATCH,
-                    message: format!(
-                        "Study Instance UID {} differs from {expected} in the request",
-                        header.study.study_uid
-                    ),
-                });
-                return Ok(());
-            }
+        if let Some(expected) = &self.expected_study
+            && expected != &header.study.study_uid
+        {
+            self.failed.push(FailedRef {
+                sop,
+                sop_class,
+                reason: failure::STUDY_MISMATCH,
+                message: format!(
+                    "Study Instance UID {} differs from {expected} in the request",
+                    header.study.study_uid
+                ),
+            });
+            return Ok(());
         }
         // Known conflicts are refused before anything is written.
-        if let Some(existing) = self.ports.instances.find_live(&self.tenant.name, &sop)? {
-            if existing.sha1 != staged.sha1() {
-                self.failed.push(FailedRef {
-                    sop: sop.clone(),
-                    sop_class,
-                    reason: failure::DUPLICATE_SOP,
-                    message: format!(
-                        "SOP Instance UID {sop} is already stored with different content"
-                    ),
-                });
-                return Ok(());
-            }
+        if let Some(existing) = self.ports.instances.find_live(&self.tenant.name, &sop)?
+            && existing.sha1 != staged.sha1()
+        {
+            self.failed.push(FailedRef {
+                sop: sop.clone(),
+                sop_class,
+                reason: failure::DUPLICATE_SOP,
+                message: format!("SOP Instance UID {sop} is already stored with different content"),
+            });
+            return Ok(());
         }
         let medium: MediumName = self.ports.media.default_medium().name().clone();
         let (size, sha1) = (staged.size(), staged.sha1().to_owned());
@@ -229,10 +227,11 @@ impl StoreRequest {
         for p in placed.filter(|p| p.created) {
             // Another request may have stored the same content under the same key.
             let sop = &p.header.instance.sop_uid;
-            if let Ok(Some(live)) = self.ports.instances.find_live(&self.tenant.name, sop) {
-                if live.key == p.blob.key && live.medium == p.blob.medium {
-                    continue;
-                }
+            if let Ok(Some(live)) = self.ports.instances.find_live(&self.tenant.name, sop)
+                && live.key == p.blob.key
+                && live.medium == p.blob.medium
+            {
+                continue;
             }
             match self
                 .ports

@@ -131,13 +131,14 @@ impl InstanceBytes {
     }
 }
 
-/// Opens an instance for retrieval (blocking): the stored file when its header
-/// already carries the database's values, else a corrected header spliced in
-/// front of the stored pixel data. The stored file is never changed.
+/// Opens an instance for retrieval (blocking): the stored file as received while
+/// its patient and study were not corrected, else a header with the database's
+/// current values spliced in front of the stored pixel data. The stored file is
+/// never changed.
 pub fn open(ports: &Ports, instance: &StoredInstance) -> Result<InstanceBytes, AppError> {
     let medium = ports.media.get(&instance.blob.medium)?;
     let reader = medium.open(&instance.blob.key)?;
-    if instance.header_is_current() {
+    if instance.uncorrected() {
         return Ok(InstanceBytes::AsStored(reader));
     }
     let rewritten = rewrite_header(

@@ -40,6 +40,10 @@ fn prune(value: &mut Value) {
 pub fn header_json(obj: &InMemDicomObject) -> Result<String, DicomError> {
     let mut value = dicom_json::to_value(obj).map_err(|e| DicomError::Encode(e.to_string()))?;
     prune(&mut value);
+    // Values are decoded to Unicode: the original character set no longer applies.
+    if let Value::Object(map) = &mut value {
+        map.remove("00080005");
+    }
     serde_json::to_string(&value).map_err(|e| DicomError::Encode(e.to_string()))
 }
 
@@ -327,12 +331,12 @@ fn render_match(m: &QueryMatch, opts: &QidoOptions<'_>) -> Value {
             Value::Object(map) => Some(map),
             _ => None,
         });
-    if opts.include == &IncludeFields::All && opts.level == QueryLevel::Instance {
-        if let (Some(h), Some((study, _))) = (&header, &m.study) {
-            let mut h = h.clone();
-            apply_overrides(&mut h, &m.patient, study);
-            attrs.extend(h);
-        }
+    if let (IncludeFields::All, QueryLevel::Instance, Some(h), Some((study, _))) =
+        (opts.include, opts.level, &header, &m.study)
+    {
+        let mut h = h.clone();
+        apply_overrides(&mut h, &m.patient, study);
+        attrs.extend(h);
     }
     patient_attrs(&mut attrs, &m.patient);
     if opts.level == QueryLevel::Patient {

@@ -237,6 +237,62 @@ pub fn pixel_data_offset<R: Read + Seek>(
     }
 }
 
+/// Where the Pixel Data value lies: native (one run of bytes) or encapsulated
+/// (the offset table item, then fragments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PixelLayout {
+    Native {
+        value: u64,
+        len: u64,
+    },
+    /// `(offset of the fragment's value, length)` for the basic offset table
+    /// (first) and every fragment after it.
+    Encapsulated {
+        items: Vec<(u64, u64)>,
+    },
+}
+
+/// Reads the layout of the Pixel Data element at `offset`, checking that it is
+/// complete: a value that runs past the end of the file, or fragments without
+/// their sequence delimiter, mean a truncated file.
+pub fn pixel_layout<R: Read + Seek>(
+    r: &mut R,
+    offset: u64,
+    enc: Encoding,
+) -> io::Result<PixelLayout> {
+    let mut w = Window::new(r)?;
+    let file_len = w.len;
+    let h =
+        read_header(&mut w, offset, enc)?.ok_or_else(|| bad("Pixel Data header is truncated"))?;
+    if h.len != UNDEFINED {
+        if h.value + h.len as u64 > file_len {
+            return Err(bad("Pixel Data is truncated"));
+        }
+        return Ok(PixelLayout::Native {
+            value: h.value,
+            len: h.len as u64,
+        });
+    }
+    let mut items = Vec::new();
+    let mut pos = h.value;
+    loop {
+        let item = read_header(&mut w, pos, enc)?
+            .ok_or_else(|| bad("encapsulated Pixel Data is truncated"))?;
+        match item.tag {
+            SEQ_END => return Ok(PixelLayout::Encapsulated { items }),
+            ITEM if item.len != UNDEFINED => {
+                let end = item.value + item.len as u64;
+                if end > file_len {
+                    return Err(bad("a Pixel Data fragment is truncated"));
+                }
+                items.push((item.value, item.len as u64));
+                pos = end;
+            }
+            _ => return Err(bad("malformed encapsulated Pixel Data")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,7 +303,7 @@ mod tests {
         v.extend(tag.0.to_le_bytes());
         v.extend(tag.1.to_le_bytes());
         v.extend(vr);
-        if matches!(vr, b"OB" | b"SQ" | b"UN") {
+        if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN") {
             v.extend([0, 0]);
             v.extend((value.len() as u32).to_le_bytes());
         } else {
@@ -280,6 +336,20 @@ mod tests {
         assert_eq!(
             pixel_data_offset(&mut c, start, Encoding::ExplicitLe).unwrap(),
             Some(pixel)
+        );
+    }
+
+    #[test]
+    fn truncated_pixel_data_is_detected() {
+        let mut file = el_le((0x7FE0, 0x0010), b"OW", &[0; 16]);
+        // claim 16 bytes but keep 8
+        file.truncate(file.len() - 8);
+        let mut c = Cursor::new(file);
+        assert!(pixel_layout(&mut c, 0, Encoding::ExplicitLe).is_err());
+        let mut whole = Cursor::new(el_le((0x7FE0, 0x0010), b"OB", &[0; 4]));
+        assert_eq!(
+            pixel_layout(&mut whole, 0, Encoding::ExplicitLe).unwrap(),
+            PixelLayout::Native { value: 12, len: 4 }
         );
     }
 

@@ -15,6 +15,7 @@
 //! println!("{} in study {}", header.instance.sop_uid, header.study.study_uid);
 //! ```
 
+mod charset;
 mod dictionary;
 mod error;
 mod json;
@@ -27,6 +28,6 @@ pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};
 pub use error::DicomError;
 pub use json::{IncludeFields, QidoOptions, metadata_array, metadata_object, render_qido, tag_key};
-pub use layout::{Encoding, dataset_start, pixel_data_offset};
+pub use layout::{Encoding, PixelLayout, dataset_start, pixel_data_offset, pixel_layout};
 pub use parse::read_header;
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -2,7 +2,7 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
@@ -13,13 +13,21 @@ use pacs_domain::model::{
     InstanceAttributes, InstanceHeader, PatientAttributes, SeriesAttributes, StudyAttributes,
 };
 
+use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
 use crate::json::header_json;
-use crate::layout::{Encoding, dataset_start, pixel_data_offset};
+use crate::layout::{Encoding, dataset_start, pixel_data_offset, pixel_layout};
 
 /// Text of an element, trimmed of padding; `None` when absent or empty.
 pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let value = obj.element_opt(tag).ok().flatten()?.to_str().ok()?;
+    let elem = obj.element_opt(tag).ok().flatten()?;
+    // An attribute sent with VR UN (explicit VR files of unknown dictionaries)
+    // holds its text as raw bytes.
+    let value = if elem.vr() == VR::UN {
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&elem.to_bytes().ok()?).into_owned())
+    } else {
+        elem.to_str().ok()?
+    };
     let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\0');
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
@@ -60,7 +68,7 @@ pub fn check_part10<R: Read + Seek>(r: &mut R) -> Result<(), DicomError> {
 /// Opens the header (everything before Pixel Data) of a Part 10 file.
 pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, DicomError> {
     check_part10(r)?;
-    let obj = OpenFileOptions::new()
+    let mut obj = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Always)
         .read_until(tags::PIXEL_DATA)
         .from_reader(BufReader::with_capacity(64 * 1024, &mut *r))
@@ -72,6 +80,7 @@ pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, Dico
                 DicomError::Parse(msg)
             }
         })?;
+    normalize_code_extensions(&mut obj);
     Ok(obj)
 }
 
@@ -151,8 +160,12 @@ pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomErro
     let pixel_data_offset = match Encoding::of_transfer_syntax(&ts_raw) {
         Some(enc) => {
             let start = dataset_start(&mut r)?;
-            pixel_data_offset(&mut r, start, enc)
-                .map_err(|e| DicomError::Parse(format!("cannot locate Pixel Data: {e}")))?
+            let offset = pixel_data_offset(&mut r, start, enc)
+                .map_err(|e| DicomError::Parse(format!("cannot locate Pixel Data: {e}")))?;
+            if let Some(at) = offset {
+                pixel_layout(&mut r, at, enc).map_err(|e| DicomError::Parse(e.to_string()))?;
+            }
+            offset
         }
         None => None,
     };

@@ -8,6 +8,7 @@ use dicom_object::file::ReadPreamble;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use pacs_domain::model::{PatientAttributes, StudyAttributes};
 
+use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
 use crate::layout::Encoding;
 use crate::overrides::OVERRIDES;
@@ -78,6 +79,7 @@ pub fn rewrite_header<R: Read + Seek>(
             .read_preamble(ReadPreamble::Always)
             .from_reader(BufReader::with_capacity(64 * 1024, &mut r))
             .map_err(|e| DicomError::Parse(e.to_string()))?;
+        normalize_code_extensions(&mut file);
     }
     apply(&mut file, patient, study);
     let mut bytes = Vec::with_capacity(16 * 1024);

@@ -105,8 +105,11 @@ impl Database {
         let backend = Backend::of_url(url);
         if backend == Backend::Sqlite {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         RepositoryError::Unavailable(format!(
                             "cannot create the database directory: {e}"
@@ -185,7 +188,6 @@ impl Database {
                     log::debug!("write transaction retried after: {}", info.message());
                 }
                 Err(TxError::Db(e)) => return Err(map_err(e)),
-                Err(TxError::Domain(e)) => return Err(e),
             }
         }
     }
@@ -211,12 +213,10 @@ impl Database {
     }
 }
 
-/// Error inside a write transaction: a database error (which may be retried)
-/// or a decision of the repository (which rolls back and is returned as is).
+/// Error inside a write transaction (a unique-key race is retried).
 #[derive(Debug)]
 pub(crate) enum TxError {
     Db(diesel::result::Error),
-    Domain(RepositoryError),
 }
 
 impl From<diesel::result::Error> for TxError {

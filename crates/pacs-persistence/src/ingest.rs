@@ -9,6 +9,7 @@ use pacs_domain::ports::{InstanceIndex, RepositoryError};
 
 use crate::connection::{AnyConnection, Database, TxError};
 use crate::events::append;
+use crate::rows::{PatientRow, StudyRow};
 use crate::schema::{instance_headers, instances, patients, series, studies};
 use crate::time::to_db;
 
@@ -105,7 +106,7 @@ struct NewInstanceRow<'a> {
     storage_key: &'a str,
     size_bytes: i64,
     sha1: &'a str,
-    header_fingerprint: String,
+    ingest_fingerprint: String,
     pixel_data_offset: Option<i64>,
     received_at: chrono::NaiveDateTime,
 }
@@ -153,10 +154,8 @@ pub(crate) fn find_or_create_patient(
 /// Adds `modality` to a `\`-separated set, keeping it sorted.
 pub(crate) fn add_modality(set: &str, modality: Option<&str>) -> String {
     let mut all: Vec<&str> = set.split('\\').filter(|m| !m.is_empty()).collect();
-    if let Some(m) = modality.filter(|m| !m.is_empty()) {
-        if !all.contains(&m) {
-            all.push(m);
-        }
+    if let Some(m) = modality.filter(|m| !m.is_empty() && !all.contains(m)) {
+        all.push(m);
     }
     all.sort_unstable();
     all.join("\\")
@@ -190,15 +189,24 @@ fn store_one(
 
     // Study: the live one with this UID, else a new one for this patient.
     let study_uid = h.study.study_uid.as_str();
-    let study: Option<(i64, String)> = studies::table
+    let study: Option<(StudyRow, PatientRow)> = studies::table
+        .inner_join(patients::table)
         .filter(studies::tenant.eq(tenant))
         .filter(studies::study_uid.eq(study_uid))
         .filter(studies::deprecation_fk.is_null())
-        .select((studies::id, studies::modalities))
+        .select((StudyRow::as_select(), PatientRow::as_select()))
         .first(c)
         .optional()?;
-    let (study_id, modalities) = match study {
-        Some(s) => s,
+    // The database's values for this instance's patient and study, as they are
+    // now: retrieval returns the file untouched until they are corrected.
+    let (study_id, modalities, ingest_fingerprint) = match study {
+        Some((s, p)) => {
+            let fingerprint = match (p.to_domain(), s.to_domain()) {
+                (Ok(p), Ok(s)) => header_fingerprint(&p, &s),
+                _ => header_fingerprint(&h.patient, &h.study),
+            };
+            (s.id, s.modalities, fingerprint)
+        }
         None => {
             let (patient_fk, _) = find_or_create_patient(c, tenant, &h.patient, now)?;
             let row = NewStudyRow {
@@ -220,7 +228,16 @@ fn store_one(
             e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
             e.accession_number = h.study.accession_number.clone();
             events.push(e);
-            (id, String::new())
+            // A new study takes its patient's current values (an existing patient keeps its own).
+            let patient: PatientRow = patients::table
+                .find(patient_fk)
+                .select(PatientRow::as_select())
+                .first(c)?;
+            let fingerprint = match patient.to_domain() {
+                Ok(p) => header_fingerprint(&p, &h.study),
+                Err(_) => header_fingerprint(&h.patient, &h.study),
+            };
+            (id, String::new(), fingerprint)
         }
     };
 
@@ -290,7 +307,7 @@ fn store_one(
         storage_key: &inst.blob.key,
         size_bytes: size,
         sha1: &inst.blob.sha1,
-        header_fingerprint: header_fingerprint(&h.patient, &h.study),
+        ingest_fingerprint,
         pixel_data_offset: h.pixel_data_offset.and_then(|o| i64::try_from(o).ok()),
         received_at: now,
     };

@@ -30,7 +30,7 @@ fn to_stored((i, se, st, p): Row) -> Result<StoredInstance, RepositoryError> {
             size: u64::try_from(i.size_bytes).unwrap_or_default(),
             sha1: i.sha1,
         },
-        stored_fingerprint: i.header_fingerprint,
+        ingest_fingerprint: i.ingest_fingerprint,
         pixel_data_offset: i.pixel_data_offset.and_then(|o| u64::try_from(o).ok()),
         patient: p.to_domain()?,
         study: st.to_domain()?,

@@ -151,7 +151,7 @@ pub(crate) struct InstanceRow {
     pub storage_key: String,
     pub size_bytes: i64,
     pub sha1: String,
-    pub header_fingerprint: String,
+    pub ingest_fingerprint: String,
     pub pixel_data_offset: Option<i64>,
 }
 

@@ -99,7 +99,7 @@ diesel::table! {
         storage_key -> Text,
         size_bytes -> BigInt,
         sha1 -> Text,
-        header_fingerprint -> Text,
+        ingest_fingerprint -> Text,
         pixel_data_offset -> Nullable<BigInt>,
         received_at -> Timestamp,
         deprecation_fk -> Nullable<BigInt>,

@@ -74,10 +74,8 @@ fn create_dirs_durably(root: &Path, dir: &Path, fsync: bool) -> io::Result<()> {
     for d in missing.iter().rev() {
         match fs::create_dir(d) {
             Ok(()) => {
-                if fsync {
-                    if let Some(parent) = d.parent() {
-                        sync_dir(parent)?;
-                    }
+                if let Some(parent) = d.parent().filter(|_| fsync) {
+                    sync_dir(parent)?;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

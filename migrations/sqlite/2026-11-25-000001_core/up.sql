@@ -106,7 +106,7 @@ CREATE TABLE instances (
     storage_key TEXT NOT NULL,
     size_bytes BIGINT NOT NULL,
     sha1 TEXT NOT NULL,
-    header_fingerprint TEXT NOT NULL,
+    ingest_fingerprint TEXT NOT NULL,
     pixel_data_offset BIGINT,
     received_at TIMESTAMP NOT NULL,
     deprecation_fk BIGINT REFERENCES deprecations (id)

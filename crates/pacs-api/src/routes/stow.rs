@@ -55,12 +55,12 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
             ),
         ));
     }
-    if let Some(t) = mime.get_param("type") {
-        if !t.as_str().eq_ignore_ascii_case("application/dicom") {
-            return Err(ApiError(AppError::UnsupportedMediaType(format!(
-                "only type=\"application/dicom\" parts are accepted, not {t}"
-            ))));
-        }
+    if let Some(t) = mime.get_param("type")
+        && !t.as_str().eq_ignore_ascii_case("application/dicom")
+    {
+        return Err(ApiError(AppError::UnsupportedMediaType(format!(
+            "only type=\"application/dicom\" parts are accepted, not {t}"
+        ))));
     }
     Ok(())
 }
@@ -126,14 +126,14 @@ async fn receive_parts(
             }
         };
         parts += 1;
-        if let Some(ct) = field.content_type() {
-            if ct.essence_str() != "application/dicom" {
-                let msg = format!(
-                    "part {parts} has Content-Type {}, not application/dicom",
-                    ct.essence_str()
-                );
-                return Err((Some(store), ApiError(AppError::UnsupportedMediaType(msg))));
-            }
+        if let Some(ct) = field.content_type()
+            && ct.essence_str() != "application/dicom"
+        {
+            let msg = format!(
+                "part {parts} has Content-Type {}, not application/dicom",
+                ct.essence_str()
+            );
+            return Err((Some(store), ApiError(AppError::UnsupportedMediaType(msg))));
         }
         let (returned, staged) = match receive_one(&store, field, &mut total, max_bytes).await {
             Ok(s) => (store, s),

@@ -192,13 +192,13 @@ async fn wado_uri(
     let ports = state.ports.clone();
     let (bytes, len) = blocking(move || {
         let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
-        if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*") {
-            if ts != inst.transfer_syntax.as_str() {
-                return Err(AppError::NotAcceptable(format!(
-                    "the instance is stored as {}; transcoding to {ts} is not available",
-                    inst.transfer_syntax
-                )));
-            }
+        if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*")
+            && ts != inst.transfer_syntax.as_str()
+        {
+            return Err(AppError::NotAcceptable(format!(
+                "the instance is stored as {}; transcoding to {ts} is not available",
+                inst.transfer_syntax
+            )));
         }
         let mut b = open(&ports, &inst)?;
         let len = b.len()?;

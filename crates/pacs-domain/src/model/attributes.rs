@@ -109,8 +109,9 @@ pub struct InstanceHeader {
 }
 
 /// The values of `patient` and `study` that retrieval writes into returned headers,
-/// as one comparable text. When the text recorded at ingest equals the one built
-/// from the database's current values, the stored file can be returned as it is.
+/// as one comparable text. The index records it when an instance is stored; while
+/// the current values give the same text, nothing was corrected and the stored
+/// file is returned as it is.
 pub fn header_fingerprint(patient: &PatientAttributes, study: &StudyAttributes) -> String {
     let fields: [&str; 11] = [
         patient.patient_id.as_str(),

@@ -72,8 +72,9 @@ pub struct StoredInstance {
     pub instance_number: Option<i32>,
     pub number_of_frames: Option<i32>,
     pub blob: BlobLocation,
-    /// `header_fingerprint` of the values the file carries.
-    pub stored_fingerprint: String,
+    /// `header_fingerprint` of the database's patient and study values when the
+    /// instance was stored.
+    pub ingest_fingerprint: String,
     pub pixel_data_offset: Option<u64>,
     pub patient: PatientAttributes,
     pub study: StudyAttributes,
@@ -82,8 +83,9 @@ pub struct StoredInstance {
 }
 
 impl StoredInstance {
-    /// True when the stored file already carries the database's current values.
-    pub fn header_is_current(&self) -> bool {
-        self.stored_fingerprint == super::header_fingerprint(&self.patient, &self.study)
+    /// True while no patient or study value of this instance was corrected since
+    /// it was stored: the stored file is then returned exactly as received.
+    pub fn uncorrected(&self) -> bool {
+        self.ingest_fingerprint == super::header_fingerprint(&self.patient, &self.study)
     }
 }

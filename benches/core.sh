@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Core archive benchmark: our `pacs` server and the lab's Orthanc, side by side in one run.
+#
+#   benches/core.sh [DATA] [PHASES]
+#     DATA    output of ../shared/lab/make-data.sh (default /tmp/pacs-data; needs
+#             DATA/bulk-100-3-10; DATA/bulk-10000-1-1 and DATA/bulk-1-1-200-big are
+#             generated here when missing, exactly as lab/bench-orthanc.sh does)
+#     PHASES  space-separated subset of: stow qido wado   (default: all three)
+#
+# Env: DB=sqlite|pg (our index; pg = throwaway database pacs_bench_<pid> on
+#      127.0.0.1:5432 as user postgres, dropped at the end), REPS (20, QIDO reps),
+#      STOW_BATCH (20), STOW_CONC (4), STEP_TIMEOUT (1800 s per client step),
+#      PACS_LOG (warn; RUST_LOG of our server), KEEP=1 keeps our archives,
+#      NO_BUILD=1 skips `cargo build` (uses the existing target/release/pacs).
+#
+# Each phase starts both servers from EMPTY state: `orthanc.sh reset` for Orthanc, a
+# fresh temp dir + database + process for ours (fsync on). Orthanc is measured first,
+# stopped, then ours runs alone. Clients: ../shared/lab/bench_client.py through
+# benches/pacs_bench.py (adds our Authorization header and per-service base URLs).
+# Results: /tmp/pacs-bench/<stamp>/{results.jsonl,summary.md,env.txt,pacs-*/}.
+# Everything talks to 127.0.0.1 only; every loop and wait is bounded.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
+PHASES=${2:-stow qido wado}
+LAB=$(cd "$ROOT/../shared/lab" && pwd)
+PY=${PYTHON:-python3}
+DB=${DB:-sqlite}
+REPS=${REPS:-20}
+BATCH=${STOW_BATCH:-20}; CONC=${STOW_CONC:-4}
+TMO=${STEP_TIMEOUT:-1800}
+KEY=bench-key
+export PYTHONWARNINGS=ignore LAB
+export TCP_NODELAY=${TCP_NODELAY:-1}   # dcmtk clients (Orthanc's C-STORE load), as in bench-orthanc.sh
+BD="$DATA/bulk-100-3-10"
+QD="$DATA/bulk-10000-1-1"
+BS="$DATA/bulk-1-1-200-big"
+OHTTP=http://127.0.0.1:${ORTHANC_HTTP:-8042}
+ODW=$OHTTP/dicom-web
+RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RES"
+J="$RES/results.jsonl"
+PGDB=pacs_bench_$$
+PACS_PID=""
+[ -f "$BD/DONE" ] || { echo "missing $BD: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
+case $DB in sqlite | pg) ;; *) echo "DB must be sqlite or pg" >&2; exit 2 ;; esac
+
+ORTHANC_WAS_RUNNING=0
+"$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
+
+now() { date +%s.%N; }
+record() { echo "$1" | tee -a "$J"; }
+err() {  # SERVER WHAT MESSAGE
+  record "$(jq -nc --arg s "$1" --arg w "$2" --arg m "$3" '{test:"error",server:$s,what:$w,message:$m}')"
+}
+osrv() { "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
+ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
+loadavg() { record "{\"test\":\"loadavg\",\"phase\":\"$1\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"; }
+
+# client SERVER WHAT ARGS...: pacs_bench.py (bench_client.py) with a timeout; JSON
+# lines go to results.jsonl, failures become {"test":"error"} lines (the run goes on).
+client() {
+  local srv=$1 what=$2; shift 2
+  local auth=() out rc=0
+  if [ "$srv" = pacs ]; then
+    auth=(--auth "$KEY" --stow-base "$P/stowRsListener/BENCH" --qido-base "$P/qido/PACS" --wado-base "$P/wado-rs/PACS")
+  else
+    auth=(--stow-base "$ODW" --qido-base "$ODW" --wado-base "$ODW")
+  fi
+  out=$(timeout "$TMO" "$PY" "$ROOT/benches/pacs_bench.py" --server "$srv" "${auth[@]}" "$@" 2>>"$RES/client-stderr.log") || rc=$?
+  [ -n "$out" ] && echo "$out" | tee -a "$J"
+  if [ "$rc" != 0 ]; then err "$srv" "$what" "client exit $rc (124 = timeout ${TMO}s); see client-stderr.log"; fi
+  return 0
+}
+
+# ----------------------------------------------------------------- our server
+pg() { psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtAc "$1" >>"$RES/pg.log" 2>&1; }
+
+pacs_start() {  # NAME -> sets P (base URL incl. /o3-dpacs-wado) and PACS_PID
+  local d="$RES/pacs-$1" url line port=""
+  mkdir -p "$d/data" "$d/archive"
+  if [ "$DB" = pg ]; then
+    pg "drop database if exists $PGDB" && pg "create database $PGDB" || { err pacs "$1" "cannot create database $PGDB"; return 1; }
+    url="postgres://postgres@127.0.0.1:5432/$PGDB"
+  else
+    url="sqlite://$d/pacs.sqlite"
+  fi
+  cat >"$d/pacs.toml" <<EOF
+[server]
+bind = "127.0.0.1:0"
+data_dir = "$d/data"
+shutdown_grace_secs = 5
+[database]
+url = "$url"
+[storage]
+default_medium = "local"
+fsync = true
+[[storage.media]]
+name = "local"
+path = "$d/archive"
+[[tenants]]
+name = "default"
+ae_title = "PACS"
+api_key = "$KEY"
+EOF
+  RUST_LOG=${PACS_LOG:-warn} setsid "$BIN" serve --config "$d/pacs.toml" >"$d/stdout.log" 2>"$d/server.log" </dev/null &
+  PACS_PID=$!
+  for _ in $(seq 1 600); do  # <= 120 s (migrations included)
+    line=$(grep -m1 '^pacs ready: listening on http://' "$d/stdout.log" 2>/dev/null || true)
+    port=$(sed -n 's#^pacs ready: listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' <<<"$line")
+    [ -n "$port" ] && break
+    kill -0 "$PACS_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ -z "$port" ]; then
+    err pacs "$1" "server did not become ready: $(tail -3 "$d/server.log" "$d/stdout.log" 2>/dev/null | tr '\n' ' ')"
+    pacs_stop; return 1
+  fi
+  P="http://127.0.0.1:$port/o3-dpacs-wado"
+  echo "pacs up (pid $PACS_PID) $P db=$DB dir=$d"
+}
+
+pacs_stop() {
+  [ -n "$PACS_PID" ] || return 0
+  if kill -0 "$PACS_PID" 2>/dev/null; then
+    kill -TERM "$PACS_PID"
+    for _ in $(seq 1 150); do kill -0 "$PACS_PID" 2>/dev/null || break; sleep 0.2; done  # <= 30 s
+    kill -0 "$PACS_PID" 2>/dev/null && { echo "pacs $PACS_PID ignored SIGTERM for 30 s: SIGKILL" >&2; kill -KILL "$PACS_PID"; }
+  fi
+  wait "$PACS_PID" 2>/dev/null || true
+  PACS_PID=""
+}
+
+pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1), keep config + logs
+  pacs_stop
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$RES/pacs-$1/archive" "$RES/pacs-$1/pacs.sqlite"*
+}
+
+pacs_count() {  # LEVEL -> {"count":N,"status":S}
+  timeout 600 "$PY" "$ROOT/benches/pacs_bench.py" count --qido-base "$P/qido/PACS" --auth "$KEY" --level "$1" 2>>"$RES/client-stderr.log" \
+    || echo '{"count":-1,"status":"client failed"}'
+}
+
+cleanup() {
+  pacs_stop
+  [ "$DB" = pg ] && pg "drop database if exists $PGDB"
+  if [ "$ORTHANC_WAS_RUNNING" = 1 ]; then osrv start || true; else osrv stop || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Orthanc's C-STORE load for the QIDO set, as bench-orthanc.sh does: one storescu per AET folder.
+cstore_dir() {
+  timeout "$TMO" /usr/bin/storescu -q -aet "$2" -aec ORTHANC +sd +r +sp '*.dcm' 127.0.0.1 "${ORTHANC_DICOM:-4242}" "$1" \
+    2>>"$RES/storescu.log" || echo "storescu $1 rc=$?" >>"$RES/storescu.log"
+}
+cstore_par() {
+  local pids=() d
+  for d in "$1"/MOD*; do cstore_dir "$d" "$(basename "$d")" & pids+=($!); done
+  wait "${pids[@]}" || true
+}
+
+# ----------------------------------------------------------------- build + env
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  echo "=== cargo build --release -p pacs-api"
+  if ! (cd "$ROOT" && timeout 3600 cargo build --release -p pacs-api) >"$RES/build.log" 2>&1; then
+    tail -20 "$RES/build.log" >&2; echo "build failed (log: $RES/build.log)" >&2; exit 1
+  fi
+  tail -2 "$RES/build.log"
+fi
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/pacs
+[ -x "$BIN" ] || { echo "missing $BIN" >&2; exit 1; }
+{
+  echo "date: $(date -Is)"
+  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
+  echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "pacs: $BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null), $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed paths in the tree), db=$DB, fsync=true, RUST_LOG=${PACS_LOG:-warn}"
+  echo "orthanc: $(Orthanc --version 2>/dev/null | head -1) (SQLite index unless ORTHANC_DB=pg: ${ORTHANC_DB:-sqlite})"
+  echo "client: $("$PY" --version 2>&1), requests $("$PY" -c 'import requests;print(requests.__version__)')"
+  echo "phases: $PHASES; stow batch=$BATCH conc=$CONC; qido reps=$REPS"
+  echo "storage: $(df -h /tmp | tail -1)"
+} >"$RES/env.txt"
+cat "$RES/env.txt"
+
+# ----------------------------------------------------------------- phases
+for phase in $PHASES; do
+  echo "=== phase $phase"; pt=$(date +%s); loadavg "$phase"
+  case $phase in
+  stow)
+    NB=$(($(wc -l <"$BD/manifest.csv") - 1))
+    osrv reset
+    client orthanc stow-1x1 stow "$BD" --batch 1 --conc 1 --limit 500 --label stow-1x1
+    osrv reset
+    client orthanc stow-20x4 stow "$BD" --batch "$BATCH" --conc "$CONC" --label stow-20x4
+    record "{\"test\":\"stow-rs-check\",\"server\":\"orthanc\",\"instances\":$(ostat CountInstances),\"expected\":$NB}"
+    osrv stop
+    if pacs_start stow-1x1; then
+      client pacs stow-1x1 stow "$BD" --batch 1 --conc 1 --limit 500 --label stow-1x1
+      pacs_done stow-1x1
+    fi
+    if pacs_start stow-20x4; then
+      client pacs stow-20x4 stow "$BD" --batch "$BATCH" --conc "$CONC" --label stow-20x4
+      record "{\"test\":\"stow-rs-check\",\"server\":\"pacs\",\"qido_instances\":$(pacs_count instances),\"expected\":$NB}"
+      pacs_done stow-20x4
+    fi
+    ;;
+  qido)
+    timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 10000 1 1 "$QD" --seed qido
+    osrv reset
+    t=$(now); cstore_par "$QD"; e=$(now); n=$(ostat CountInstances)
+    record "$(jq -nc --argjson n "$n" --argjson w "$(echo "$e - $t" | bc)" \
+      '{test:"c-store-qido-load",server:"orthanc",associations:4,instances:$n,wall_s:($w*1000|round/1000),inst_per_s:($n/$w*10|round/10)}')"
+    record "{\"test\":\"qido-db\",\"server\":\"orthanc\",\"studies\":$(ostat CountStudies)}"
+    client orthanc qido qido --manifest "$QD/manifest.csv" --reps "$REPS"
+    osrv stop
+    if pacs_start qido; then
+      client pacs qido-load stow "$QD" --batch "$BATCH" --conc "$CONC" --label qido-load
+      record "{\"test\":\"qido-db\",\"server\":\"pacs\",\"studies\":$(pacs_count studies)}"
+      client pacs qido qido --manifest "$QD/manifest.csv" --reps "$REPS"
+      pacs_done qido
+    fi
+    ;;
+  wado)
+    timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
+      --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
+    IFS=, read -r _ _ _ _ bst bse _ < <(sed -n 2p "$BS/manifest.csv")
+    IFS=, read -r _ _ _ _ sst sse _ < <(sed -n 2p "$BD/manifest.csv")
+    BK=$(cut -d' ' -f3 <"$BD/DONE" | cut -d= -f2)
+    for srv in orthanc pacs; do
+      if [ "$srv" = orthanc ]; then osrv reset; else osrv stop; pacs_start wado || continue; fi
+      # same content in both, as bench-orthanc.sh loads it: the big series, 300 bulk, the small WSI
+      client "$srv" wado-load-big stow "$BS" --batch 20 --conc 2 --label wado-load-big
+      client "$srv" wado-load-bulk stow "$BD" --batch 20 --conc 2 --limit 300 --label wado-load-bulk
+      client "$srv" wado-load-wsi stow "$DATA/wsi/dicom-small" --batch 1 --conc 1 --label wado-load-wsi
+      client "$srv" wado-big wado --study "$bst" --series "$bse" --reps 5 --label "200 x CT 512x512 (693_UNCR), ~100 MiB"
+      client "$srv" wado-small wado --study "$sst" --series "$sse" --reps 20 --label "$BK x CT_small 128x128"
+      if [ "$srv" = pacs ]; then pacs_done wado; fi
+    done
+    ;;
+  *) echo "unknown phase $phase" >&2; exit 2 ;;
+  esac
+  echo "--- phase $phase took $(($(date +%s) - pt))s"
+done
+
+echo "=== summary (ratios: throughput ours/Orthanc, latency Orthanc/ours; same run, same machine)"
+"$PY" "$ROOT/benches/pacs_bench.py" summary "$J" --md "$RES/summary.md"
+echo "=== results: $J, $RES/summary.md"

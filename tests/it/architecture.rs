@@ -1,0 +1,142 @@
+//! The layering of ARCHITECTURE.md, checked on `cargo metadata`: dependencies
+//! point inward, the domain knows no technology, each technology has one owner.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cargo_metadata::{DependencyKind, MetadataCommand};
+
+use crate::support::workspace_root;
+
+/// Internal crates each crate may depend on (normal dependencies).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("pacs-domain", &[]),
+    ("pacs-dicom-ops", &["pacs-domain"]),
+    ("pacs-persistence", &["pacs-domain"]),
+    ("pacs-storage", &["pacs-domain"]),
+    ("pacs-app", &["pacs-domain", "pacs-dicom-ops"]),
+    (
+        "pacs-api",
+        &[
+            "pacs-domain",
+            "pacs-app",
+            "pacs-persistence",
+            "pacs-storage",
+        ],
+    ),
+];
+
+/// External crates (by name prefix) and the only crate allowed to use them.
+const OWNERS: &[(&str, &str)] = &[
+    ("diesel", "pacs-persistence"),
+    ("libsqlite3-sys", "pacs-persistence"),
+    ("pq-sys", "pacs-persistence"),
+    ("r2d2", "pacs-persistence"),
+    ("actix", "pacs-api"),
+    ("dicom-", "pacs-dicom-ops"),
+    ("jpeg-encoder", "pacs-dicom-ops"),
+    ("rust-s3", "pacs-storage"),
+];
+
+/// What the domain must never depend on, even through an owner.
+const DOMAIN_FORBIDDEN: &[&str] = &[
+    "diesel",
+    "actix",
+    "dicom-",
+    "rust-s3",
+    "serde_json",
+    "tokio",
+    "r2d2",
+];
+
+fn normal_deps() -> BTreeMap<String, BTreeSet<String>> {
+    let meta = MetadataCommand::new()
+        .manifest_path(workspace_root().join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .expect("cargo metadata");
+    meta.workspace_packages()
+        .into_iter()
+        .map(|p| {
+            let deps = p
+                .dependencies
+                .iter()
+                .filter(|d| d.kind == DependencyKind::Normal || d.kind == DependencyKind::Build)
+                .map(|d| d.name.clone())
+                .collect();
+            (p.name.to_string(), deps)
+        })
+        .collect()
+}
+
+#[test]
+fn internal_dependencies_point_inward() {
+    let deps = normal_deps();
+    for (krate, allowed) in ALLOWED {
+        let actual = deps
+            .get(*krate)
+            .unwrap_or_else(|| panic!("{krate} is missing from the workspace"));
+        for d in actual.iter().filter(|d| d.starts_with("pacs-")) {
+            assert!(
+                allowed.contains(&d.as_str()),
+                "{krate} must not depend on {d} (dependencies point inward)"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_domain_knows_no_technology() {
+    let deps = normal_deps();
+    for d in &deps["pacs-domain"] {
+        assert!(
+            !DOMAIN_FORBIDDEN.iter().any(|f| d.starts_with(f)),
+            "pacs-domain must not depend on {d}"
+        );
+    }
+}
+
+#[test]
+fn each_technology_has_one_owner() {
+    for (krate, deps) in normal_deps() {
+        for d in deps {
+            if let Some((_, owner)) = OWNERS.iter().find(|(prefix, _)| d.starts_with(prefix)) {
+                assert_eq!(
+                    &krate, owner,
+                    "{d} belongs in {owner}, but {krate} depends on it"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn workspace_has_the_documented_shape() {
+    let root = workspace_root();
+    for path in [
+        "Cargo.toml",
+        "README.md",
+        "ARCHITECTURE.md",
+        "rustfmt.toml",
+        "migrations/sqlite",
+        "migrations/postgres",
+        "deploy",
+        "docs",
+        "crates/pacs-domain",
+        "crates/pacs-dicom-ops",
+        "crates/pacs-app",
+        "crates/pacs-persistence",
+        "crates/pacs-storage",
+        "crates/pacs-api",
+    ] {
+        assert!(root.join(path).exists(), "{path} is missing");
+    }
+    // One change lands in both migration directories, same name.
+    let names = |d: &str| -> BTreeSet<String> {
+        std::fs::read_dir(root.join(d))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names("migrations/sqlite"), names("migrations/postgres"));
+}

@@ -1,0 +1,537 @@
+//! Test support: the real `pacs` binary on a free port with a fresh database
+//! (SQLite, and PostgreSQL when `PACS_TEST_DATABASE_URL` is set) and a fresh
+//! storage directory; an HTTP client; the lab's test data.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Database engines the black-box tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether CI runs these tests: then nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("PACS_CI").is_some()
+}
+
+/// Says loudly that something is skipped, or fails when in CI.
+pub fn skip(what: &str) {
+    if in_ci() {
+        panic!("{what} is required in CI but is not available");
+    }
+    eprintln!("\n!!!!!!!!!! SKIPPED: {what} !!!!!!!!!!\n");
+}
+
+/// The backends available here. PostgreSQL needs `PACS_TEST_DATABASE_URL`
+/// (an admin URL, e.g. postgres://postgres@127.0.0.1:5432/postgres).
+pub fn backends() -> Vec<Backend> {
+    if std::env::var("PACS_TEST_DATABASE_URL").is_ok() {
+        vec![Backend::Sqlite, Backend::Postgres]
+    } else {
+        skip("PostgreSQL (PACS_TEST_DATABASE_URL is not set)");
+        vec![Backend::Sqlite]
+    }
+}
+
+/// The lab's test data (`make-data.sh`), or `None` (loudly) outside CI.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir =
+        PathBuf::from(std::env::var("PACS_TEST_DATA").unwrap_or_else(|_| "/tmp/pacs-data".into()));
+    if dir.join("real/catalog.tsv").exists() {
+        Some(dir)
+    } else {
+        skip(&format!(
+            "test data in {} (run ../shared/lab/make-data.sh)",
+            dir.display()
+        ));
+        None
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// The `pacs` binary built by `cargo build` (the test script builds it first).
+pub fn pacs_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("PACS_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/it-<hash> → target/<profile>/pacs
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("pacs");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p pacs-api` first",
+        bin.display()
+    );
+    bin
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A throwaway PostgreSQL database, dropped with the value.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let admin = std::env::var("PACS_TEST_DATABASE_URL").expect("PACS_TEST_DATABASE_URL");
+        let name = unique("pacs_test");
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        Self { admin, name }
+    }
+
+    pub fn url(&self) -> String {
+        let base = self
+            .admin
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&self.admin);
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A tenant of a test server.
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub name: &'static str,
+    pub ae: &'static str,
+    pub key: &'static str,
+}
+
+pub const TENANT_A: TestTenant = TestTenant {
+    name: "alpha",
+    ae: "PACSA",
+    key: "key-alpha-0123456789",
+};
+pub const TENANT_B: TestTenant = TestTenant {
+    name: "beta",
+    ae: "PACSB",
+    key: "key-beta-9876543210",
+};
+
+/// A running `pacs serve`, stopped (SIGTERM) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+    _pg: Option<PgDatabase>,
+}
+
+/// Options of a test server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub extra_toml: String,
+}
+
+impl Server {
+    pub fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Options::default())
+    }
+
+    pub fn start_with(backend: Backend, opts: Options) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (pg, db_url) = match backend {
+            Backend::Sqlite => (
+                None,
+                format!("sqlite://{}/pacs.sqlite", dir.path().display()),
+            ),
+            Backend::Postgres => {
+                let db = PgDatabase::create();
+                let url = db.url();
+                (Some(db), url)
+            }
+        };
+        let config = format!(
+            r#"
+[server]
+bind = "127.0.0.1:0"
+data_dir = "{d}/data"
+shutdown_grace_secs = 10
+[database]
+url = "{db_url}"
+pool_size = 4
+[storage]
+default_medium = "local"
+fsync = false
+[[storage.media]]
+name = "local"
+path = "{d}/archive"
+[[tenants]]
+name = "{an}"
+ae_title = "{aa}"
+api_key = "{ak}"
+[[tenants]]
+name = "{bn}"
+ae_title = "{ba}"
+api_key_sha256 = "{bh}"
+{extra}
+"#,
+            d = dir.path().display(),
+            an = TENANT_A.name,
+            aa = TENANT_A.ae,
+            ak = TENANT_A.key,
+            bn = TENANT_B.name,
+            ba = TENANT_B.ae,
+            bh = sha256_hex(TENANT_B.key),
+            extra = opts.extra_toml,
+        );
+        let config_path = dir.path().join("pacs.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        Self::spawn(dir, config_path, pg)
+    }
+
+    fn spawn(dir: tempfile::TempDir, config: PathBuf, pg: Option<PgDatabase>) -> Self {
+        let log = dir.path().join("pacs.log");
+        let mut child = Command::new(pacs_bin())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start pacs");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("pacs ready: listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "pacs did not become ready: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
+        Self {
+            child,
+            base,
+            dir,
+            log,
+            _pg: pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/o3-dpacs-wado{path}", self.base)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Every file under the archive directory (stored objects, not staging).
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let root = self.dir.path().join("archive");
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if !p.ends_with(".staging") {
+                        stack.push(p);
+                    }
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends SIGTERM and waits for the process to end; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(s.as_bytes())?;
+            c.wait_with_output()
+        });
+    let out = out.expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("digest")
+        .to_owned()
+}
+
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(bytes))
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the JSON error shape of API.md §0 and returns the error code.
+    pub fn assert_json_error(&self, status: u16) -> String {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "error without JSON content type: {:?}",
+            self.headers
+        );
+        let j = self.json();
+        assert!(
+            j["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {j}"
+        );
+        j["error"].as_str().expect("error code").to_owned()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+/// Sends a request; `key` goes in `Authorization` when given.
+pub fn request(
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Answer {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(k) = key {
+        builder = builder.header("Authorization", k);
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let agent = agent();
+    let result = match body {
+        Some(b) => agent.run(builder.body(b).expect("request")),
+        None => agent.run(builder.body(()).expect("request")),
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let mut body = Vec::new();
+    resp.body_mut()
+        .as_reader()
+        .read_to_end(&mut body)
+        .expect("read body");
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(url: &str, key: &str) -> Answer {
+    request("GET", url, Some(key), &[], None)
+}
+
+/// A multipart/related body of DICOM parts, and its Content-Type.
+pub fn multipart_related(parts: &[Vec<u8>]) -> (Vec<u8>, String) {
+    let boundary = "pacs-test-boundary-7d1e0c";
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(p);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (
+        body,
+        format!("multipart/related; type=\"application/dicom\"; boundary={boundary}"),
+    )
+}
+
+/// STOW-RS of `parts` for `tenant` from calling AET `aet`.
+pub fn stow(server: &Server, tenant: &TestTenant, aet: &str, parts: &[Vec<u8>]) -> Answer {
+    let (body, ct) = multipart_related(parts);
+    request(
+        "POST",
+        &server.url(&format!("/stowRsListener/{aet}/studies")),
+        Some(tenant.key),
+        &[
+            ("Content-Type", ct.as_str()),
+            ("Accept", "application/dicom+json"),
+        ],
+        Some(body),
+    )
+}
+
+/// Splits a multipart body into its parts' bodies.
+pub fn split_multipart(body: &[u8], content_type: &str) -> Vec<Vec<u8>> {
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .expect("boundary")
+        .trim_matches('"');
+    let delim = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = body;
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    while let Some(start) = find(rest, delim.as_bytes()) {
+        rest = &rest[start + delim.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let headers_end = find(rest, b"\r\n\r\n").expect("part headers");
+        let content = &rest[headers_end + 4..];
+        let end = find(content, format!("\r\n{delim}").as_bytes()).expect("part end");
+        parts.push(content[..end].to_vec());
+        rest = &content[end + 2..];
+    }
+    parts
+}
+
+/// Runs a Python client script from `tests/clients`, returning its stdout.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let path = workspace_root().join("tests/clients").join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every regular file under `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
