@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid};
-use pacs_domain::model::{BlobLocation, InstanceHeader, MediumName, NewInstance, StoreOutcome};
+use pacs_domain::model::{BlobLocation, InstanceHeader, NewInstance, StoreOutcome};
 use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
 
 use crate::context::{Ports, Tenant};
@@ -49,6 +49,13 @@ pub struct StoreReport {
     pub failed: Vec<FailedRef>,
 }
 
+/// A parsed part waiting for the commit.
+struct Parsed {
+    header: InstanceHeader,
+    staged: Box<dyn StagedBlob>,
+}
+
+/// A part committed to the medium.
 struct Placed {
     header: InstanceHeader,
     blob: BlobLocation,
@@ -56,13 +63,14 @@ struct Placed {
 }
 
 /// One store request in progress. It owns what it needs, so that its blocking
-/// steps can run on a worker thread.
+/// steps can run on a worker thread. Dropping it before `finish` discards
+/// every staged part: nothing of a refused request is kept.
 pub struct StoreRequest {
     ports: Ports,
     tenant: Tenant,
     calling_aet: AeTitle,
     expected_study: Option<StudyInstanceUid>,
-    placed: Vec<Placed>,
+    parsed: Vec<Parsed>,
     failed: Vec<FailedRef>,
     received_at: SystemTime,
 }
@@ -70,7 +78,7 @@ pub struct StoreRequest {
 impl std::fmt::Debug for StoreRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreRequest")
-            .field("parts", &self.placed.len())
+            .field("parts", &self.parsed.len())
             .finish_non_exhaustive()
     }
 }
@@ -88,7 +96,7 @@ impl StoreRequest {
             tenant,
             calling_aet,
             expected_study,
-            placed: Vec::new(),
+            parsed: Vec::new(),
             failed: Vec::new(),
             received_at: SystemTime::now(),
         }
@@ -99,11 +107,12 @@ impl StoreRequest {
         Ok(self.ports.media.default_medium().begin()?)
     }
 
-    /// Parses a staged part and commits it under its final key (blocking).
-    /// A part that is not a valid DICOM Part 10 object is an `Invalid` error:
-    /// the caller answers 400 and calls [`StoreRequest::abort`].
-    pub fn add_part(&mut self, staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
-        let part = self.placed.len() + self.failed.len() + 1;
+    /// Parses a staged part (blocking). A part that is not a valid DICOM Part 10
+    /// object is an `Invalid` error: the caller answers 400 and drops the
+    /// request. Conflicts with stored instances are decided when
+    /// indexing, in one transaction.
+    pub fn add_part(&mut self, mut staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
+        let part = self.parsed.len() + self.failed.len() + 1;
         let header =
             pacs_dicom_ops::read_header(staged.reader()?).map_err(|e| match AppError::from(e) {
                 AppError::Invalid { code, message } => AppError::invalid(
@@ -112,14 +121,12 @@ impl StoreRequest {
                 ),
                 other => other,
             })?;
-        let sop = header.instance.sop_uid.clone();
-        let sop_class = header.instance.sop_class.clone();
         if let Some(expected) = &self.expected_study
             && expected != &header.study.study_uid
         {
             self.failed.push(FailedRef {
-                sop,
-                sop_class,
+                sop: header.instance.sop_uid.clone(),
+                sop_class: header.instance.sop_class.clone(),
                 reason: failure::STUDY_MISMATCH,
                 message: format!(
                     "Study Instance UID {} differs from {expected} in the request",
@@ -128,46 +135,49 @@ impl StoreRequest {
             });
             return Ok(());
         }
-        // Known conflicts are refused before anything is written.
-        if let Some(existing) = self.ports.instances.find_live(&self.tenant.name, &sop)?
-            && existing.sha1 != staged.sha1()
-        {
-            self.failed.push(FailedRef {
-                sop: sop.clone(),
-                sop_class,
-                reason: failure::DUPLICATE_SOP,
-                message: format!("SOP Instance UID {sop} is already stored with different content"),
-            });
-            return Ok(());
-        }
-        let medium: MediumName = self.ports.media.default_medium().name().clone();
-        let (size, sha1) = (staged.size(), staged.sha1().to_owned());
-        let name = ObjectName {
-            tenant: self.tenant.name.clone(),
-            groups: vec![
-                header.study.study_uid.to_string(),
-                header.series.series_uid.to_string(),
-            ],
-            name: sop.to_string(),
-            sha1: sha1.clone(),
-        };
-        let committed = staged.commit(&name)?;
-        self.placed.push(Placed {
-            header,
-            blob: BlobLocation {
-                medium,
-                key: committed.key,
-                size,
-                sha1,
-            },
-            created: committed.created,
-        });
+        self.parsed.push(Parsed { header, staged });
         Ok(())
     }
 
-    /// Indexes every committed part in one transaction (blocking) and reports.
+    /// Commits every parsed part to the medium (durably, under its final key),
+    /// then indexes them all in one transaction (blocking), and reports.
     pub fn finish(mut self) -> Result<StoreReport, AppError> {
-        let placed = std::mem::take(&mut self.placed);
+        let medium = self.ports.media.default_medium().clone();
+        let parsed = std::mem::take(&mut self.parsed);
+        let mut headers = Vec::with_capacity(parsed.len());
+        let mut items = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            let name = ObjectName {
+                tenant: self.tenant.name.clone(),
+                groups: vec![
+                    p.header.study.study_uid.to_string(),
+                    p.header.series.series_uid.to_string(),
+                ],
+                name: p.header.instance.sop_uid.to_string(),
+                sha1: p.staged.sha1().to_owned(),
+            };
+            headers.push((p.header, p.staged.size(), p.staged.sha1().to_owned()));
+            items.push((p.staged, name));
+        }
+        let committed = if items.is_empty() {
+            Vec::new()
+        } else {
+            medium.commit(items)?
+        };
+        let placed: Vec<Placed> = headers
+            .into_iter()
+            .zip(committed)
+            .map(|((header, size, sha1), c)| Placed {
+                header,
+                blob: BlobLocation {
+                    medium: medium.name().clone(),
+                    key: c.key,
+                    size,
+                    sha1,
+                },
+                created: c.created,
+            })
+            .collect();
         let batch: Vec<NewInstance> = placed
             .iter()
             .map(|p| NewInstance {
@@ -215,12 +225,6 @@ impl StoreRequest {
             }
         }
         Ok(report)
-    }
-
-    /// Removes what this request wrote (the request is refused as a whole).
-    pub fn abort(mut self) {
-        let placed = std::mem::take(&mut self.placed);
-        self.remove_created(placed.iter());
     }
 
     fn remove_created<'p>(&self, placed: impl Iterator<Item = &'p Placed>) {

@@ -3,7 +3,7 @@
 
 use std::io::{Seek, SeekFrom};
 
-use pacs_dicom_ops::{metadata_array, metadata_object, rewrite_header};
+use pacs_dicom_ops::{corrected_metadata, json_array, rewrite_header};
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::StoredInstance;
 use pacs_domain::ports::BlobRead;
@@ -169,8 +169,15 @@ pub fn metadata(instances: &[StoredInstance]) -> Result<Vec<u8>, AppError> {
         .iter()
         .map(|i| {
             let header = i.header_json.as_deref().unwrap_or("{}");
-            metadata_object(header, &i.patient, &i.study).map_err(AppError::from)
+            if i.uncorrected() {
+                // The stored header already says what the stored file says.
+                Ok(std::borrow::Cow::Borrowed(header))
+            } else {
+                corrected_metadata(header, &i.patient, &i.study)
+                    .map(std::borrow::Cow::Owned)
+                    .map_err(AppError::from)
+            }
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(metadata_array(objects))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(json_array(&objects))
 }

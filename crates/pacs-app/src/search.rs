@@ -237,12 +237,14 @@ pub fn parse_query(
         }
     }
     let with_header = include.needs_header(target.level);
+    let paged = limit.is_some() || offset > 0;
     let query = Query {
         level: target.level,
         scope,
         filters,
         limit,
         offset,
+        paged,
         with_header,
     };
     Ok((query, include, warnings))

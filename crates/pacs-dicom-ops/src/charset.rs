@@ -193,7 +193,7 @@ fn fix_object(obj: &mut InMemDicomObject, first: G1) {
 /// When `obj` declares ISO 2022 code extensions, re-decodes its text values and
 /// declares UTF-8 (ISO_IR 192): the object then holds Unicode and is written so.
 pub fn normalize_code_extensions(obj: &mut InMemDicomObject) {
-    let Ok(Some(cs)) = obj.element_opt(tags::SPECIFIC_CHARACTER_SET) else {
+    let Some(cs) = obj.get(tags::SPECIFIC_CHARACTER_SET) else {
         return;
     };
     let Ok(values) = cs.to_multi_str() else {

@@ -396,25 +396,36 @@ pub fn render_qido(matches: &[QueryMatch], opts: &QidoOptions<'_>) -> Vec<u8> {
     serde_json::to_vec(&values).unwrap_or_else(|_| b"[]".to_vec())
 }
 
-/// WADO-RS metadata of one instance: its stored header with the database's
-/// current patient and study values written over it.
-pub fn metadata_object(
+/// WADO-RS metadata of one instance after corrections: its stored header (DICOM
+/// JSON text) with the database's current patient and study values written
+/// over it.
+pub fn corrected_metadata(
     header_json: &str,
     patient: &PatientAttributes,
     study: &StudyAttributes,
-) -> Result<Value, DicomError> {
+) -> Result<String, DicomError> {
     let mut map = match serde_json::from_str::<Value>(header_json) {
         Ok(Value::Object(map)) => map,
         Ok(_) => Map::new(),
         Err(e) => return Err(DicomError::Parse(format!("stored header is not JSON: {e}"))),
     };
     apply_overrides(&mut map, patient, study);
-    Ok(Value::Object(map))
+    serde_json::to_string(&Value::Object(map)).map_err(|e| DicomError::Encode(e.to_string()))
 }
 
-/// A JSON array of metadata objects, as bytes.
-pub fn metadata_array(objects: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(&Value::Array(objects)).unwrap_or_else(|_| b"[]".to_vec())
+/// A JSON array of DICOM JSON objects (each already JSON text), as bytes.
+pub fn json_array<S: AsRef<str>>(objects: &[S]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(objects.iter().map(|o| o.as_ref().len() + 1).sum::<usize>() + 2);
+    out.push(b'[');
+    for (n, o) in objects.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(o.as_ref().as_bytes());
+    }
+    out.push(b']');
+    out
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! - [`read_header`]: what the index keeps of a received Part 10 file;
 //! - [`rewrite_header`]: the header a retrieval returns after corrections;
-//! - [`render_qido`] / [`metadata_object`]: DICOM JSON answers;
+//! - [`render_qido`] / [`corrected_metadata`]: DICOM JSON answers;
 //! - [`parse_attribute`]: keywords and tags.
 //!
 //! ```no_run
@@ -27,7 +27,7 @@ mod rewrite;
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};
 pub use error::DicomError;
-pub use json::{IncludeFields, QidoOptions, metadata_array, metadata_object, render_qido, tag_key};
+pub use json::{IncludeFields, QidoOptions, corrected_metadata, json_array, render_qido, tag_key};
 pub use layout::{Encoding, PixelLayout, dataset_start, pixel_data_offset, pixel_layout};
 pub use parse::read_header;
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -19,8 +19,10 @@ use crate::json::header_json;
 use crate::layout::{Encoding, dataset_start, pixel_data_offset, pixel_layout};
 
 /// Text of an element, trimmed of padding; `None` when absent or empty.
+/// (`get`, not `element_opt`: the latter builds an error, with a captured
+/// backtrace, for every absent attribute.)
 pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let elem = obj.element_opt(tag).ok().flatten()?;
+    let elem = obj.get(tag)?;
     // An attribute sent with VR UN (explicit VR files of unknown dictionaries)
     // holds its text as raw bytes.
     let value = if elem.vr() == VR::UN {
@@ -33,14 +35,14 @@ pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 }
 
 fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i32> {
-    let elem = obj.element_opt(tag).ok().flatten()?;
+    let elem = obj.get(tag)?;
     elem.to_int::<i32>()
         .ok()
         .or_else(|| elem.to_str().ok()?.trim().parse().ok())
 }
 
 fn first_item_text(obj: &InMemDicomObject, seq: Tag, tag: Tag) -> Option<String> {
-    let items = obj.element_opt(seq).ok().flatten()?.items()?;
+    let items = obj.get(seq)?.items()?;
     text(items.first()?, tag)
 }
 

@@ -34,7 +34,7 @@ fn apply(obj: &mut InMemDicomObject, patient: &PatientAttributes, study: &StudyA
                 obj.put(DataElement::new(*tag, *vr, PrimitiveValue::from(v)));
             }
             None => {
-                if obj.element_opt(*tag).ok().flatten().is_some() {
+                if obj.get(*tag).is_some() {
                     obj.put(DataElement::new(*tag, *vr, PrimitiveValue::Empty));
                 }
             }

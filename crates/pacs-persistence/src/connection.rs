@@ -61,7 +61,9 @@ impl r2d2::ManageConnection for Manager {
                 // before we acknowledge; LIKE is case-sensitive as in PostgreSQL.
                 c.batch_execute(
                     "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                     PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;",
+                     PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON; \
+                     PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456; \
+                     PRAGMA analysis_limit=1000;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(AnyConnection::Sqlite(c))
@@ -86,8 +88,9 @@ pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     /// SQLite has one writer; serializing writers in-process avoids lock-upgrade
-    /// failures and keeps event ids in commit order.
-    sqlite_writer: Mutex<()>,
+    /// failures and keeps event ids in commit order. It counts the writes, to
+    /// refresh the planner's statistics as tables grow.
+    sqlite_writer: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Database {
@@ -130,7 +133,7 @@ impl Database {
         Ok(Self {
             pool,
             backend,
-            sqlite_writer: Mutex::new(()),
+            sqlite_writer: Mutex::new(0),
         })
     }
 
@@ -159,7 +162,7 @@ impl Database {
             .map_err(|e| RepositoryError::Unavailable(e.to_string()))
     }
 
-    fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
+    fn write_guard(&self) -> Option<MutexGuard<'_, u64>> {
         (self.backend == Backend::Sqlite)
             .then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -170,8 +173,14 @@ impl Database {
         &self,
         f: impl Fn(&mut AnyConnection) -> Result<T, TxError>,
     ) -> Result<T, RepositoryError> {
-        let _w = self.write_guard();
+        let mut writes = self.write_guard();
         let mut conn = self.conn()?;
+        if let Some(n) = writes.as_deref_mut() {
+            *n += 1;
+            if *n % OPTIMIZE_EVERY == 0 {
+                optimize(&mut conn);
+            }
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -210,6 +219,20 @@ impl Database {
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections - s.idle_connections, s.idle_connections)
+    }
+}
+
+/// Write transactions between two refreshes of SQLite's planner statistics.
+const OPTIMIZE_EVERY: u64 = 64;
+
+/// Lets SQLite refresh the statistics of tables that grew (`PRAGMA optimize`
+/// analyzes only those, approximately): without them the planner may scan
+/// studies instead of using the patient index. PostgreSQL's autovacuum does this.
+fn optimize(conn: &mut AnyConnection) {
+    if let AnyConnection::Sqlite(c) = conn
+        && let Err(e) = c.batch_execute("PRAGMA optimize")
+    {
+        log::warn!("PRAGMA optimize failed: {e}");
     }
 }
 

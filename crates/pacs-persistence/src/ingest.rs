@@ -1,5 +1,7 @@
 //! Indexing received instances (the `InstanceIndex` port).
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use pacs_domain::ids::{SopInstanceUid, TenantName};
 use pacs_domain::model::{
@@ -10,7 +12,7 @@ use pacs_domain::ports::{InstanceIndex, RepositoryError};
 use crate::connection::{AnyConnection, Database, TxError};
 use crate::events::append;
 use crate::rows::{PatientRow, StudyRow};
-use crate::schema::{instance_headers, instances, patients, series, studies};
+use crate::schema::{instances, patients, series, studies};
 use crate::time::to_db;
 
 /// Inserts a row and returns its id, on either backend (RETURNING does not
@@ -31,6 +33,16 @@ macro_rules! insert_returning_id {
 }
 #[allow(unused_imports)]
 pub(crate) use insert_returning_id;
+
+/// A multi-row insert, on either backend.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            AnyConnection::Postgresql(c) => diesel::insert_into($table).values($rows).execute(c),
+            AnyConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
 
 #[derive(Insertable)]
 #[diesel(table_name = patients)]
@@ -108,6 +120,7 @@ struct NewInstanceRow<'a> {
     sha1: &'a str,
     ingest_fingerprint: String,
     pixel_data_offset: Option<i64>,
+    header_json: &'a str,
     received_at: chrono::NaiveDateTime,
 }
 
@@ -161,35 +174,30 @@ pub(crate) fn add_modality(set: &str, modality: Option<&str>) -> String {
     all.join("\\")
 }
 
-fn store_one(
+/// What a batch resolved for one study UID: its row, the database's values
+/// (their fingerprint), and the modalities it already had.
+struct StudyState {
+    id: i64,
+    fingerprint: String,
+    modalities: String,
+    patient_id: String,
+    accession: Option<String>,
+    new_series: i64,
+    added_instances: i64,
+    added_bytes: i64,
+}
+
+/// The live study `uid`, or a new one for the instance's patient (found or created).
+fn resolve_study(
     c: &mut AnyConnection,
     tenant: &str,
     inst: &NewInstance,
+    now: chrono::NaiveDateTime,
     events: &mut Vec<NewEvent>,
-) -> QueryResult<StoreOutcome> {
+) -> QueryResult<StudyState> {
     let h = &inst.header;
-    let sop = h.instance.sop_uid.as_str();
-    let existing: Option<String> = instances::table
-        .filter(instances::tenant.eq(tenant))
-        .filter(instances::sop_uid.eq(sop))
-        .filter(instances::deprecation_fk.is_null())
-        .select(instances::sha1)
-        .first(c)
-        .optional()?;
-    if let Some(sha1) = existing {
-        return Ok(if sha1 == inst.blob.sha1 {
-            StoreOutcome::AlreadyStored
-        } else {
-            StoreOutcome::Conflict(format!(
-                "SOP Instance UID {sop} is already stored with different content"
-            ))
-        });
-    }
-    let now = to_db(inst.received_at);
-
-    // Study: the live one with this UID, else a new one for this patient.
     let study_uid = h.study.study_uid.as_str();
-    let study: Option<(StudyRow, PatientRow)> = studies::table
+    let found: Option<(StudyRow, PatientRow)> = studies::table
         .inner_join(patients::table)
         .filter(studies::tenant.eq(tenant))
         .filter(studies::study_uid.eq(study_uid))
@@ -197,155 +205,269 @@ fn store_one(
         .select((StudyRow::as_select(), PatientRow::as_select()))
         .first(c)
         .optional()?;
-    // The database's values for this instance's patient and study, as they are
-    // now: retrieval returns the file untouched until they are corrected.
-    let (study_id, modalities, ingest_fingerprint) = match study {
-        Some((s, p)) => {
-            let fingerprint = match (p.to_domain(), s.to_domain()) {
-                (Ok(p), Ok(s)) => header_fingerprint(&p, &s),
-                _ => header_fingerprint(&h.patient, &h.study),
-            };
-            (s.id, s.modalities, fingerprint)
-        }
-        None => {
-            let (patient_fk, _) = find_or_create_patient(c, tenant, &h.patient, now)?;
-            let row = NewStudyRow {
-                tenant,
-                study_uid,
-                patient_fk,
-                study_date: h.study.study_date.as_deref(),
-                study_time: h.study.study_time.as_deref(),
-                accession_number: h.study.accession_number.as_deref(),
-                study_id: h.study.study_id.as_deref(),
-                study_description: h.study.description.as_deref(),
-                referring_physician: h.study.referring_physician.as_deref(),
-                received_at: now,
-                updated_at: now,
-            };
-            let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
-            let mut e = NewEvent::new(EventType::StudyCreated);
-            e.study_uid = Some(study_uid.to_owned());
-            e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
-            e.accession_number = h.study.accession_number.clone();
-            events.push(e);
-            // A new study takes its patient's current values (an existing patient keeps its own).
-            let patient: PatientRow = patients::table
-                .find(patient_fk)
-                .select(PatientRow::as_select())
-                .first(c)?;
-            let fingerprint = match patient.to_domain() {
-                Ok(p) => header_fingerprint(&p, &h.study),
+    let state = |id,
+                 p: &PatientRow,
+                 s: StudyAttrsRef<'_>,
+                 modalities: String,
+                 accession: Option<String>| {
+        // The database's values for this study and patient, as they are now:
+        // retrieval returns stored files untouched until they are corrected.
+        let fingerprint = match (p.to_domain(), s) {
+            (Ok(p), StudyAttrsRef::Row(row)) => match row.to_domain() {
+                Ok(st) => header_fingerprint(&p, &st),
                 Err(_) => header_fingerprint(&h.patient, &h.study),
-            };
-            (id, String::new(), fingerprint)
+            },
+            (Ok(p), StudyAttrsRef::Header) => header_fingerprint(&p, &h.study),
+            _ => header_fingerprint(&h.patient, &h.study),
+        };
+        StudyState {
+            id,
+            fingerprint,
+            modalities,
+            patient_id: p.patient_id.clone(),
+            accession,
+            new_series: 0,
+            added_instances: 0,
+            added_bytes: 0,
         }
     };
+    if let Some((s, p)) = found {
+        let accession = s.accession_number.clone();
+        return Ok(state(
+            s.id,
+            &p,
+            StudyAttrsRef::Row(&s),
+            s.modalities.clone(),
+            accession,
+        ));
+    }
+    let (patient_fk, _) = find_or_create_patient(c, tenant, &h.patient, now)?;
+    let row = NewStudyRow {
+        tenant,
+        study_uid,
+        patient_fk,
+        study_date: h.study.study_date.as_deref(),
+        study_time: h.study.study_time.as_deref(),
+        accession_number: h.study.accession_number.as_deref(),
+        study_id: h.study.study_id.as_deref(),
+        study_description: h.study.description.as_deref(),
+        referring_physician: h.study.referring_physician.as_deref(),
+        received_at: now,
+        updated_at: now,
+    };
+    let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
+    let mut e = NewEvent::new(EventType::StudyCreated);
+    e.study_uid = Some(study_uid.to_owned());
+    e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
+    e.accession_number = h.study.accession_number.clone();
+    events.push(e);
+    // A new study takes its patient's current values (an existing patient keeps its own).
+    let patient: PatientRow = patients::table
+        .find(patient_fk)
+        .select(PatientRow::as_select())
+        .first(c)?;
+    Ok(state(
+        id,
+        &patient,
+        StudyAttrsRef::Header,
+        String::new(),
+        h.study.accession_number.clone(),
+    ))
+}
 
-    // Series: the live one with this UID (which must be in this study), else new.
-    let series_uid = h.series.series_uid.as_str();
+/// Where a study's values come from: its row, or the header that creates it.
+enum StudyAttrsRef<'a> {
+    Row(&'a StudyRow),
+    Header,
+}
+
+/// The live series `uid` as (id, study id), or a new one in `study_id`.
+fn resolve_series(
+    c: &mut AnyConnection,
+    tenant: &str,
+    inst: &NewInstance,
+    study_id: i64,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<(i64, i64, bool)> {
+    let s = &inst.header.series;
     let found: Option<(i64, i64)> = series::table
         .filter(series::tenant.eq(tenant))
-        .filter(series::series_uid.eq(series_uid))
+        .filter(series::series_uid.eq(s.series_uid.as_str()))
         .filter(series::deprecation_fk.is_null())
         .select((series::id, series::study_fk))
         .first(c)
         .optional()?;
-    let (series_id, new_series) = match found {
-        Some((_, other_study)) if other_study != study_id => {
-            return Ok(StoreOutcome::Conflict(format!(
+    if let Some((id, study)) = found {
+        return Ok((id, study, false));
+    }
+    let row = NewSeriesRow {
+        tenant,
+        study_fk: study_id,
+        series_uid: s.series_uid.as_str(),
+        modality: s.modality.as_deref(),
+        series_number: s.series_number,
+        series_description: s.description.as_deref(),
+        body_part: s.body_part.as_deref(),
+        laterality: s.laterality.as_deref(),
+        protocol_name: s.protocol_name.as_deref(),
+        station_name: s.station_name.as_deref(),
+        performed_start_date: s.performed_start_date.as_deref(),
+        performed_start_time: s.performed_start_time.as_deref(),
+        calling_aet: inst.calling_aet.as_str(),
+        received_at: now,
+        updated_at: now,
+    };
+    Ok((
+        insert_returning_id!(c, series::table, &row, series::id)?,
+        study_id,
+        true,
+    ))
+}
+
+/// Rows inserted at once: well under SQLite's limit of bound variables.
+const INSERT_CHUNK: usize = 200;
+
+/// Indexes a batch with a handful of statements per study and series, and one
+/// multi-row insert for the instances and one for the events.
+fn store_batch(
+    c: &mut AnyConnection,
+    tenant: &TenantName,
+    batch: &[NewInstance],
+) -> QueryResult<Vec<StoreOutcome>> {
+    let t = tenant.as_str();
+    let mut outcomes: Vec<Option<StoreOutcome>> = vec![None; batch.len()];
+    let mut events = Vec::new();
+
+    // Live instances with these SOP Instance UIDs (same content: nothing to do).
+    let mut known: HashMap<String, String> = HashMap::new();
+    for chunk in batch.chunks(INSERT_CHUNK) {
+        let sops: Vec<&str> = chunk
+            .iter()
+            .map(|i| i.header.instance.sop_uid.as_str())
+            .collect();
+        let found: Vec<(String, String)> = instances::table
+            .filter(instances::tenant.eq(t))
+            .filter(instances::sop_uid.eq_any(sops))
+            .filter(instances::deprecation_fk.is_null())
+            .select((instances::sop_uid, instances::sha1))
+            .load(c)?;
+        known.extend(found);
+    }
+
+    let mut studies_seen: HashMap<String, StudyState> = HashMap::new();
+    let mut series_seen: HashMap<String, (i64, i64, i64, i64)> = HashMap::new(); // id, study, +n, +bytes
+    let mut rows = Vec::new();
+    for (n, inst) in batch.iter().enumerate() {
+        let h = &inst.header;
+        let sop = h.instance.sop_uid.as_str();
+        if let Some(sha1) = known.get(sop) {
+            outcomes[n] = Some(if *sha1 == inst.blob.sha1 {
+                StoreOutcome::AlreadyStored
+            } else {
+                StoreOutcome::Conflict(format!(
+                    "SOP Instance UID {sop} is already stored with different content"
+                ))
+            });
+            continue;
+        }
+        let now = to_db(inst.received_at);
+        let study_uid = h.study.study_uid.as_str().to_owned();
+        if !studies_seen.contains_key(&study_uid) {
+            let st = resolve_study(c, t, inst, now, &mut events)?;
+            studies_seen.insert(study_uid.clone(), st);
+        }
+        let study = studies_seen.get_mut(&study_uid).expect("resolved above");
+        let series_uid = h.series.series_uid.as_str();
+        if !series_seen.contains_key(series_uid) {
+            let (id, of_study, created) = resolve_series(c, t, inst, study.id, now)?;
+            if created {
+                study.new_series += 1;
+            }
+            series_seen.insert(series_uid.to_owned(), (id, of_study, 0, 0));
+        }
+        let series_state = series_seen.get_mut(series_uid).expect("resolved above");
+        if series_state.1 != study.id {
+            outcomes[n] = Some(StoreOutcome::Conflict(format!(
                 "Series Instance UID {series_uid} belongs to another study"
             )));
+            continue;
         }
-        Some((id, _)) => (id, false),
-        None => {
-            let s = &h.series;
-            let row = NewSeriesRow {
-                tenant,
-                study_fk: study_id,
-                series_uid,
-                modality: s.modality.as_deref(),
-                series_number: s.series_number,
-                series_description: s.description.as_deref(),
-                body_part: s.body_part.as_deref(),
-                laterality: s.laterality.as_deref(),
-                protocol_name: s.protocol_name.as_deref(),
-                station_name: s.station_name.as_deref(),
-                performed_start_date: s.performed_start_date.as_deref(),
-                performed_start_time: s.performed_start_time.as_deref(),
-                calling_aet: inst.calling_aet.as_str(),
-                received_at: now,
-                updated_at: now,
-            };
-            (
-                insert_returning_id!(c, series::table, &row, series::id)?,
-                true,
-            )
-        }
-    };
+        let size = i64::try_from(inst.blob.size).unwrap_or(i64::MAX);
+        series_state.2 += 1;
+        series_state.3 += size;
+        study.added_instances += 1;
+        study.added_bytes += size;
+        study.modalities = add_modality(&study.modalities, h.series.modality.as_deref());
+        known.insert(sop.to_owned(), inst.blob.sha1.clone());
+        let i = &h.instance;
+        rows.push(NewInstanceRow {
+            tenant: t,
+            series_fk: series_state.0,
+            sop_uid: sop,
+            sop_class_uid: i.sop_class.as_str(),
+            transfer_syntax: i.transfer_syntax.as_str(),
+            instance_number: i.instance_number,
+            number_of_frames: i.number_of_frames,
+            pixel_rows: i.rows,
+            pixel_columns: i.columns,
+            content_date: i.content_date.as_deref(),
+            content_time: i.content_time.as_deref(),
+            acquisition_time: i.acquisition_time.as_deref(),
+            image_type: i.image_type.as_deref(),
+            image_laterality: i.image_laterality.as_deref(),
+            view_position: i.view_position.as_deref(),
+            code_meaning: i.code_meaning.as_deref(),
+            container_identifier: i.container_identifier.as_deref(),
+            medium: inst.blob.medium.as_str(),
+            storage_key: &inst.blob.key,
+            size_bytes: size,
+            sha1: &inst.blob.sha1,
+            ingest_fingerprint: study.fingerprint.clone(),
+            pixel_data_offset: h.pixel_data_offset.and_then(|o| i64::try_from(o).ok()),
+            header_json: &h.dicom_json,
+            received_at: now,
+        });
+        let mut e = NewEvent::new(EventType::InstanceStored)
+            .detail("sopInstanceUid", sop)
+            .detail("sopClassUid", i.sop_class.as_str())
+            .detail("callingAet", inst.calling_aet.as_str());
+        e.study_uid = Some(study_uid);
+        e.series_uid = Some(series_uid.to_owned());
+        e.patient_id = Some(study.patient_id.clone());
+        e.accession_number = study.accession.clone();
+        events.push(e);
+        outcomes[n] = Some(StoreOutcome::Stored);
+    }
 
-    let i = &h.instance;
-    let size = i64::try_from(inst.blob.size).unwrap_or(i64::MAX);
-    let row = NewInstanceRow {
-        tenant,
-        series_fk: series_id,
-        sop_uid: sop,
-        sop_class_uid: i.sop_class.as_str(),
-        transfer_syntax: i.transfer_syntax.as_str(),
-        instance_number: i.instance_number,
-        number_of_frames: i.number_of_frames,
-        pixel_rows: i.rows,
-        pixel_columns: i.columns,
-        content_date: i.content_date.as_deref(),
-        content_time: i.content_time.as_deref(),
-        acquisition_time: i.acquisition_time.as_deref(),
-        image_type: i.image_type.as_deref(),
-        image_laterality: i.image_laterality.as_deref(),
-        view_position: i.view_position.as_deref(),
-        code_meaning: i.code_meaning.as_deref(),
-        container_identifier: i.container_identifier.as_deref(),
-        medium: inst.blob.medium.as_str(),
-        storage_key: &inst.blob.key,
-        size_bytes: size,
-        sha1: &inst.blob.sha1,
-        ingest_fingerprint,
-        pixel_data_offset: h.pixel_data_offset.and_then(|o| i64::try_from(o).ok()),
-        received_at: now,
-    };
-    let instance_id = insert_returning_id!(c, instances::table, &row, instances::id)?;
-    diesel::insert_into(instance_headers::table)
-        .values((
-            instance_headers::instance_fk.eq(instance_id),
-            instance_headers::dicom_json.eq(&h.dicom_json),
-        ))
-        .execute(c)?;
-
-    diesel::update(series::table.find(series_id))
-        .set((
-            series::num_instances.eq(series::num_instances + 1),
-            series::size_bytes.eq(series::size_bytes + size),
-            series::updated_at.eq(now),
-        ))
-        .execute(c)?;
-    diesel::update(studies::table.find(study_id))
-        .set((
-            studies::num_instances.eq(studies::num_instances + 1),
-            studies::num_series.eq(studies::num_series + i64::from(new_series)),
-            studies::size_bytes.eq(studies::size_bytes + size),
-            studies::modalities.eq(add_modality(&modalities, h.series.modality.as_deref())),
-            studies::updated_at.eq(now),
-        ))
-        .execute(c)?;
-
-    let mut e = NewEvent::new(EventType::InstanceStored)
-        .detail("sopInstanceUid", sop)
-        .detail("sopClassUid", i.sop_class.as_str())
-        .detail("callingAet", inst.calling_aet.as_str());
-    e.study_uid = Some(study_uid.to_owned());
-    e.series_uid = Some(series_uid.to_owned());
-    e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
-    e.accession_number = h.study.accession_number.clone();
-    events.push(e);
-    Ok(StoreOutcome::Stored)
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        insert_all!(c, instances::table, chunk)?;
+    }
+    let now = to_db(std::time::SystemTime::now());
+    for (id, _, added, bytes) in series_seen.values().filter(|s| s.2 > 0) {
+        diesel::update(series::table.find(*id))
+            .set((
+                series::num_instances.eq(series::num_instances + *added),
+                series::size_bytes.eq(series::size_bytes + *bytes),
+                series::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    }
+    for st in studies_seen.values().filter(|s| s.added_instances > 0) {
+        diesel::update(studies::table.find(st.id))
+            .set((
+                studies::num_instances.eq(studies::num_instances + st.added_instances),
+                studies::num_series.eq(studies::num_series + st.new_series),
+                studies::size_bytes.eq(studies::size_bytes + st.added_bytes),
+                studies::modalities.eq(&st.modalities),
+                studies::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    }
+    append(c, tenant, &events)?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every instance decided"))
+        .collect())
 }
 
 impl InstanceIndex for Database {
@@ -354,15 +476,7 @@ impl InstanceIndex for Database {
         tenant: &TenantName,
         batch: &[NewInstance],
     ) -> Result<Vec<StoreOutcome>, RepositoryError> {
-        self.write(|c| {
-            let mut events = Vec::new();
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for inst in batch {
-                outcomes.push(store_one(c, tenant.as_str(), inst, &mut events)?);
-            }
-            append(c, tenant, &events)?;
-            Ok::<_, TxError>(outcomes)
-        })
+        self.write(|c| Ok::<_, TxError>(store_batch(c, tenant, batch)?))
     }
 
     fn find_live(

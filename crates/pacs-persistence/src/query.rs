@@ -13,7 +13,7 @@ use pacs_domain::ports::{QueryIndex, RepositoryError};
 
 use crate::connection::{AnyConnection, Database};
 use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow};
-use crate::schema::{instance_headers, instances, patients, series, studies};
+use crate::schema::{instances, patients, series, studies};
 
 /// DICOM wildcards to an SQL LIKE pattern with `\` as escape character.
 pub(crate) fn like_pattern(dicom: &str) -> String {
@@ -239,6 +239,16 @@ macro_rules! studies_with_series {
     };
 }
 
+/// Patients are filtered by tenant only when a patient key is matched: the
+/// constraint then lets the patient index drive the join; otherwise it tempts
+/// SQLite into reading every patient of the tenant and sorting.
+fn has_patient_key(query: &Query) -> bool {
+    query
+        .filters
+        .iter()
+        .any(|(k, _)| k.level() == QueryLevel::Patient)
+}
+
 fn page(query: &Query) -> (i64, i64) {
     let limit = query.limit.map(i64::from).unwrap_or(i64::MAX / 2);
     (limit, i64::from(query.offset))
@@ -256,6 +266,9 @@ fn query_studies(
         .filter(studies::num_series.gt(0))
         .select((StudyRow::as_select(), PatientRow::as_select()))
         .into_boxed();
+    if has_patient_key(query) {
+        q = q.filter(patients::tenant.eq(tenant));
+    }
     if let Some(study) = &query.scope.study {
         q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
     }
@@ -287,6 +300,9 @@ fn query_series(
             PatientRow::as_select(),
         ))
         .into_boxed();
+    if has_patient_key(query) {
+        q = q.filter(patients::tenant.eq(tenant));
+    }
     if let Some(study) = &query.scope.study {
         q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
     }
@@ -343,6 +359,9 @@ fn query_instances(
             PatientRow::as_select(),
         ))
         .into_boxed();
+    if has_patient_key(query) {
+        q = q.filter(patients::tenant.eq(tenant));
+    }
     if let Some(study) = &query.scope.study {
         q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
     }
@@ -407,9 +426,9 @@ fn query_patients(
 }
 
 fn headers_of(c: &mut AnyConnection, ids: Vec<i64>) -> QueryResult<HashMap<i64, String>> {
-    Ok(instance_headers::table
-        .filter(instance_headers::instance_fk.eq_any(ids))
-        .select((instance_headers::instance_fk, instance_headers::dicom_json))
+    Ok(instances::table
+        .filter(instances::id.eq_any(ids))
+        .select((instances::id, instances::header_json))
         .load::<(i64, String)>(c)?
         .into_iter()
         .collect())
@@ -423,11 +442,10 @@ fn representative_header(
 ) -> QueryResult<Option<String>> {
     let mut q = instances::table
         .inner_join(series::table)
-        .inner_join(instance_headers::table)
         .filter(series::study_fk.eq(study))
         .filter(instances::deprecation_fk.is_null())
         .filter(series::deprecation_fk.is_null())
-        .select(instance_headers::dicom_json)
+        .select(instances::header_json)
         .into_boxed();
     if let Some(s) = series_id {
         q = q.filter(series::id.eq(s));

@@ -9,7 +9,7 @@ use pacs_domain::ports::{RepositoryError, RetrieveIndex};
 
 use crate::connection::Database;
 use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow};
-use crate::schema::{instance_headers, instances, patients, series, studies};
+use crate::schema::{instances, patients, series, studies};
 
 type Row = (InstanceRow, SeriesRow, StudyRow, PatientRow);
 
@@ -82,12 +82,9 @@ impl RetrieveIndex for Database {
                 ))
                 .load(c)?;
             let headers: HashMap<i64, String> = if with_headers {
-                instance_headers::table
-                    .filter(
-                        instance_headers::instance_fk
-                            .eq_any(rows.iter().map(|r| r.0.id).collect::<Vec<_>>()),
-                    )
-                    .select((instance_headers::instance_fk, instance_headers::dicom_json))
+                instances::table
+                    .filter(instances::id.eq_any(rows.iter().map(|r| r.0.id).collect::<Vec<_>>()))
+                    .select((instances::id, instances::header_json))
                     .load::<(i64, String)>(c)?
                     .into_iter()
                     .collect()

@@ -101,15 +101,9 @@ diesel::table! {
         sha1 -> Text,
         ingest_fingerprint -> Text,
         pixel_data_offset -> Nullable<BigInt>,
+        header_json -> Text,
         received_at -> Timestamp,
         deprecation_fk -> Nullable<BigInt>,
-    }
-}
-
-diesel::table! {
-    instance_headers (instance_fk) {
-        instance_fk -> BigInt,
-        dicom_json -> Text,
     }
 }
 
@@ -130,7 +124,6 @@ diesel::table! {
 diesel::joinable!(studies -> patients (patient_fk));
 diesel::joinable!(series -> studies (study_fk));
 diesel::joinable!(instances -> series (series_fk));
-diesel::joinable!(instance_headers -> instances (instance_fk));
 
 diesel::allow_tables_to_appear_in_same_query!(
     patients,
@@ -138,6 +131,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     studies,
     series,
     instances,
-    instance_headers,
     study_events,
 );

@@ -3,9 +3,9 @@
 //! Blob-store adapters of the pacs archive: filesystem "physical media" and S3
 //! buckets. This is the only crate that knows paths and object keys.
 //!
-//! Every write is staged, made durable, and then committed under a key derived
-//! from what the object is and a digest of its content, so that a stored object
-//! is never rewritten:
+//! Every write is staged, then committed: made durable and placed under a key
+//! derived from what the object is and a digest of its content, so that a
+//! stored object is never rewritten:
 //!
 //! ```
 //! use std::io::Write;
@@ -25,7 +25,7 @@
 //!     name: "1.2.3.4".into(),
 //!     sha1: staged.sha1().to_owned(),
 //! };
-//! let blob = staged.commit(&name).unwrap();
+//! let blob = medium.commit(vec![(staged, name)]).unwrap().remove(0);
 //! assert!(blob.created);
 //! assert_eq!(medium.open(&blob.key).unwrap().len(), 4);
 //! ```

@@ -1,5 +1,4 @@
 DROP TABLE study_events;
-DROP TABLE instance_headers;
 DROP TABLE instances;
 DROP TABLE series;
 DROP TABLE studies;

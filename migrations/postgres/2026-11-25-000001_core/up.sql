@@ -1,4 +1,4 @@
--- Core index: patients, studies, series, instances, their stored headers,
+-- Core index: patients, studies, series, instances (with their stored headers),
 -- deprecation records and the study event log. Rows are scoped by tenant.
 -- Live rows have deprecation_fk NULL; UIDs are unique among live rows only, so
 -- deprecated data can be kept while the same UIDs are stored again.
@@ -52,6 +52,8 @@ CREATE UNIQUE INDEX studies_live_uid ON studies (tenant, study_uid) WHERE deprec
 CREATE INDEX studies_patient ON studies (patient_fk);
 CREATE INDEX studies_date ON studies (tenant, study_date);
 CREATE INDEX studies_accession ON studies (tenant, accession_number);
+-- Live studies in reception order (QIDO pages through them without sorting).
+CREATE INDEX studies_live ON studies (tenant) WHERE deprecation_fk IS NULL AND num_series > 0;
 -- The count API: live studies with at least one live series, by received date and size.
 CREATE INDEX studies_count_received ON studies (tenant, received_at) WHERE deprecation_fk IS NULL AND num_series > 0;
 CREATE INDEX studies_count_size ON studies (tenant, size_bytes) WHERE deprecation_fk IS NULL AND num_series > 0;
@@ -79,6 +81,7 @@ CREATE TABLE series (
 );
 CREATE UNIQUE INDEX series_live_uid ON series (tenant, series_uid) WHERE deprecation_fk IS NULL;
 CREATE INDEX series_study ON series (study_fk);
+CREATE INDEX series_live ON series (tenant) WHERE deprecation_fk IS NULL;
 CREATE INDEX series_study_aet ON series (study_fk, calling_aet) WHERE deprecation_fk IS NULL;
 CREATE INDEX series_study_station ON series (study_fk, station_name) WHERE deprecation_fk IS NULL;
 CREATE INDEX series_study_modality ON series (study_fk, modality) WHERE deprecation_fk IS NULL;
@@ -108,17 +111,14 @@ CREATE TABLE instances (
     sha1 TEXT NOT NULL,
     ingest_fingerprint TEXT NOT NULL,
     pixel_data_offset BIGINT,
+    -- the stored header as DICOM JSON (QIDO includefield, WADO-RS metadata)
+    header_json TEXT NOT NULL,
     received_at TIMESTAMP NOT NULL,
     deprecation_fk BIGINT REFERENCES deprecations (id)
 );
 CREATE UNIQUE INDEX instances_live_uid ON instances (tenant, sop_uid) WHERE deprecation_fk IS NULL;
 CREATE INDEX instances_series ON instances (series_fk, instance_number);
 CREATE INDEX instances_container ON instances (tenant, container_identifier) WHERE container_identifier IS NOT NULL;
-
-CREATE TABLE instance_headers (
-    instance_fk BIGINT PRIMARY KEY REFERENCES instances (id),
-    dicom_json TEXT NOT NULL
-);
 
 CREATE TABLE study_events (
     id BIGSERIAL PRIMARY KEY,

@@ -86,12 +86,11 @@ async fn stow(
     let ae = tenant.ae_title.clone();
     let store = StoreRequest::new(state.ports.clone(), tenant, calling_aet, expected);
     let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    // A refused request drops its staged parts (off the async workers).
     let store = match receive_parts(store, multipart, state.max_body_bytes).await {
         Ok(store) => store,
         Err((store, e)) => {
-            if let Some(store) = store {
-                let _ = web::block(move || store.abort()).await;
-            }
+            let _ = web::block(move || drop(store)).await;
             return Err(e);
         }
     };
@@ -135,13 +134,13 @@ async fn receive_parts(
             );
             return Err((Some(store), ApiError(AppError::UnsupportedMediaType(msg))));
         }
-        let (returned, staged) = match receive_one(&store, field, &mut total, max_bytes).await {
-            Ok(s) => (store, s),
+        let (writer, rest) = match receive_one(&store, field, &mut total, max_bytes).await {
+            Ok(v) => v,
             Err(e) => return Err((Some(store), e)),
         };
-        store = returned;
+        // The last slice, the fsync, parsing and the commit: one trip to a worker thread.
         let (back, result) = match web::block(move || {
-            let r = store.add_part(staged);
+            let r = finish_part(writer, &rest).and_then(|staged| store.add_part(staged));
             (store, r)
         })
         .await
@@ -163,14 +162,25 @@ async fn receive_parts(
     Ok(store)
 }
 
+fn finish_part(
+    mut writer: Box<dyn pacs_domain::ports::BlobWriter>,
+    rest: &[u8],
+) -> Result<Box<dyn pacs_domain::ports::StagedBlob>, AppError> {
+    writer
+        .write_all(rest)
+        .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
+    Ok(writer.finish()?)
+}
+
+/// Streams one part into a staging writer; returns it with the bytes not yet written.
 async fn receive_one(
     store: &StoreRequest,
     mut field: actix_multipart::Field,
     total: &mut u64,
     max_bytes: u64,
-) -> Result<Box<dyn pacs_domain::ports::StagedBlob>, ApiError> {
+) -> Result<(Box<dyn pacs_domain::ports::BlobWriter>, Vec<u8>), ApiError> {
     let mut writer = store.begin_part()?;
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut buf: Vec<u8> = Vec::new();
     while let Some(chunk) = field.try_next().await.map_err(|e| {
         ApiError::bad_request(
             "malformed_multipart",
@@ -185,20 +195,13 @@ async fn receive_one(
         }
         buf.extend_from_slice(&chunk);
         if buf.len() >= SLICE {
-            let slice = std::mem::replace(&mut buf, Vec::with_capacity(SLICE + 64 * 1024));
+            let slice = std::mem::take(&mut buf);
             writer = web::block(move || writer.write_all(&slice).map(|_| writer))
                 .await?
                 .map_err(|e| ApiError(AppError::Internal(format!("staging write failed: {e}"))))?;
         }
     }
-    let staged = web::block(move || {
-        writer
-            .write_all(&buf)
-            .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
-        writer.finish().map_err(AppError::from)
-    })
-    .await??;
-    Ok(staged)
+    Ok((writer, buf))
 }
 
 fn uid_attr(v: &str) -> Value {

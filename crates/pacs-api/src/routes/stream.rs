@@ -11,7 +11,7 @@ use pacs_app::retrieve::{InstanceBytes, open};
 use pacs_domain::model::StoredInstance;
 use tokio::sync::mpsc;
 
-const SLICE: usize = 256 * 1024;
+const SLICE: usize = 1024 * 1024;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -24,28 +24,22 @@ fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
 /// Sends `reader` to `tx` in slices; false when the client went away.
 fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
     loop {
-        let mut buf = vec![0u8; SLICE];
-        let mut filled = 0;
-        while filled < SLICE {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
+        // Not zero-filled: `read_to_end` reads into the spare capacity.
+        let mut buf = Vec::with_capacity(SLICE);
+        match reader.take(SLICE as u64).read_to_end(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => {
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                     return false;
                 }
+                if n < SLICE {
+                    return true;
+                }
             }
-        }
-        if filled == 0 {
-            return true;
-        }
-        buf.truncate(filled);
-        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-            return false;
-        }
-        if filled < SLICE {
-            return true;
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return false;
+            }
         }
     }
 }
@@ -66,13 +60,37 @@ fn send_instance(bytes: InstanceBytes, tx: &mpsc::Sender<Chunk>) -> bool {
     }
 }
 
+fn part_head(boundary: &str, inst: &StoredInstance, len: u64) -> String {
+    format!(
+        "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={}\r\nContent-Length: {len}\r\n\r\n",
+        inst.transfer_syntax
+    )
+}
+
+fn closing(boundary: &str) -> String {
+    format!("--{boundary}--\r\n")
+}
+
+/// The length of the multipart body, known in advance when every instance is
+/// returned as stored (the usual case): the response then needs no chunking.
+pub fn multipart_length(instances: &[StoredInstance], boundary: &str) -> Option<u64> {
+    let mut total = closing(boundary).len() as u64;
+    for inst in instances {
+        if !inst.uncorrected() {
+            return None;
+        }
+        total += part_head(boundary, inst, inst.blob.size).len() as u64 + inst.blob.size + 2;
+    }
+    Some(total)
+}
+
 /// A multipart/related body of `instances` (application/dicom parts).
 pub fn multipart_body(
     ports: Ports,
     instances: Vec<StoredInstance>,
     boundary: String,
 ) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
         for inst in &instances {
             let mut bytes = match open(&ports, inst) {
@@ -84,10 +102,7 @@ pub fn multipart_body(
                 }
             };
             let len = bytes.len().unwrap_or(0);
-            let head = format!(
-                "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={}\r\nContent-Length: {len}\r\n\r\n",
-                inst.transfer_syntax
-            );
+            let head = part_head(&boundary, inst, len);
             if tx.blocking_send(Ok(Bytes::from(head))).is_err() || !send_instance(bytes, &tx) {
                 return;
             }
@@ -95,14 +110,14 @@ pub fn multipart_body(
                 return;
             }
         }
-        let _ = tx.blocking_send(Ok(Bytes::from(format!("--{boundary}--\r\n"))));
+        let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
     });
     receiver_stream(rx)
 }
 
 /// The body of one opened instance.
 pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
         send_instance(bytes, &tx);
     });

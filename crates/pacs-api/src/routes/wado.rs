@@ -6,7 +6,7 @@ use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, ope
 use pacs_app::{AppError, Tenant};
 
 use crate::error::ApiError;
-use crate::routes::stream::{multipart_body, single_body};
+use crate::routes::stream::{multipart_body, multipart_length, single_body};
 use crate::routes::util::{blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 
@@ -114,11 +114,14 @@ async fn retrieve(
             .streaming(single_body(bytes)));
     }
     let b = boundary();
-    Ok(HttpResponse::Ok()
-        .content_type(format!(
-            "multipart/related; type=\"application/dicom\"; boundary={b}"
-        ))
-        .streaming(multipart_body(state.ports.clone(), found, b)))
+    let mut resp = HttpResponse::Ok();
+    resp.content_type(format!(
+        "multipart/related; type=\"application/dicom\"; boundary={b}"
+    ));
+    if let Some(len) = multipart_length(&found, &b) {
+        resp.no_chunking(len);
+    }
+    Ok(resp.streaming(multipart_body(state.ports.clone(), found, b)))
 }
 
 async fn retrieve_metadata(

@@ -104,6 +104,10 @@ pub struct Query {
     pub filters: Vec<(QueryKey, Matcher)>,
     pub limit: Option<u32>,
     pub offset: u32,
+    /// Whether the client pages through results (gave `limit` or `offset`):
+    /// results then come in a stable order (of reception). Otherwise the order
+    /// is whatever the index finds fastest.
+    pub paged: bool,
     /// Whether matches must carry a stored header (for `includefield` of
     /// attributes the index has no column for).
     pub with_header: bool,

@@ -56,21 +56,21 @@ pub struct CommittedBlob {
 pub trait BlobWriter: Write + Send {
     /// Bytes written so far.
     fn written(&self) -> u64;
-    /// Makes the staged bytes durable (fsync) and returns their size and SHA-1.
+    /// Ends the object and returns its size and SHA-1. The bytes become durable
+    /// when [`BlobStore::commit`] places them.
     fn finish(self: Box<Self>) -> Result<Box<dyn StagedBlob>, StorageError>;
 }
 
-/// Durable staged bytes, not yet visible under a key. Dropping it discards them.
+/// Staged bytes, not yet visible under a key. Dropping it discards them.
 pub trait StagedBlob: Send + std::fmt::Debug {
     fn size(&self) -> u64;
     /// SHA-1 of the bytes, lower-case hex.
     fn sha1(&self) -> &str;
-    /// Reads the staged bytes (to parse them before deciding where they go).
-    fn reader(&self) -> Result<Box<dyn BlobRead>, StorageError>;
-    /// Moves the bytes under the key derived from `name`, atomically and durably
-    /// (rename, then directory fsync). MUST NOT overwrite an existing object: if
-    /// the key exists the staged bytes are dropped and `created` is false.
-    fn commit(self: Box<Self>, name: &ObjectName) -> Result<CommittedBlob, StorageError>;
+    /// Reads the staged bytes (to parse them before deciding where they go). The
+    /// first reader may be served from memory, and gives that memory back.
+    fn reader(&mut self) -> Result<Box<dyn BlobRead>, StorageError>;
+    /// For the medium that staged it (see [`BlobStore::commit`]).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send>;
 }
 
 /// A storage medium: a filesystem "physical medium" or an S3 bucket.
@@ -78,6 +78,15 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &MediumName;
     /// Starts a new object in the staging area.
     fn begin(&self) -> Result<Box<dyn BlobWriter>, StorageError>;
+    /// Places objects staged by this medium under the keys derived from their
+    /// names, atomically and durably: their bytes, then their names, are on
+    /// stable storage when it returns (callers record keys only after that).
+    /// MUST NOT overwrite an existing object: where a key exists, the staged bytes
+    /// are dropped and `created` is false. On error nothing it created is left.
+    fn commit(
+        &self,
+        items: Vec<(Box<dyn StagedBlob>, ObjectName)>,
+    ) -> Result<Vec<CommittedBlob>, StorageError>;
     /// Opens a stored object. Unknown key: `NotFound`.
     fn open(&self, key: &str) -> Result<Box<dyn BlobRead>, StorageError>;
     /// Removes a stored object (only for objects no row refers to).

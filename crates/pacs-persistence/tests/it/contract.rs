@@ -13,6 +13,7 @@ fn query(level: QueryLevel, filters: Vec<(QueryKey, Matcher)>) -> Query {
         filters,
         limit: None,
         offset: 0,
+        paged: false,
         with_header: false,
     }
 }
@@ -192,6 +193,7 @@ fn queries_match_by_level_and_key() {
         let mut paged = query(QueryLevel::Instance, vec![]);
         paged.limit = Some(10);
         paged.offset = 30;
+        paged.paged = true;
         assert_eq!(db.query(&ten, &paged).unwrap().len(), 6);
         let mut scoped = query(QueryLevel::Instance, vec![]);
         scoped.scope.study = Some(StudyInstanceUid::new("1.2.826.0.1.1.2").unwrap());
