@@ -2,6 +2,7 @@
 
 mod attributes;
 mod events;
+mod management;
 mod query;
 mod stored;
 
@@ -10,6 +11,10 @@ pub use attributes::{
     header_fingerprint,
 };
 pub use events::{EventType, NewEvent, StudyEvent};
+pub use management::{
+    Change, CorrectionOutcome, CountFilter, DeprecationOutcome, Order, OrderOutcome, PatientRecord,
+    SeriesSelector, StudySelector,
+};
 pub use query::{
     Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,
 };

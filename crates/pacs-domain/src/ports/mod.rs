@@ -2,9 +2,11 @@
 //! No adapter type appears in a signature; each port family has its own error.
 
 mod blob;
+mod management;
 mod repository;
 
 pub use blob::{
     BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
 };
+pub use management::{CorrectionStore, DeprecationStore, OrderStore, StudyCounter};
 pub use repository::{EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};
