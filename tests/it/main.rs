@@ -8,6 +8,8 @@
 mod architecture;
 mod auth_tenants;
 mod cli;
+mod corrections;
+mod management;
 mod qido;
 mod stow;
 mod support;

@@ -535,3 +535,46 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// POSTs a JSON body.
+pub fn post_json(
+    server: &Server,
+    path: &str,
+    tenant: &TestTenant,
+    body: &serde_json::Value,
+) -> Answer {
+    request(
+        "POST",
+        &server.url(path),
+        Some(tenant.key),
+        &[("Content-Type", "application/json")],
+        Some(body.to_string().into_bytes()),
+    )
+}
+
+/// A copy of `src` with attributes changed (`variant.py`); `NEW` makes a fresh UID.
+pub fn variant(src: &Path, changes: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("v.dcm");
+    let mut args = vec![src.to_str().expect("path"), out.to_str().expect("path")];
+    args.extend_from_slice(changes);
+    python("variant.py", &args);
+    std::fs::read(out).expect("variant written")
+}
+
+/// The tenant's events after `offset`.
+pub fn events_after(server: &Server, tenant: &TestTenant, offset: i64) -> Vec<serde_json::Value> {
+    let a = get(
+        &server.url(&format!("/studyEvents?offsetId={offset}&limit=1000")),
+        tenant.key,
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    a.json()["events"].as_array().expect("events").clone()
+}
+
+/// The last event id of the tenant (0 when none).
+pub fn last_event(server: &Server, tenant: &TestTenant) -> i64 {
+    events_after(server, tenant, 0)
+        .last()
+        .map_or(0, |e| e["id"].as_i64().expect("id"))
+}

@@ -38,8 +38,8 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &str) {
         match &self.0 {
             AppError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
+            AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             AppError::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable"),
             AppError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

@@ -120,7 +120,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         queries: database.clone(),
         retrieval: database.clone(),
         events: database.clone(),
+        counter: database.clone(),
+        deprecations: database.clone(),
+        corrections: database.clone(),
+        orders: database.clone(),
         media,
+        in_flight: pacs_app::InFlight::default(),
     };
     let state = web::Data::new(AppState {
         ports,

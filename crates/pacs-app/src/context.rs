@@ -5,7 +5,12 @@ use std::sync::Arc;
 
 use pacs_domain::ids::{AeTitle, TenantName};
 use pacs_domain::model::MediumName;
-use pacs_domain::ports::{BlobStore, EventLog, InstanceIndex, QueryIndex, RetrieveIndex};
+use pacs_domain::ports::{
+    BlobStore, CorrectionStore, DeprecationStore, EventLog, InstanceIndex, OrderStore, QueryIndex,
+    RetrieveIndex, StudyCounter,
+};
+
+use crate::in_flight::InFlight;
 
 use crate::error::AppError;
 
@@ -56,7 +61,14 @@ pub struct Ports {
     pub queries: Arc<dyn QueryIndex>,
     pub retrieval: Arc<dyn RetrieveIndex>,
     pub events: Arc<dyn EventLog>,
+    pub counter: Arc<dyn StudyCounter>,
+    pub deprecations: Arc<dyn DeprecationStore>,
+    pub corrections: Arc<dyn CorrectionStore>,
+    pub orders: Arc<dyn OrderStore>,
     pub media: Media,
+    /// Changes in progress in this process (deprecations), to refuse a second
+    /// one on the same data while the first runs.
+    pub in_flight: InFlight,
 }
 
 impl std::fmt::Debug for Ports {

@@ -10,10 +10,10 @@ pub enum AppError {
     /// Malformed input; `code` is a stable machine-readable name.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     /// The request asks for a representation the archive cannot produce.
     #[error("{0}")]
     NotAcceptable(String),
@@ -36,6 +36,20 @@ impl AppError {
             message: message.into(),
         }
     }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<IdError> for AppError {
@@ -47,8 +61,8 @@ impl From<IdError> for AppError {
 impl From<RepositoryError> for AppError {
     fn from(e: RepositoryError) -> Self {
         match e {
-            RepositoryError::NotFound(m) => AppError::NotFound(m),
-            RepositoryError::Conflict(m) => AppError::Conflict(m),
+            RepositoryError::NotFound(m) => AppError::not_found("not_found", m),
+            RepositoryError::Conflict(m) => AppError::conflict("conflict", m),
             RepositoryError::Unavailable(m) => {
                 AppError::Unavailable(format!("database unavailable: {m}"))
             }

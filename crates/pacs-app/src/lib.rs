@@ -1,7 +1,8 @@
 //! # pacs-app
 //!
 //! The use cases of the pacs archive, written against the ports of
-//! `pacs-domain`: storing instances, searching, retrieving, reading events.
+//! `pacs-domain`: storing instances, searching, retrieving, reading events,
+//! counting, deprecating, correcting patients and studies, orders.
 //! Business rules live here, not in HTTP handlers; every function takes the
 //! tenant it acts for and the [`Ports`] it needs.
 //!
@@ -9,11 +10,19 @@
 //! thread that may block.
 
 mod context;
+pub mod corrections;
+pub mod count;
+pub mod deprecation;
 mod error;
 pub mod events;
+mod fields;
+mod in_flight;
 pub mod ingest;
+pub mod orders;
 pub mod retrieve;
 pub mod search;
+pub mod study_instances;
 
 pub use context::{Media, Ports, Tenant};
 pub use error::AppError;
+pub use in_flight::InFlight;

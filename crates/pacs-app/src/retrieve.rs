@@ -15,7 +15,10 @@ use crate::error::AppError;
 pub fn check_aet(tenant: &Tenant, aet: &str) -> Result<(), AppError> {
     match AeTitle::new(aet) {
         Ok(a) if a == tenant.ae_title => Ok(()),
-        _ => Err(AppError::NotFound(format!("unknown AE title {aet:?}"))),
+        _ => Err(AppError::not_found(
+            "not_found",
+            format!("unknown AE title {aet:?}"),
+        )),
     }
 }
 
@@ -57,7 +60,10 @@ pub fn locate(
             (Some(series), None) => format!("series {series}"),
             (None, None) => format!("study {}", target.study),
         };
-        return Err(AppError::NotFound(format!("{what} not found")));
+        return Err(AppError::not_found(
+            "not_found",
+            format!("{what} not found"),
+        ));
     }
     Ok(found)
 }
@@ -77,9 +83,10 @@ pub fn locate_object(
         Some(i) if i.study_uid == target.study && Some(&i.series_uid) == target.series.as_ref() => {
             Ok(i)
         }
-        _ => Err(AppError::NotFound(format!(
-            "instance {sop} not found in that study and series"
-        ))),
+        _ => Err(AppError::not_found(
+            "not_found",
+            format!("instance {sop} not found in that study and series"),
+        )),
     }
 }
 

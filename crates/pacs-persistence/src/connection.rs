@@ -171,7 +171,7 @@ impl Database {
     /// writer (PostgreSQL) is retried: the retry sees the other writer's rows.
     pub(crate) fn write<T>(
         &self,
-        f: impl Fn(&mut AnyConnection) -> Result<T, TxError>,
+        mut f: impl FnMut(&mut AnyConnection) -> Result<T, TxError>,
     ) -> Result<T, RepositoryError> {
         let mut writes = self.write_guard();
         let mut conn = self.conn()?;
@@ -197,6 +197,9 @@ impl Database {
                     log::debug!("write transaction retried after: {}", info.message());
                 }
                 Err(TxError::Db(e)) => return Err(map_err(e)),
+                Err(TxError::Rollback) => {
+                    return Err(RepositoryError::Internal("transaction rolled back".into()));
+                }
             }
         }
     }
@@ -236,10 +239,45 @@ fn optimize(conn: &mut AnyConnection) {
     }
 }
 
-/// Error inside a write transaction (a unique-key race is retried).
+/// Error inside a write transaction (a unique-key race is retried), or the
+/// decision to roll back (see [`Database::decide`]).
 #[derive(Debug)]
 pub(crate) enum TxError {
     Db(diesel::result::Error),
+    Rollback,
+}
+
+/// What a write transaction decided: keep its changes or undo them, with the
+/// value to return either way.
+pub(crate) enum Decision<T> {
+    Commit(T),
+    Rollback(T),
+}
+
+impl Database {
+    /// Runs `f` in one write transaction that may decide to roll back (a check
+    /// that fails after writing began, e.g. a concurrent change won a race).
+    pub(crate) fn decide<T>(
+        &self,
+        mut f: impl FnMut(&mut AnyConnection) -> Result<Decision<T>, TxError>,
+    ) -> Result<T, RepositoryError> {
+        let mut undone = None;
+        let result = self.write(|c| match f(c)? {
+            Decision::Commit(t) => Ok(Some(t)),
+            Decision::Rollback(t) => {
+                undone = Some(t);
+                Err(TxError::Rollback)
+            }
+        });
+        match (result, undone) {
+            (Ok(Some(t)), _) => Ok(t),
+            (Err(_), Some(t)) => Ok(t),
+            (Ok(None), _) => Err(RepositoryError::Internal(
+                "transaction produced nothing".into(),
+            )),
+            (Err(e), None) => Err(e),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for TxError {

@@ -137,14 +137,23 @@ pub(crate) fn find_or_create_patient(
     now: chrono::NaiveDateTime,
 ) -> QueryResult<(i64, bool)> {
     let issuer = p.issuer.as_deref().unwrap_or("");
-    let found: Option<i64> = patients::table
+    let found: Option<(i64, Option<i64>)> = patients::table
         .filter(patients::tenant.eq(tenant))
         .filter(patients::patient_id.eq(p.patient_id.as_str()))
         .filter(patients::issuer.eq(issuer))
-        .select(patients::id)
+        .select((patients::id, patients::merged_into))
         .first(c)
         .optional()?;
-    if let Some(id) = found {
+    if let Some((mut id, mut merged)) = found {
+        // A merged patient's new studies go to the patient it was merged into.
+        for _ in 0..16 {
+            let Some(into) = merged else { break };
+            id = into;
+            merged = patients::table
+                .find(into)
+                .select(patients::merged_into)
+                .first(c)?;
+        }
         return Ok((id, false));
     }
     let row = NewPatientRow {

@@ -17,10 +17,16 @@
 //! assert!(events.is_empty());
 //! ```
 
+mod audit;
 mod connection;
+mod corrections;
+mod count;
+mod counters;
+mod deprecation;
 mod error;
 mod events;
 mod ingest;
+mod orders;
 mod query;
 mod retrieve;
 mod rows;

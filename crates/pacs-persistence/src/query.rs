@@ -405,6 +405,7 @@ fn query_patients(
 ) -> QueryResult<Vec<PatientRow>> {
     let mut q = patients::table
         .filter(patients::tenant.eq(tenant))
+        .filter(patients::merged_into.is_null())
         .select(PatientRow::as_select())
         .into_boxed();
     for (key, m) in &query.filters {

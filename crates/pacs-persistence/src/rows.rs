@@ -179,3 +179,44 @@ impl InstanceRow {
         })
     }
 }
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = crate::schema::orders)]
+pub(crate) struct OrderRow {
+    pub id: i64,
+    pub study_uid: String,
+    pub accession_number: String,
+    pub patient_id: String,
+    pub issuer: String,
+    pub patient_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+    pub scheduled_station_ae: String,
+    pub start_date: String,
+    pub start_time: String,
+    pub modality: String,
+    pub fields: String,
+}
+
+impl OrderRow {
+    pub fn to_domain(&self) -> Result<pacs_domain::model::Order, RepositoryError> {
+        Ok(pacs_domain::model::Order {
+            study_uid: StudyInstanceUid::new(&self.study_uid)
+                .map_err(|e| corrupt("order study UID", e))?,
+            accession_number: self.accession_number.clone(),
+            patient: PatientAttributes {
+                patient_id: PatientId::new(&self.patient_id)
+                    .map_err(|e| corrupt("order PatientID", e))?,
+                issuer: Some(self.issuer.clone()).filter(|i| !i.is_empty()),
+                name: self.patient_name.clone(),
+                birth_date: self.birth_date.clone(),
+                sex: self.sex.clone(),
+            },
+            scheduled_station_ae: self.scheduled_station_ae.clone(),
+            start_date: self.start_date.clone(),
+            start_time: self.start_time.clone(),
+            modality: self.modality.clone(),
+            fields: serde_json::from_str(&self.fields).unwrap_or_default(),
+        })
+    }
+}

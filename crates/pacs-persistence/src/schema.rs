@@ -13,6 +13,7 @@ diesel::table! {
         sex -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        merged_into -> Nullable<BigInt>,
     }
 }
 
@@ -121,6 +122,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        tenant -> Text,
+        study_uid -> Text,
+        accession_number -> Text,
+        patient_id -> Text,
+        issuer -> Text,
+        patient_name -> Nullable<Text>,
+        birth_date -> Nullable<Text>,
+        sex -> Nullable<Text>,
+        scheduled_station_ae -> Text,
+        start_date -> Text,
+        start_time -> Text,
+        modality -> Text,
+        fields -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        tenant -> Text,
+        actor -> Text,
+        action -> Text,
+        study_uid -> Nullable<Text>,
+        series_uid -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        details -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(studies -> patients (patient_fk));
 diesel::joinable!(series -> studies (study_fk));
 diesel::joinable!(instances -> series (series_fk));
@@ -132,4 +168,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     series,
     instances,
     study_events,
+    orders,
+    audit_log,
 );

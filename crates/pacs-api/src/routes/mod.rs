@@ -1,7 +1,11 @@
 //! HTTP routes, under the web context `/o3-dpacs-wado` (probes outside it).
 
+pub mod corrections;
 pub mod events;
 pub mod health;
+pub mod json_body;
+pub mod management;
+pub mod orders;
 pub mod qido;
 pub mod stow;
 pub mod stream;
@@ -19,6 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(stow::routes)
                 .configure(qido::routes)
                 .configure(wado::routes)
-                .configure(events::routes),
+                .configure(events::routes)
+                .configure(management::routes)
+                .configure(corrections::routes)
+                .configure(orders::routes)
+                .app_data(web::PayloadConfig::new(json_body::MAX_JSON)),
         );
 }

@@ -48,7 +48,10 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeprecationOutcome {
     /// Done: the study and the series concerned.
-    Done { study: StudyInstanceUid, series: Vec<SeriesInstanceUid> },
+    Done {
+        study: StudyInstanceUid,
+        series: Vec<SeriesInstanceUid>,
+    },
     SeriesNotFound,
     StudyOfSeriesNotFound,
     StudyNotFound,
@@ -72,7 +75,10 @@ pub struct PatientRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CorrectionOutcome {
     /// Done; the patient concerned as it is now, and the studies touched.
-    Done { patient: PatientAttributes, studies: Vec<StudyInstanceUid> },
+    Done {
+        patient: PatientAttributes,
+        studies: Vec<StudyInstanceUid>,
+    },
     PatientExists,
     PatientNotFound,
     /// Several patients with that Patient ID (different issuers).
@@ -83,7 +89,10 @@ pub enum CorrectionOutcome {
     NoStudyForPatient,
     StudyNotFound(StudyInstanceUid),
     /// Reconcile: the target study exists with another patient.
-    PatientMismatch { expected: PatientId, found: PatientId },
+    PatientMismatch {
+        expected: PatientId,
+        found: PatientId,
+    },
 }
 
 /// A scheduled procedure (modality worklist item) created by `POST /orders/create`.
@@ -104,7 +113,7 @@ pub struct Order {
 /// What an order operation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderOutcome {
-    Done(Order),
+    Done(Box<Order>),
     Duplicate,
     NotFound,
 }

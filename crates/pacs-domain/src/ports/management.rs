@@ -13,7 +13,11 @@ use crate::ports::RepositoryError;
 pub trait StudyCounter: Send + Sync {
     /// Live studies with at least one live series that match `filter`, counted
     /// by the database in one indexed query.
-    fn count_studies(&self, tenant: &TenantName, filter: &CountFilter) -> Result<u64, RepositoryError>;
+    fn count_studies(
+        &self,
+        tenant: &TenantName,
+        filter: &CountFilter,
+    ) -> Result<u64, RepositoryError>;
 }
 
 /// Hiding data without deleting it, and bringing it back.
@@ -115,7 +119,12 @@ pub trait CorrectionStore: Send + Sync {
 /// Orders (scheduled procedures) kept for the modality worklist.
 pub trait OrderStore: Send + Sync {
     /// `Duplicate` when an order with that StudyInstanceUID exists.
-    fn create_order(&self, tenant: &TenantName, order: &Order, change: &Change) -> Result<OrderOutcome, RepositoryError>;
+    fn create_order(
+        &self,
+        tenant: &TenantName,
+        order: &Order,
+        change: &Change,
+    ) -> Result<OrderOutcome, RepositoryError>;
 
     /// `NotFound` when no order has that StudyInstanceUID.
     fn delete_order(

@@ -1,0 +1,66 @@
+//! JSON request bodies: read whole (they are small, and bounded), parsed with
+//! a 400 that names the problem.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+use pacs_app::AppError;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Largest JSON body of the management APIs.
+pub const MAX_JSON: usize = 1024 * 1024;
+
+/// The body as a JSON object; `prefix` starts the message of a 400.
+pub fn object(body: &web::Bytes, prefix: &str) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(
+            "bad_request",
+            format!("{prefix}: the body must be a JSON object"),
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            "bad_request",
+            format!("{prefix}: the body is not valid JSON ({e})"),
+        )),
+    }
+}
+
+/// The body as a request type; wrong types of fields are a 400 naming them.
+pub fn parse<T: DeserializeOwned>(map: &Map<String, Value>, prefix: &str) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(map.clone()))
+        .map_err(|e| ApiError::bad_request("bad_request", format!("{prefix}: {e}")))
+}
+
+/// The fields of `map` that are among `keys` (to echo what was received).
+pub fn echo(map: &Map<String, Value>, keys: &[&str]) -> Value {
+    Value::Object(
+        map.iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Requires `application/json` or `text/json` (with any charset): else 415.
+pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence == "text/json" {
+        Ok(())
+    } else {
+        Err(ApiError(AppError::UnsupportedMediaType(format!(
+            "Content-Type must be text/json or application/json, not {ct:?}"
+        ))))
+    }
+}

@@ -1,0 +1,535 @@
+//! Patient and study corrections (the `CorrectionStore` port). Rows change;
+//! stored files never do: retrieval writes the new values into headers.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use pacs_domain::ids::{PatientId, StudyInstanceUid, TenantName};
+use pacs_domain::model::{
+    Change, CorrectionOutcome, EventType, NewEvent, PatientAttributes, StudyAttributes,
+};
+use pacs_domain::ports::{CorrectionStore, RepositoryError};
+
+use crate::audit::{AuditEntry, record};
+use crate::connection::{AnyConnection, Database, TxError};
+use crate::counters::{refresh_study, study_event, study_ref};
+use crate::events::append;
+use crate::ingest::{NewPatientRow, NewStudyRow, insert_returning_id, name_lc};
+use crate::orders::sync_orders_with_patient;
+use crate::rows::PatientRow;
+use crate::schema::{patients, series, studies};
+use crate::time::to_db;
+
+fn now() -> chrono::NaiveDateTime {
+    to_db(std::time::SystemTime::now())
+}
+
+/// Patients (not merged away) with that ID, and that issuer when given.
+fn patients_with_id(
+    c: &mut AnyConnection,
+    tenant: &str,
+    id: &PatientId,
+    issuer: Option<&str>,
+) -> QueryResult<Vec<PatientRow>> {
+    patients_with_id_any(c, tenant, id, issuer, false)
+}
+
+/// Patients with that ID (and issuer), merged ones too when `merged`.
+fn patients_with_id_any(
+    c: &mut AnyConnection,
+    tenant: &str,
+    id: &PatientId,
+    issuer: Option<&str>,
+    merged: bool,
+) -> QueryResult<Vec<PatientRow>> {
+    let mut q = patients::table
+        .filter(patients::tenant.eq(tenant))
+        .filter(patients::patient_id.eq(id.as_str().to_owned()))
+        .select(PatientRow::as_select())
+        .into_boxed();
+    if !merged {
+        q = q.filter(patients::merged_into.is_null());
+    }
+    if let Some(i) = issuer {
+        q = q.filter(patients::issuer.eq(i.to_owned()));
+    }
+    q.load(c)
+}
+
+fn create_patient_row(
+    c: &mut AnyConnection,
+    tenant: &str,
+    p: &PatientAttributes,
+) -> QueryResult<i64> {
+    let now = now();
+    let row = NewPatientRow {
+        tenant,
+        patient_id: p.patient_id.as_str(),
+        issuer: p.issuer.as_deref().unwrap_or(""),
+        patient_name: p.name.as_deref(),
+        patient_name_lc: name_lc(p.name.as_deref()),
+        birth_date: p.birth_date.as_deref(),
+        sex: p.sex.as_deref(),
+        created_at: now,
+        updated_at: now,
+    };
+    insert_returning_id!(c, patients::table, &row, patients::id)
+}
+
+fn patient_attrs(c: &mut AnyConnection, id: i64) -> Result<PatientAttributes, TxError> {
+    let row: PatientRow = patients::table
+        .find(id)
+        .select(PatientRow::as_select())
+        .first(c)?;
+    row.to_domain()
+        .map_err(|_| TxError::Db(diesel::result::Error::NotFound))
+}
+
+/// The patient with that ID (issuer-less), created with these values when missing.
+fn find_or_create(
+    c: &mut AnyConnection,
+    tenant: &str,
+    p: &PatientAttributes,
+) -> Result<Result<i64, CorrectionOutcome>, TxError> {
+    let found = patients_with_id(c, tenant, &p.patient_id, p.issuer.as_deref())?;
+    Ok(match found.as_slice() {
+        [] => Ok(create_patient_row(c, tenant, p)?),
+        [one] => Ok(one.id),
+        _ => Err(CorrectionOutcome::MultiplePatients),
+    })
+}
+
+fn live_study(
+    c: &mut AnyConnection,
+    tenant: &str,
+    uid: &StudyInstanceUid,
+) -> QueryResult<Option<(i64, i64)>> {
+    studies::table
+        .filter(studies::tenant.eq(tenant))
+        .filter(studies::study_uid.eq(uid.as_str().to_owned()))
+        .filter(studies::deprecation_fk.is_null())
+        .select((studies::id, studies::patient_fk))
+        .first(c)
+        .optional()
+}
+
+fn audit(
+    c: &mut AnyConnection,
+    tenant: &TenantName,
+    change: &Change,
+    action: &str,
+    study: Option<&str>,
+    patient: Option<&str>,
+    details: BTreeMap<&str, String>,
+) -> QueryResult<()> {
+    record(
+        c,
+        tenant,
+        &AuditEntry {
+            actor: &change.author,
+            action,
+            study_uid: study,
+            series_uid: None,
+            patient_id: patient,
+            details,
+        },
+    )
+}
+
+fn patient_event(kind: EventType, patient: &PatientAttributes, change: &Change) -> NewEvent {
+    let mut e = NewEvent::new(kind).detail("author", change.author.clone());
+    e.patient_id = Some(patient.patient_id.as_str().to_owned());
+    e
+}
+
+/// Live studies of a patient row: (id, uid).
+fn studies_of(c: &mut AnyConnection, patient: i64) -> QueryResult<Vec<(i64, String)>> {
+    studies::table
+        .filter(studies::patient_fk.eq(patient))
+        .filter(studies::deprecation_fk.is_null())
+        .select((studies::id, studies::study_uid))
+        .load(c)
+}
+
+fn uids(list: &[(i64, String)]) -> Vec<StudyInstanceUid> {
+    list.iter()
+        .filter_map(|(_, u)| StudyInstanceUid::new(u).ok())
+        .collect()
+}
+
+impl CorrectionStore for Database {
+    fn create_patient(
+        &self,
+        tenant: &TenantName,
+        p: &PatientAttributes,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            if !patients_with_id(c, t, &p.patient_id, Some(p.issuer.as_deref().unwrap_or("")))?
+                .is_empty()
+            {
+                return Ok(CorrectionOutcome::PatientExists);
+            }
+            create_patient_row(c, t, p)?;
+            audit(
+                c,
+                tenant,
+                change,
+                "PATIENT_CREATED",
+                None,
+                Some(p.patient_id.as_str()),
+                BTreeMap::new(),
+            )?;
+            append(
+                c,
+                tenant,
+                &[patient_event(EventType::PatientCreated, p, change)],
+            )?;
+            Ok(CorrectionOutcome::Done {
+                patient: p.clone(),
+                studies: Vec::new(),
+            })
+        })
+    }
+
+    fn update_patient(
+        &self,
+        tenant: &TenantName,
+        p: &PatientAttributes,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            let found = patients_with_id(c, t, &p.patient_id, p.issuer.as_deref())?;
+            let row = match found.as_slice() {
+                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [one] => one.clone(),
+                _ => return Ok(CorrectionOutcome::MultiplePatients),
+            };
+            diesel::update(patients::table.find(row.id))
+                .set((
+                    patients::patient_name.eq(p.name.as_deref()),
+                    patients::patient_name_lc.eq(name_lc(p.name.as_deref())),
+                    patients::birth_date.eq(p.birth_date.as_deref()),
+                    patients::sex.eq(p.sex.as_deref()),
+                    patients::updated_at.eq(now()),
+                ))
+                .execute(c)?;
+            let current = patient_attrs(c, row.id)?;
+            let orders = sync_orders_with_patient(c, t, &current)?;
+            let studies = studies_of(c, row.id)?;
+            let mut details = BTreeMap::new();
+            details.insert("orders", orders.to_string());
+            audit(
+                c,
+                tenant,
+                change,
+                "PATIENT_UPDATED",
+                None,
+                Some(p.patient_id.as_str()),
+                details,
+            )?;
+            let mut events: Vec<NewEvent> = Vec::new();
+            for (id, _) in &studies {
+                events.push(study_event(
+                    EventType::PatientUpdated,
+                    &study_ref(c, *id)?,
+                    None,
+                    change,
+                ));
+            }
+            if events.is_empty() {
+                events.push(patient_event(EventType::PatientUpdated, &current, change));
+            }
+            append(c, tenant, &events)?;
+            Ok(CorrectionOutcome::Done {
+                patient: current,
+                studies: uids(&studies),
+            })
+        })
+    }
+
+    fn merge_patients(
+        &self,
+        tenant: &TenantName,
+        source: &PatientId,
+        target: &PatientAttributes,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            // A source merged earlier still exists: it just has no study left.
+            let sources = patients_with_id_any(c, t, source, None, true)?;
+            let src = match sources.as_slice() {
+                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [one] => one.clone(),
+                _ => return Ok(CorrectionOutcome::MultiplePatients),
+            };
+            let moved = studies_of(c, src.id)?;
+            if moved.is_empty() {
+                return Ok(CorrectionOutcome::NoStudyForPatient);
+            }
+            let targets = patients_with_id(c, t, &target.patient_id, None)?;
+            let dst = match targets.as_slice() {
+                [] => create_patient_row(c, t, target)?,
+                [one] => one.id,
+                _ => return Ok(CorrectionOutcome::MultipleTargetPatients),
+            };
+            if dst == src.id {
+                let current = patient_attrs(c, dst)?;
+                return Ok(CorrectionOutcome::Done {
+                    patient: current,
+                    studies: uids(&moved),
+                });
+            }
+            // Every study, hidden ones included, follows the patient.
+            diesel::update(studies::table.filter(studies::patient_fk.eq(src.id)))
+                .set((studies::patient_fk.eq(dst), studies::updated_at.eq(now())))
+                .execute(c)?;
+            diesel::update(patients::table.find(src.id))
+                .set(patients::merged_into.eq(Some(dst)))
+                .execute(c)?;
+            let current = patient_attrs(c, dst)?;
+            crate::orders::move_orders(c, t, &src.patient_id, &current)?;
+            let mut details = BTreeMap::new();
+            details.insert("sourcePatientId", src.patient_id.clone());
+            details.insert("targetPatientId", current.patient_id.as_str().to_owned());
+            audit(
+                c,
+                tenant,
+                change,
+                "PATIENTS_MERGED",
+                None,
+                Some(current.patient_id.as_str()),
+                details,
+            )?;
+            let mut events = Vec::new();
+            for (id, _) in &moved {
+                let e = study_event(EventType::PatientsMerged, &study_ref(c, *id)?, None, change)
+                    .detail("sourcePatientId", src.patient_id.clone());
+                events.push(e);
+            }
+            append(c, tenant, &events)?;
+            Ok(CorrectionOutcome::Done {
+                patient: current,
+                studies: uids(&moved),
+            })
+        })
+    }
+
+    fn move_study(
+        &self,
+        tenant: &TenantName,
+        study: &StudyInstanceUid,
+        target: &PatientAttributes,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            let Some((study_id, from_patient)) = live_study(c, t, study)? else {
+                return Ok(CorrectionOutcome::StudyNotFound(study.clone()));
+            };
+            let dst = match find_or_create(c, t, target)? {
+                Ok(id) => id,
+                Err(outcome) => return Ok(outcome),
+            };
+            diesel::update(studies::table.find(study_id))
+                .set((studies::patient_fk.eq(dst), studies::updated_at.eq(now())))
+                .execute(c)?;
+            let from: PatientRow = patients::table
+                .find(from_patient)
+                .select(PatientRow::as_select())
+                .first(c)?;
+            let current = patient_attrs(c, dst)?;
+            let mut details = BTreeMap::new();
+            details.insert("sourcePatientId", from.patient_id.clone());
+            audit(
+                c,
+                tenant,
+                change,
+                "STUDY_MOVED",
+                Some(study.as_str()),
+                Some(current.patient_id.as_str()),
+                details,
+            )?;
+            let e = study_event(
+                EventType::StudyMoved,
+                &study_ref(c, study_id)?,
+                None,
+                change,
+            )
+            .detail("sourcePatientId", from.patient_id);
+            append(c, tenant, &[e])?;
+            Ok(CorrectionOutcome::Done {
+                patient: current,
+                studies: vec![study.clone()],
+            })
+        })
+    }
+
+    fn reconcile_studies(
+        &self,
+        tenant: &TenantName,
+        source: &StudyInstanceUid,
+        target: &StudyAttributes,
+        patient: &PatientAttributes,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            let Some((source_id, _)) = live_study(c, t, source)? else {
+                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+            };
+            let target_id = match live_study(c, t, &target.study_uid)? {
+                Some((id, patient_fk)) => {
+                    // An existing target keeps its values; its patient must be the one named.
+                    let owner: PatientRow = patients::table
+                        .find(patient_fk)
+                        .select(PatientRow::as_select())
+                        .first(c)?;
+                    if owner.patient_id != patient.patient_id.as_str() {
+                        return Ok(CorrectionOutcome::PatientMismatch {
+                            expected: patient.patient_id.clone(),
+                            found: PatientId::new(&owner.patient_id)
+                                .unwrap_or_else(|_| patient.patient_id.clone()),
+                        });
+                    }
+                    id
+                }
+                None => {
+                    // The check is on PatientID only: the first patient with it, or a new one.
+                    let existing = patients_with_id(c, t, &patient.patient_id, None)?;
+                    let patient_fk = match existing.first() {
+                        Some(p) => p.id,
+                        None => create_patient_row(c, t, patient)?,
+                    };
+                    let received: chrono::NaiveDateTime = studies::table
+                        .find(source_id)
+                        .select(studies::received_at)
+                        .first(c)?;
+                    let row = NewStudyRow {
+                        tenant: t,
+                        study_uid: target.study_uid.as_str(),
+                        patient_fk,
+                        study_date: target.study_date.as_deref(),
+                        study_time: target.study_time.as_deref(),
+                        accession_number: target.accession_number.as_deref(),
+                        study_id: target.study_id.as_deref(),
+                        study_description: target.description.as_deref(),
+                        referring_physician: target.referring_physician.as_deref(),
+                        received_at: received,
+                        updated_at: now(),
+                    };
+                    let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
+                    let mut e = NewEvent::new(EventType::StudyCreated)
+                        .detail("author", change.author.clone());
+                    e.study_uid = Some(target.study_uid.as_str().to_owned());
+                    e.patient_id = Some(patient.patient_id.as_str().to_owned());
+                    e.accession_number = target.accession_number.clone();
+                    append(c, tenant, &[e])?;
+                    id
+                }
+            };
+            if target_id != source_id {
+                diesel::update(
+                    series::table
+                        .filter(series::study_fk.eq(source_id))
+                        .filter(series::deprecation_fk.is_null()),
+                )
+                .set((series::study_fk.eq(target_id), series::updated_at.eq(now())))
+                .execute(c)?;
+                refresh_study(c, source_id)?;
+                refresh_study(c, target_id)?;
+            }
+            let owner: i64 = studies::table
+                .find(target_id)
+                .select(studies::patient_fk)
+                .first(c)?;
+            let current = patient_attrs(c, owner)?;
+            let mut details = BTreeMap::new();
+            details.insert("sourceStudyInstanceUid", source.as_str().to_owned());
+            audit(
+                c,
+                tenant,
+                change,
+                "STUDY_RECONCILED",
+                Some(target.study_uid.as_str()),
+                Some(current.patient_id.as_str()),
+                details,
+            )?;
+            let target_ref = study_ref(c, target_id)?;
+            let source_ref = study_ref(c, source_id)?;
+            let events = [
+                study_event(EventType::StudyReconciled, &source_ref, None, change)
+                    .detail("targetStudyInstanceUid", target.study_uid.as_str()),
+                study_event(EventType::StudyReconciled, &target_ref, None, change)
+                    .detail("sourceStudyInstanceUid", source.as_str()),
+                study_event(EventType::StudyAvailable, &target_ref, None, change),
+            ];
+            append(c, tenant, &events)?;
+            Ok(CorrectionOutcome::Done {
+                patient: current,
+                studies: vec![source.clone(), target.study_uid.clone()],
+            })
+        })
+    }
+
+    fn swap_studies(
+        &self,
+        tenant: &TenantName,
+        source: &StudyInstanceUid,
+        target: &StudyInstanceUid,
+        change: &Change,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        let t = tenant.as_str();
+        self.write(|c| {
+            let Some((a, patient_a)) = live_study(c, t, source)? else {
+                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+            };
+            let Some((b, _)) = live_study(c, t, target)? else {
+                return Ok(CorrectionOutcome::StudyNotFound(target.clone()));
+            };
+            let of = |c: &mut AnyConnection, study: i64| -> QueryResult<Vec<i64>> {
+                series::table
+                    .filter(series::study_fk.eq(study))
+                    .filter(series::deprecation_fk.is_null())
+                    .select(series::id)
+                    .load(c)
+            };
+            let (from_a, from_b) = (of(c, a)?, of(c, b)?);
+            diesel::update(series::table.filter(series::id.eq_any(&from_a)))
+                .set(series::study_fk.eq(b))
+                .execute(c)?;
+            diesel::update(series::table.filter(series::id.eq_any(&from_b)))
+                .set(series::study_fk.eq(a))
+                .execute(c)?;
+            refresh_study(c, a)?;
+            refresh_study(c, b)?;
+            let mut details = BTreeMap::new();
+            details.insert("targetStudyInstanceUid", target.as_str().to_owned());
+            audit(
+                c,
+                tenant,
+                change,
+                "STUDIES_SWAPPED",
+                Some(source.as_str()),
+                None,
+                details,
+            )?;
+            let (ra, rb) = (study_ref(c, a)?, study_ref(c, b)?);
+            let events = [
+                study_event(EventType::StudiesSwapped, &ra, None, change)
+                    .detail("otherStudyInstanceUid", target.as_str()),
+                study_event(EventType::StudiesSwapped, &rb, None, change)
+                    .detail("otherStudyInstanceUid", source.as_str()),
+            ];
+            append(c, tenant, &events)?;
+            let current = patient_attrs(c, patient_a)?;
+            Ok(CorrectionOutcome::Done {
+                patient: current,
+                studies: vec![source.clone(), target.clone()],
+            })
+        })
+    }
+}
