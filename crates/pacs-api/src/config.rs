@@ -20,6 +20,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     #[serde(default)]
     pub dimse: Option<DimseSettings>,
+    #[serde(default)]
+    pub pathology: PathologySettings,
     #[serde(default = "default_tenants")]
     pub tenants: Vec<TenantSettings>,
 }
@@ -50,6 +52,39 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 30,
             data_dir: PathBuf::from("./data"),
             workers: 0,
+        }
+    }
+}
+
+/// Bounds on MIRAX zips, checked before anything of an upload is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathologySettings {
+    /// Most entries (files and folders) a MIRAX zip may hold.
+    pub zip_max_entries: usize,
+    /// Most bytes a MIRAX zip may expand to.
+    pub zip_max_uncompressed_bytes: u64,
+    /// Largest expansion ratio of an entry over 1 MiB (zip bombs).
+    pub zip_max_ratio: u64,
+}
+
+impl Default for PathologySettings {
+    fn default() -> Self {
+        let d = pacs_app::pathology::MiraxLimits::default();
+        Self {
+            zip_max_entries: d.max_entries,
+            zip_max_uncompressed_bytes: d.max_uncompressed_bytes,
+            zip_max_ratio: d.max_ratio,
+        }
+    }
+}
+
+impl PathologySettings {
+    pub fn limits(&self) -> pacs_app::pathology::MiraxLimits {
+        pacs_app::pathology::MiraxLimits {
+            max_entries: self.zip_max_entries,
+            max_uncompressed_bytes: self.zip_max_uncompressed_bytes,
+            max_ratio: self.zip_max_ratio,
         }
     }
 }

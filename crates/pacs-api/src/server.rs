@@ -131,6 +131,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let state = web::Data::new(AppState {
         ports,
         max_body_bytes: settings.server.max_body_bytes,
+        mirax_limits: settings.pathology.limits(),
         database: database.clone(),
     });
     let mut server = HttpServer::new(move || {

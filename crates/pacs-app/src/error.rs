@@ -95,6 +95,10 @@ impl From<DicomError> for AppError {
                 code: "cannot_render",
                 message: m,
             },
+            DicomError::Metadata(m) => AppError::invalid("invalid_metadata", m),
+            DicomError::NotOurSidecar(_) => AppError::invalid("invalid_sidecar", e.to_string()),
+            DicomError::Archive(m) => AppError::invalid("invalid_archive", m),
+            DicomError::NoMrxs(m) => AppError::invalid("no_mrxs", m),
             other => AppError::invalid("invalid_dicom", other.to_string()),
         }
     }

@@ -185,6 +185,7 @@ impl StoreRequest {
                 blob: p.blob.clone(),
                 calling_aet: self.calling_aet.clone(),
                 received_at: self.received_at,
+                slide: None,
             })
             .collect();
         let outcomes = if batch.is_empty() {

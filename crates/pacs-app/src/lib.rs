@@ -21,6 +21,7 @@ mod in_flight;
 pub mod ingest;
 pub mod kos;
 pub mod orders;
+pub mod pathology;
 pub mod rendering;
 pub mod retrieve;
 pub mod search;

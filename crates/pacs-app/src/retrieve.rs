@@ -136,6 +136,20 @@ impl InstanceBytes {
     pub fn is_empty(&mut self) -> Result<bool, AppError> {
         Ok(self.len()? == 0)
     }
+
+    /// The bytes as one reader, from where they start.
+    pub fn into_reader(self) -> Box<dyn std::io::Read + Send> {
+        match self {
+            InstanceBytes::AsStored(r) => Box::new(r),
+            InstanceBytes::Corrected { head, tail } => {
+                let head = std::io::Cursor::new(head);
+                match tail {
+                    Some(t) => Box::new(std::io::Read::chain(head, t)),
+                    None => Box::new(head),
+                }
+            }
+        }
+    }
 }
 
 /// Opens an instance for retrieval (blocking): the stored file as received while

@@ -23,6 +23,18 @@ pub enum DicomError {
     /// The pixel data cannot be decoded (e.g. 12-bit JPEG Extended).
     #[error("cannot render the pixel data: {0}")]
     CannotRender(String),
+    /// A slide's metadata names an unknown keyword or an invalid value.
+    #[error("invalid metadata: {0}")]
+    Metadata(String),
+    /// A sidecar that is not one of this archive's pathology objects.
+    #[error("the sidecar is not one of this archive's pathology objects: {0}")]
+    NotOurSidecar(String),
+    /// A MIRAX zip that is unsafe or not a MIRAX slide.
+    #[error("{0}")]
+    Archive(String),
+    /// A MIRAX zip without its `.mrxs` index (the source document's message).
+    #[error("{0}")]
+    NoMrxs(String),
     #[error("the object has no pixel data")]
     NoPixelData,
     #[error("frame {asked} does not exist (the object has {frames})")]

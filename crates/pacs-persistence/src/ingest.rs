@@ -125,6 +125,11 @@ struct NewInstanceRow<'a> {
     frame_index: Option<String>,
     total_pixel_matrix_rows: Option<i32>,
     total_pixel_matrix_columns: Option<i32>,
+    slide_kind: Option<&'a str>,
+    slide_key: Option<&'a str>,
+    slide_size: Option<i64>,
+    slide_sha1: Option<&'a str>,
+    slide_name: Option<&'a str>,
 }
 
 /// Lower-cased person name, for case-insensitive matching on both engines.
@@ -444,6 +449,14 @@ fn store_batch(
             frame_index: h.frame_index.as_ref().map(|f| f.to_text()),
             total_pixel_matrix_rows: i.total_pixel_matrix_rows,
             total_pixel_matrix_columns: i.total_pixel_matrix_columns,
+            slide_kind: inst.slide.as_ref().map(|s| s.kind.as_str()),
+            slide_key: inst.slide.as_ref().map(|s| s.blob.key.as_str()),
+            slide_size: inst
+                .slide
+                .as_ref()
+                .map(|s| i64::try_from(s.blob.size).unwrap_or(i64::MAX)),
+            slide_sha1: inst.slide.as_ref().map(|s| s.blob.sha1.as_str()),
+            slide_name: inst.slide.as_ref().map(|s| s.name.as_str()),
         });
         let mut e = NewEvent::new(EventType::InstanceStored)
             .detail("sopInstanceUid", sop)

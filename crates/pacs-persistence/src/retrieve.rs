@@ -29,6 +29,8 @@ fn to_stored((i, se, st, p): Row) -> Result<StoredInstance, RepositoryError> {
         total_pixel_matrix_rows: i.total_pixel_matrix_rows,
         total_pixel_matrix_columns: i.total_pixel_matrix_columns,
         frame_index: i.frame_index.as_deref().and_then(FrameIndex::parse),
+        container_identifier: i.container_identifier.clone(),
+        slide: i.slide()?,
         blob: BlobLocation {
             medium: MediumName::new(&i.medium)
                 .map_err(|e| RepositoryError::Internal(e.to_string()))?,
@@ -118,6 +120,20 @@ impl RetrieveIndex for Database {
             live_instances!(tenant.as_str())
                 .filter(series::series_uid.eq(series_uid.as_str().to_owned()))
                 .order((instances::instance_number.asc(), instances::sop_uid.asc()))
+                .load(c)
+        })?;
+        rows.into_iter().map(to_stored).collect()
+    }
+
+    fn locate_by_container(
+        &self,
+        tenant: &TenantName,
+        barcode: &str,
+    ) -> Result<Vec<StoredInstance>, RepositoryError> {
+        let rows: Vec<Row> = self.read(|c| {
+            live_instances!(tenant.as_str())
+                .filter(instances::container_identifier.eq(barcode.to_owned()))
+                .order((series::id.asc(), instances::id.asc()))
                 .load(c)
         })?;
         rows.into_iter().map(to_stored).collect()

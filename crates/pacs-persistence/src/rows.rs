@@ -156,9 +156,39 @@ pub(crate) struct InstanceRow {
     pub frame_index: Option<String>,
     pub total_pixel_matrix_rows: Option<i32>,
     pub total_pixel_matrix_columns: Option<i32>,
+    pub slide_kind: Option<String>,
+    pub slide_key: Option<String>,
+    pub slide_size: Option<i64>,
+    pub slide_sha1: Option<String>,
+    pub slide_name: Option<String>,
 }
 
 impl InstanceRow {
+    /// The slide file stored beside this instance, if any (same medium).
+    pub fn slide(&self) -> Result<Option<pacs_domain::model::SlideFile>, RepositoryError> {
+        let (Some(kind), Some(key), Some(size), Some(sha1), Some(name)) = (
+            &self.slide_kind,
+            &self.slide_key,
+            self.slide_size,
+            &self.slide_sha1,
+            &self.slide_name,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(pacs_domain::model::SlideFile {
+            kind: pacs_domain::model::SlideKind::parse(kind)
+                .ok_or_else(|| corrupt("slide kind", kind))?,
+            blob: pacs_domain::model::BlobLocation {
+                medium: pacs_domain::model::MediumName::new(&self.medium)
+                    .map_err(|e| corrupt("medium", e))?,
+                key: key.clone(),
+                size: u64::try_from(size).unwrap_or_default(),
+                sha1: sha1.clone(),
+            },
+            name: name.clone(),
+        }))
+    }
+
     pub fn to_domain(&self) -> Result<InstanceAttributes, RepositoryError> {
         Ok(InstanceAttributes {
             sop_uid: SopInstanceUid::new(&self.sop_uid)

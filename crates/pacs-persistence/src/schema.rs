@@ -108,6 +108,11 @@ diesel::table! {
         frame_index -> Nullable<Text>,
         total_pixel_matrix_rows -> Nullable<Integer>,
         total_pixel_matrix_columns -> Nullable<Integer>,
+        slide_kind -> Nullable<Text>,
+        slide_key -> Nullable<Text>,
+        slide_size -> Nullable<BigInt>,
+        slide_sha1 -> Nullable<Text>,
+        slide_name -> Nullable<Text>,
     }
 }
 

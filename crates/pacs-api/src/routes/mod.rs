@@ -7,6 +7,8 @@ pub mod json_body;
 pub mod kos;
 pub mod management;
 pub mod orders;
+pub mod parts;
+pub mod pathology;
 pub mod qido;
 pub mod rendering;
 pub mod stow;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::routes)
                 .configure(rendering::routes)
                 .configure(kos::routes)
+                .configure(pathology::routes)
                 .app_data(web::PayloadConfig::new(json_body::MAX_JSON)),
         );
 }

@@ -4,21 +4,17 @@
 //! as it arrives (in 1 MiB slices, off the async workers), so a request of any
 //! size and any number of parts never sits in memory.
 
-use std::io::Write;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::TryStreamExt;
 use pacs_app::ingest::{StoreReport, StoreRequest};
 use pacs_app::{AppError, Tenant};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::routes::parts::{finish_part, next_part, stream_part};
 use crate::routes::util::base_url;
 use crate::state::AppState;
-
-const SLICE: usize = 1024 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/stowRsListener/{aet}/studies").route(web::post().to(stow)))
@@ -111,18 +107,10 @@ async fn receive_parts(
     let mut total: u64 = 0;
     let mut parts = 0usize;
     loop {
-        let field = match multipart.try_next().await {
+        let field = match next_part(&mut multipart).await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                return Err((
-                    Some(store),
-                    ApiError::bad_request(
-                        "malformed_multipart",
-                        format!("malformed multipart body: {e}"),
-                    ),
-                ));
-            }
+            Err(e) => return Err((Some(store), e)),
         };
         parts += 1;
         if let Some(ct) = field.content_type()
@@ -162,46 +150,14 @@ async fn receive_parts(
     Ok(store)
 }
 
-fn finish_part(
-    mut writer: Box<dyn pacs_domain::ports::BlobWriter>,
-    rest: &[u8],
-) -> Result<Box<dyn pacs_domain::ports::StagedBlob>, AppError> {
-    writer
-        .write_all(rest)
-        .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
-    Ok(writer.finish()?)
-}
-
 /// Streams one part into a staging writer; returns it with the bytes not yet written.
 async fn receive_one(
     store: &StoreRequest,
-    mut field: actix_multipart::Field,
+    field: actix_multipart::Field,
     total: &mut u64,
     max_bytes: u64,
 ) -> Result<(Box<dyn pacs_domain::ports::BlobWriter>, Vec<u8>), ApiError> {
-    let mut writer = store.begin_part()?;
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = field.try_next().await.map_err(|e| {
-        ApiError::bad_request(
-            "malformed_multipart",
-            format!("malformed multipart body: {e}"),
-        )
-    })? {
-        *total += chunk.len() as u64;
-        if *total > max_bytes {
-            return Err(ApiError(AppError::PayloadTooLarge(format!(
-                "the body exceeds {max_bytes} bytes"
-            ))));
-        }
-        buf.extend_from_slice(&chunk);
-        if buf.len() >= SLICE {
-            let slice = std::mem::take(&mut buf);
-            writer = web::block(move || writer.write_all(&slice).map(|_| writer))
-                .await?
-                .map_err(|e| ApiError(AppError::Internal(format!("staging write failed: {e}"))))?;
-        }
-    }
-    Ok((writer, buf))
+    stream_part(store.begin_part()?, field, total, max_bytes).await
 }
 
 fn uid_attr(v: &str) -> Value {

@@ -2,13 +2,14 @@
 //! memory: a blocking task reads files in 256 KiB slices into a small bounded
 //! channel that the response drains.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 use futures_util::Stream;
 use pacs_app::Ports;
 use pacs_app::retrieve::{InstanceBytes, open};
 use pacs_domain::model::StoredInstance;
+use pacs_domain::ports::BlobRead;
 use tokio::sync::mpsc;
 
 const SLICE: usize = 1024 * 1024;
@@ -120,6 +121,71 @@ pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
         send_instance(bytes, &tx);
+    });
+    receiver_stream(rx)
+}
+
+/// `len` bytes of a stored object from `start` (a whole file, or one range).
+pub fn blob_body(mut reader: Box<dyn BlobRead>, start: u64, len: u64) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        pump(&mut reader.take(len), &tx);
+    });
+    receiver_stream(rx)
+}
+
+/// A `Write` that sends what is written to a response, in slices.
+struct ChannelWriter {
+    tx: mpsc::Sender<Chunk>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(SLICE));
+        self.tx
+            .blocking_send(Ok(Bytes::from(full)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= SLICE {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// A zip of instances (`<SOP Instance UID>.dcm` each), written as it is sent.
+pub fn zip_body(ports: Ports, instances: Vec<StoredInstance>) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(SLICE),
+        };
+        let written = pacs_app::pathology::write_instances_zip(&ports, &instances, &mut out)
+            .and_then(|()| out.flush());
+        if let Err(e) = written
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            log::error!("whole slide zip stopped: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
     });
     receiver_stream(rx)
 }

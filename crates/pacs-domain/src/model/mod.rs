@@ -5,6 +5,7 @@ mod events;
 mod frames;
 mod management;
 mod query;
+mod slide;
 mod stored;
 
 pub use attributes::{
@@ -20,4 +21,5 @@ pub use management::{
 pub use query::{
     Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,
 };
+pub use slide::{SlideFacts, SlideFile, SlideKind, SpecimenHierarchy, SpecimenLevel};
 pub use stored::{BlobLocation, MediumName, NewInstance, StoreOutcome, StoredInstance};

@@ -47,6 +47,8 @@ pub struct NewInstance {
     pub blob: BlobLocation,
     pub calling_aet: AeTitle,
     pub received_at: SystemTime,
+    /// The slide file of a pathology object, stored beside it.
+    pub slide: Option<super::SlideFile>,
 }
 
 /// What indexing one instance did.
@@ -78,6 +80,9 @@ pub struct StoredInstance {
     pub total_pixel_matrix_rows: Option<i32>,
     pub total_pixel_matrix_columns: Option<i32>,
     pub frame_index: Option<super::FrameIndex>,
+    pub container_identifier: Option<String>,
+    /// The slide file, for pathology objects uploaded as scanner files.
+    pub slide: Option<super::SlideFile>,
     pub blob: BlobLocation,
     /// `header_fingerprint` of the database's patient and study values when the
     /// instance was stored.

@@ -72,6 +72,13 @@ pub trait RetrieveIndex: Send + Sync {
         series: &SeriesInstanceUid,
     ) -> Result<Vec<StoredInstance>, RepositoryError>;
 
+    /// The live instances whose Container Identifier is `barcode` (slides).
+    fn locate_by_container(
+        &self,
+        tenant: &TenantName,
+        barcode: &str,
+    ) -> Result<Vec<StoredInstance>, RepositoryError>;
+
     /// One live instance by SOP Instance UID alone (WADO-URI, preview).
     fn locate_instance(
         &self,

@@ -154,5 +154,6 @@ pub fn instance(patient: &str, study: u32, series: u32, sop: u32, sha1: &str) ->
         },
         calling_aet: AeTitle::new("MOD01").unwrap(),
         received_at: SystemTime::now(),
+        slide: None,
     }
 }

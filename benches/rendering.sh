@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Rendering benchmark: previews and WSI frames, our `pacs` server and the lab's Orthanc in one run.
+#
+#   benches/rendering.sh [DATA] [PHASES]
+#     DATA    output of ../shared/lab/make-data.sh (default /tmp/pacs-data; needs DATA/wsi/dicom-small;
+#             DATA/bulk-1-1-200-big is generated here when missing, as core.sh / bench-orthanc.sh do)
+#     PHASES  space-separated subset of: preview frames   (default: both)
+#
+# preview: the 200 x 512x512 CT series (bulk-1-1-200-big), loaded by STOW-RS (20 x 2) into an
+#   empty server; then, with benches/render_bench.py, every instance previewed once per pass:
+#     restart; cold 1 thread; warm 1 thread; restart; cold 4 threads; warm 4 threads;
+#     cold 4 threads at 512 px JPEG (ours &size=512, Orthanc Accept: image/jpeg).
+#   Ours: GET /o3-dpacs-wado/preview?objectUID={sop} (JPEG, 256 px box); Orthanc:
+#   GET /instances/{id}/preview (PNG, full size). "cold" = first render since the process
+#   started (our in-memory preview cache is empty; Orthanc caches no renders); the restart
+#   also empties Orthanc's storage cache. The OS page cache is warm for both.
+# frames: wsi/dicom-small (6 levels, JPEG baseline) loaded by STOW-RS 1 x 1; then
+#   bench_client.py frames (through pacs_bench.py) on the largest level, wsi-000000.dcm
+#   (768 frames of 256x256), 300 random frames over one connection, Accept
+#   multipart/related; type="application/octet-stream"; transfer-syntax=* (stored bytes),
+#   then 100 with type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.50 (as bench-orthanc.sh).
+#
+# Env: THREADS (4), FRAME_REPS (300), STEP_TIMEOUT (600 s per client step), PACS_LOG (warn),
+#      KEEP=1 keeps our archives and Orthanc's storage, NO_BUILD=1 skips `cargo build`,
+#      REV=<commit> builds and measures that commit from a `git archive` snapshot
+#      (REV_SRC, default /tmp/pacs-bench/rev-src; REV_TARGET, default /tmp/pacs-bench/rev-target)
+#      instead of the working tree,
+#      ORTHANC_DIR / ORTHANC_HTTP / ORTHANC_DICOM: the Orthanc used. Default: a private
+#      instance of ../shared/lab/orthanc.sh in <results>/orthanc on 127.0.0.1:8052 / :4252,
+#      so the shared lab Orthanc (/tmp/orthanc-lab, :8042) is never touched. Pointing
+#      ORTHANC_DIR at the shared one WIPES its database (orthanc.sh reset), as core.sh does;
+#      its running/stopped state is restored at the end either way.
+#
+# Each phase starts both servers from EMPTY state (orthanc.sh reset; ours: a fresh temp dir,
+# SQLite database and process, fsync on, as core.sh). Orthanc is measured first and stopped,
+# then ours runs alone. Results: /tmp/pacs-bench/<stamp>-render/{results.jsonl,summary.md,
+# env.txt,pacs-*/,orthanc-ctl.log}. 127.0.0.1 only; every loop and wait is bounded.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
+PHASES=${2:-preview frames}
+LAB=$(cd "$ROOT/../shared/lab" && pwd)
+PY=${PYTHON:-python3}
+THREADS=${THREADS:-4}
+FREPS=${FRAME_REPS:-300}
+TMO=${STEP_TIMEOUT:-600}
+KEY=bench-key
+export PYTHONWARNINGS=ignore LAB
+BS="$DATA/bulk-1-1-200-big"
+WSI="$DATA/wsi/dicom-small"
+RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)-render
+mkdir -p "$RES"
+J="$RES/results.jsonl"
+PACS_PID=""
+[ -f "$WSI/wsi-000000.dcm" ] || { echo "missing $WSI: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
+
+export ORTHANC_DIR=${ORTHANC_DIR:-$RES/orthanc}
+export ORTHANC_HTTP=${ORTHANC_HTTP:-8052}
+export ORTHANC_DICOM=${ORTHANC_DICOM:-4252}
+OHTTP=http://127.0.0.1:$ORTHANC_HTTP
+ODW=$OHTTP/dicom-web
+ORTHANC_WAS_RUNNING=0
+"$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
+if [ "$ORTHANC_WAS_RUNNING" = 0 ]; then
+  for port in "$ORTHANC_HTTP" "$ORTHANC_DICOM"; do  # orthanc.sh would take a stranger on the port for itself
+    if ss -Htln "sport = :$port" | grep -q .; then
+      echo "port $port is in use by another process: set ORTHANC_HTTP / ORTHANC_DICOM" >&2; exit 1
+    fi
+  done
+fi
+
+now() { date +%s.%N; }
+record() { echo "$1" | tee -a "$J"; }
+err() {  # SERVER WHAT MESSAGE
+  record "$(jq -nc --arg s "$1" --arg w "$2" --arg m "$3" '{test:"error",server:$s,what:$w,message:$m}')"
+}
+osrv() { timeout 120 "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
+ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
+loadavg() { record "{\"test\":\"loadavg\",\"phase\":\"$1\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"; }
+rss() {  # SERVER PID PHASE: peak and current resident memory of a server process
+  local pid=$2
+  [ -n "$pid" ] && [ -r "/proc/$pid/status" ] || return 0
+  record "$(jq -nc --arg s "$1" --arg p "$3" --argjson h "$(awk '/VmHWM/{print $2}' "/proc/$pid/status")" \
+    --argjson r "$(awk '/VmRSS/{print $2}' "/proc/$pid/status")" '{test:"rss",server:$s,phase:$p,peak_mib:($h/1024|round),now_mib:($r/1024|round)}')"
+}
+
+# client SERVER WHAT ARGS...: pacs_bench.py (the lab's bench_client.py) with a timeout.
+client() {
+  local srv=$1 what=$2; shift 2
+  local auth=() out rc=0
+  if [ "$srv" = pacs ]; then
+    auth=(--auth "$KEY" --stow-base "$P/stowRsListener/BENCH" --qido-base "$P/qido/PACS" --wado-base "$P/wado-rs/PACS")
+  else
+    auth=(--stow-base "$ODW" --qido-base "$ODW" --wado-base "$ODW")
+  fi
+  out=$(timeout "$TMO" "$PY" "$ROOT/benches/pacs_bench.py" --server "$srv" "${auth[@]}" "$@" 2>>"$RES/client-stderr.log") || rc=$?
+  [ -n "$out" ] && echo "$out" | tee -a "$J"
+  if [ "$rc" != 0 ]; then err "$srv" "$what" "client exit $rc (124 = timeout ${TMO}s); see client-stderr.log"; fi
+  return 0
+}
+
+# rb SERVER PASS THREADS [ARGS...]: one render_bench.py preview pass over the 200 instances.
+rb() {
+  local srv=$1 pass=$2 th=$3; shift 3
+  local tgt=() out rc=0
+  if [ "$srv" = pacs ]; then tgt=(--base "$P" --auth "$KEY"); else tgt=(--orthanc "$OHTTP"); fi
+  out=$(timeout "$TMO" "$PY" "$ROOT/benches/render_bench.py" preview --server "$srv" "${tgt[@]}" \
+    --manifest "$BS/manifest.csv" --pass "$pass" --threads "$th" "$@" 2>>"$RES/client-stderr.log") || rc=$?
+  [ -n "$out" ] && echo "$out" | tee -a "$J"
+  if [ "$rc" != 0 ]; then err "$srv" "preview-$pass-$th" "render_bench exit $rc (124 = timeout ${TMO}s; 1 = failed requests)"; fi
+  return 0
+}
+
+# ----------------------------------------------------------------- our server (as core.sh, SQLite)
+pacs_start() {  # NAME [reuse] -> sets P (base URL incl. /o3-dpacs-wado) and PACS_PID
+  local d="$RES/pacs-$1" line port=""
+  mkdir -p "$d/data" "$d/archive"
+  if [ "${2:-}" != reuse ]; then
+    cat >"$d/pacs.toml" <<EOF
+[server]
+bind = "127.0.0.1:0"
+data_dir = "$d/data"
+shutdown_grace_secs = 5
+[database]
+url = "sqlite://$d/pacs.sqlite"
+[storage]
+default_medium = "local"
+fsync = true
+[[storage.media]]
+name = "local"
+path = "$d/archive"
+[[tenants]]
+name = "default"
+ae_title = "PACS"
+api_key = "$KEY"
+EOF
+  fi
+  RUST_LOG=${PACS_LOG:-warn} setsid "$BIN" serve --config "$d/pacs.toml" >"$d/stdout.log" 2>>"$d/server.log" </dev/null &
+  PACS_PID=$!
+  for _ in $(seq 1 600); do  # <= 120 s (migrations included)
+    line=$(grep -m1 '^pacs ready: listening on http://' "$d/stdout.log" 2>/dev/null || true)
+    port=$(sed -n 's#^pacs ready: listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' <<<"$line")
+    [ -n "$port" ] && break
+    kill -0 "$PACS_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ -z "$port" ]; then
+    err pacs "$1" "server did not become ready: $(tail -3 "$d/server.log" "$d/stdout.log" 2>/dev/null | tr '\n' ' ')"
+    pacs_stop; return 1
+  fi
+  P="http://127.0.0.1:$port/o3-dpacs-wado"
+  echo "pacs up (pid $PACS_PID) $P dir=$d"
+}
+
+pacs_stop() {
+  [ -n "$PACS_PID" ] || return 0
+  if kill -0 "$PACS_PID" 2>/dev/null; then
+    kill -TERM "$PACS_PID"
+    for _ in $(seq 1 150); do kill -0 "$PACS_PID" 2>/dev/null || break; sleep 0.2; done  # <= 30 s
+    kill -0 "$PACS_PID" 2>/dev/null && { echo "pacs $PACS_PID ignored SIGTERM for 30 s: SIGKILL" >&2; kill -KILL "$PACS_PID"; }
+  fi
+  wait "$PACS_PID" 2>/dev/null || true
+  PACS_PID=""
+}
+
+pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1), keep config + logs
+  pacs_stop
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$RES/pacs-$1/archive" "$RES/pacs-$1/pacs.sqlite"*
+}
+
+pacs_count() {  # -> number of instances our QIDO-RS finds (-1 on failure)
+  timeout 120 "$PY" "$ROOT/benches/pacs_bench.py" count --qido-base "$P/qido/PACS" --auth "$KEY" --level instances \
+    2>>"$RES/client-stderr.log" | jq -r .count 2>/dev/null || echo -1
+}
+
+cleanup() {
+  pacs_stop
+  if [ "$ORTHANC_WAS_RUNNING" = 1 ]; then osrv start || true; else osrv stop || true; fi
+  if [ "${KEEP:-0}" != 1 ] && [ "$ORTHANC_DIR" = "$RES/orthanc" ]; then rm -rf "$RES/orthanc/db"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ----------------------------------------------------------------- build + env
+# REV=<commit>: build that commit from a `git archive` snapshot in $REV_SRC (own target dir
+# $REV_TARGET), not the working tree, e.g. while others have uncommitted edits that don't build.
+SRC=$ROOT
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+if [ -n "${REV:-}" ]; then
+  REVID=$(git -C "$ROOT" rev-parse --verify "$REV^{commit}") || { echo "unknown REV $REV" >&2; exit 2; }
+  SRC=${REV_SRC:-/tmp/pacs-bench/rev-src}
+  TARGET=${REV_TARGET:-/tmp/pacs-bench/rev-target}
+  rm -rf "$SRC"; mkdir -p "$SRC" "$TARGET"
+  git -C "$ROOT" archive "$REVID" | tar -x -C "$SRC"
+  echo "=== building $REVID from $SRC (target $TARGET)"
+fi
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  echo "=== cargo build --release -p pacs-api"
+  if ! (cd "$SRC" && CARGO_TARGET_DIR=$TARGET timeout 3600 cargo build --release -p pacs-api) >"$RES/build.log" 2>&1; then
+    tail -20 "$RES/build.log" >&2; echo "build failed (log: $RES/build.log)" >&2; exit 1
+  fi
+  tail -2 "$RES/build.log"
+fi
+BIN=$TARGET/release/pacs
+[ -x "$BIN" ] || { echo "missing $BIN" >&2; exit 1; }
+if [ ! -f "$BS/DONE" ]; then
+  timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
+    --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
+fi
+NB=$(($(wc -l <"$BS/manifest.csv") - 1))
+{
+  echo "date: $(date -Is)"
+  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
+  echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "${REV:-}" ]; then src="commit $REVID (git archive snapshot; working tree not used)"
+  else src="working tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) + $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed paths"; fi
+  echo "pacs: $BIN ($src; binary built $(date -r "$BIN" -Is)), sqlite, fsync=true, RUST_LOG=${PACS_LOG:-warn}"
+  echo "orthanc: $(Orthanc --version 2>/dev/null | head -1), dir $ORTHANC_DIR, http $OHTTP, dicom :$ORTHANC_DICOM (was running: $ORTHANC_WAS_RUNNING)"
+  echo "client: $("$PY" --version 2>&1), requests $("$PY" -c 'import requests;print(requests.__version__)')"
+  echo "phases: $PHASES; preview threads=$THREADS (and 1); frame reps=$FREPS; step timeout ${TMO}s"
+  echo "storage: $(df -h /tmp | tail -1)"
+} >"$RES/env.txt"
+cat "$RES/env.txt"
+
+# restart SERVER: a new process on the same data (empties our preview cache, Orthanc's storage cache)
+restart() {
+  if [ "$1" = orthanc ]; then osrv restart || err orthanc restart "orthanc.sh restart failed"
+  else pacs_stop; pacs_start preview reuse || return 1; fi
+}
+
+# ----------------------------------------------------------------- phases
+for phase in $PHASES; do
+  echo "=== phase $phase"; pt=$(date +%s); loadavg "$phase"
+  case $phase in
+  preview)
+    for srv in orthanc pacs; do
+      if [ "$srv" = orthanc ]; then
+        osrv reset || { err orthanc reset "orthanc.sh reset failed (see orthanc-ctl.log)"; continue; }
+      else
+        osrv stop; pacs_start preview || continue
+      fi
+      client "$srv" preview-load stow "$BS" --batch 20 --conc 2 --label preview-load
+      if [ "$srv" = orthanc ]; then n=$(ostat CountInstances); else n=$(pacs_count); fi
+      record "{\"test\":\"preview-load-check\",\"server\":\"$srv\",\"instances\":$n,\"expected\":$NB}"
+      restart "$srv" || continue
+      rb "$srv" cold 1
+      rb "$srv" warm 1
+      restart "$srv" || continue
+      rb "$srv" cold "$THREADS"
+      rb "$srv" warm "$THREADS"
+      if [ "$srv" = orthanc ]; then
+        rb orthanc cold "$THREADS" --accept image/jpeg --label "Accept: image/jpeg (512 px)"
+        rss orthanc "$(cat "$ORTHANC_DIR/orthanc.pid" 2>/dev/null)" preview
+      else
+        rb pacs cold "$THREADS" --size 512 --label "size=512"
+        rss pacs "$PACS_PID" preview
+        pacs_done preview
+      fi
+    done
+    ;;
+  frames)
+    read -r st se sop nf < <("$PY" -c "
+import pydicom,sys; d=pydicom.dcmread(sys.argv[1],stop_before_pixels=True)
+print(d.StudyInstanceUID,d.SeriesInstanceUID,d.SOPInstanceUID,d.NumberOfFrames)" "$WSI/wsi-000000.dcm")
+    NW=$(find "$WSI" -name '*.dcm' | wc -l)
+    for srv in orthanc pacs; do
+      if [ "$srv" = orthanc ]; then
+        osrv reset || { err orthanc reset "orthanc.sh reset failed (see orthanc-ctl.log)"; continue; }
+      else
+        osrv stop; pacs_start frames || continue
+      fi
+      client "$srv" frames-load stow "$WSI" --batch 1 --conc 1 --label frames-load
+      if [ "$srv" = orthanc ]; then n=$(ostat CountInstances); else n=$(pacs_count); fi
+      record "{\"test\":\"frames-load-check\",\"server\":\"$srv\",\"instances\":$n,\"expected\":$NW}"
+      client "$srv" frames frames --study "$st" --series "$se" --sop "$sop" --frames "$nf" --reps "$FREPS" \
+        --label "wsi-000000.dcm, $nf frames 256x256 JPEG"
+      client "$srv" frames-jpeg frames --study "$st" --series "$se" --sop "$sop" --frames "$nf" --reps 100 \
+        --accept 'multipart/related; type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.50' \
+        --label "wsi-000000.dcm, $nf frames 256x256 JPEG"
+      if [ "$srv" = orthanc ]; then
+        rss orthanc "$(cat "$ORTHANC_DIR/orthanc.pid" 2>/dev/null)" frames
+      else
+        rss pacs "$PACS_PID" frames
+        pacs_done frames
+      fi
+    done
+    ;;
+  *) echo "unknown phase $phase" >&2; exit 2 ;;
+  esac
+  echo "--- phase $phase took $(($(date +%s) - pt))s"
+done
+osrv stop || true
+
+echo "=== summary (ratios: throughput ours/Orthanc, latency Orthanc/ours; same run, same machine)"
+"$PY" "$ROOT/benches/render_bench.py" summary "$J" --md "$RES/summary.md"
+echo "=== results: $J, $RES/summary.md"

@@ -1,0 +1,332 @@
+//! Digital pathology (API.md §4): `POST /pathoRsListener/{CALLING_AET}/studies`
+//! (multipart/form-data: metadata or sidecar, file, fileHash, fileLength) and
+//! `GET /wholeslide?barcode=`. Files stream to the medium's staging area on
+//! upload, and from the medium (honouring `Range`) on download.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    self, ByteRangeSpec, Charset, ContentDisposition, DispositionParam, DispositionType,
+    ExtendedValue, Header as _,
+};
+use actix_web::{HttpRequest, HttpResponse, web};
+use pacs_app::pathology::{SlideStored, SlideUpload, WholeSlide, find_whole_slide};
+use pacs_app::{AppError, Tenant};
+use pacs_domain::ids::AeTitle;
+use pacs_domain::model::{BlobLocation, SlideKind};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::routes::parts::{finish_part, next_part, read_small, stream_part};
+use crate::routes::stream::{blob_body, single_body, zip_body};
+use crate::routes::util::{blocking, param, query_pairs};
+use crate::state::AppState;
+
+/// Largest metadata JSON and sidecar; slides themselves are bounded by
+/// `server.max_body_bytes` only.
+const MAX_METADATA: usize = 1024 * 1024;
+const MAX_SIDECAR: u64 = 16 * 1024 * 1024;
+const MAX_SMALL: usize = 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/pathoRsListener/{aet}/studies").route(web::post().to(upload)))
+        .service(web::resource("/pathoRsListener/studies").route(web::post().to(no_aet)))
+        .service(web::resource("/pathoRsListener//studies").route(web::post().to(no_aet)))
+        .service(web::resource("/wholeslide").route(web::get().to(whole_slide)));
+}
+
+async fn no_aet() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::bad_request(
+        "missing_calling_aet",
+        "the CALLING_AET path segment is required: /pathoRsListener/{CALLING_AET}/studies",
+    ))
+}
+
+fn check_form_data(req: &HttpRequest) -> Result<(), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ok = ct
+        .parse::<mime::Mime>()
+        .is_ok_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "not_multipart",
+            "the body must be multipart/form-data with parts metadata (or sidecar), file, \
+             and optionally fileHash and fileLength",
+        ))
+    }
+}
+
+async fn upload(
+    req: HttpRequest,
+    path: web::Path<String>,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let calling_aet = AeTitle::new(&path.into_inner())
+        .map_err(|e| ApiError::bad_request("invalid_calling_aet", format!("CALLING_AET: {e}")))?;
+    check_form_data(&req)?;
+    let upload = SlideUpload::new(
+        state.ports.clone(),
+        tenant.into_inner(),
+        calling_aet,
+        state.mirax_limits,
+    );
+    let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let upload = match receive(upload, multipart, state.max_body_bytes).await {
+        Ok(u) => u,
+        Err((u, e)) => {
+            // Staged parts are removed off the async workers.
+            let _ = web::block(move || drop(u)).await;
+            return Err(e);
+        }
+    };
+    let stored = blocking(move || upload.finish()).await?;
+    Ok(HttpResponse::Ok().json(stored_json(&stored)))
+}
+
+fn stored_json(s: &SlideStored) -> serde_json::Value {
+    json!({
+        "studyInstanceUid": s.study_uid,
+        "seriesInstanceUid": s.series_uid,
+        "sopInstanceUid": s.sop_uid,
+        "containerIdentifier": s.container_identifier,
+        "fileName": s.file_name,
+        "slideType": match s.kind { SlideKind::File => "file", SlideKind::Mirax => "mirax" },
+        "alreadyStored": s.already_stored,
+    })
+}
+
+type Failed = (Option<SlideUpload>, ApiError);
+
+fn text(bytes: Vec<u8>, name: &str) -> Result<String, ApiError> {
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::bad_request("invalid_part", format!("the {name} part is not UTF-8 text"))
+    })
+}
+
+/// Receives the parts in whatever order they come.
+async fn receive(
+    mut upload: SlideUpload,
+    mut multipart: actix_multipart::Multipart,
+    max_bytes: u64,
+) -> Result<SlideUpload, Failed> {
+    let mut total: u64 = 0;
+    loop {
+        let field = match next_part(&mut multipart).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(upload),
+            Err(e) => return Err((Some(upload), e)),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let step: Result<(), ApiError> = match name.as_str() {
+            "metadata" => match read_small(field, MAX_METADATA, "metadata").await {
+                Ok(bytes) => upload.set_metadata(&bytes).map_err(ApiError),
+                Err(e) => Err(e),
+            },
+            "fileHash" | "fileLength" => match read_small(field, MAX_SMALL, &name)
+                .await
+                .and_then(|b| text(b, &name))
+            {
+                Ok(t) if name == "fileHash" => upload.set_file_hash(&t).map_err(ApiError),
+                Ok(t) => upload.set_file_length(&t).map_err(ApiError),
+                Err(e) => Err(e),
+            },
+            "file" | "sidecar" => {
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .map(str::to_owned);
+                let zip = field.content_type().is_some_and(|m| {
+                    m.essence_str() == "application/zip"
+                        || m.essence_str() == "application/x-zip-compressed"
+                });
+                let limit = if name == "file" {
+                    max_bytes
+                } else {
+                    MAX_SIDECAR.min(max_bytes)
+                };
+                let writer = match upload.begin_part() {
+                    Ok(w) => w,
+                    Err(e) => return Err((Some(upload), e.into())),
+                };
+                let mut part_total = 0u64;
+                let streamed = stream_part(writer, field, &mut part_total, limit).await;
+                total += part_total;
+                let (writer, rest) = match streamed {
+                    Ok(v) => v,
+                    Err(e) => return Err((Some(upload), e)),
+                };
+                let back = web::block(move || {
+                    let r = finish_part(writer, &rest).and_then(|staged| {
+                        if name == "file" {
+                            upload.set_file(staged, file_name.as_deref(), zip)
+                        } else {
+                            upload.set_sidecar(staged)
+                        }
+                    });
+                    (upload, r)
+                })
+                .await;
+                match back {
+                    Ok((u, r)) => {
+                        upload = u;
+                        r.map_err(ApiError)
+                    }
+                    Err(e) => return Err((None, e.into())),
+                }
+            }
+            "" => Err(ApiError::bad_request(
+                "invalid_part",
+                "a part has no name (Content-Disposition: form-data; name=…)",
+            )),
+            other => Err(ApiError::bad_request(
+                "unknown_part",
+                format!(
+                    "unknown part {other:?}: the parts are metadata or sidecar, file, fileHash \
+                     and fileLength"
+                ),
+            )),
+        };
+        if let Err(e) = step {
+            return Err((Some(upload), e));
+        }
+        if total > max_bytes {
+            return Err((
+                Some(upload),
+                ApiError(AppError::PayloadTooLarge(format!(
+                    "the body exceeds {max_bytes} bytes"
+                ))),
+            ));
+        }
+    }
+}
+
+/// `Content-Disposition: attachment` naming `name` (RFC 6266, with the UTF-8
+/// form when it is not plain ASCII).
+fn disposition(name: &str) -> ContentDisposition {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii.clone())];
+    if ascii != name {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: name.as_bytes().to_vec(),
+        }));
+    }
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters,
+    }
+}
+
+/// The byte range to send of `len` bytes: `None` for the whole (no or
+/// several ranges), `Err` when unsatisfiable.
+fn requested_range(req: &HttpRequest, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    if req.headers().get(header::RANGE).is_none() {
+        return Ok(None);
+    }
+    let Ok(header::Range::Bytes(specs)) = header::Range::parse(req) else {
+        return Ok(None);
+    };
+    match specs.as_slice() {
+        [one] => one.to_satisfiable_range(len).map(Some).ok_or(()),
+        _ => {
+            let any = specs
+                .iter()
+                .any(|s: &ByteRangeSpec| s.to_satisfiable_range(len).is_some());
+            if any { Ok(None) } else { Err(()) }
+        }
+    }
+}
+
+/// A stored object as the response, whole or one range of it.
+async fn send_blob(
+    req: &HttpRequest,
+    state: &AppState,
+    blob: BlobLocation,
+    name: &str,
+    content_type: &str,
+) -> Result<HttpResponse, ApiError> {
+    let ports = state.ports.clone();
+    let key = blob.key.clone();
+    let reader = blocking(move || Ok(ports.media.get(&blob.medium)?.open(&key)?)).await?;
+    let len = reader.len();
+    let mut resp = HttpResponse::build(StatusCode::OK);
+    resp.insert_header(disposition(name))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .content_type(content_type);
+    match requested_range(req, len) {
+        Ok(None) => Ok(resp.no_chunking(len).streaming(blob_body(reader, 0, len))),
+        Ok(Some((start, end))) => {
+            let n = end - start + 1;
+            resp.status(StatusCode::PARTIAL_CONTENT)
+                .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")));
+            Ok(resp.no_chunking(n).streaming(blob_body(reader, start, n)))
+        }
+        Err(()) => Ok(HttpResponse::build(StatusCode::RANGE_NOT_SATISFIABLE)
+            .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
+            .json(json!({
+                "error": "range_not_satisfiable",
+                "message": format!("the requested range is outside the {len} bytes of the slide"),
+            }))),
+    }
+}
+
+async fn whole_slide(
+    req: HttpRequest,
+    tenant: web::ReqData<Tenant>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = query_pairs(&req)?;
+    let barcode = param(&pairs, "barcode").unwrap_or("").to_owned();
+    let ports = state.ports.clone();
+    let tenant = tenant.into_inner();
+    let slide = blocking(move || find_whole_slide(&ports, &tenant, &barcode)).await?;
+    match slide {
+        WholeSlide::File { blob, name, kind } => {
+            let ct = match kind {
+                SlideKind::Mirax => "application/zip",
+                SlideKind::File => "application/octet-stream",
+            };
+            send_blob(&req, &state, blob, &name, ct).await
+        }
+        WholeSlide::Dicom {
+            mut instances,
+            name,
+        } if instances.len() == 1 => {
+            let inst = instances.remove(0);
+            if inst.uncorrected() {
+                return send_blob(&req, &state, inst.blob.clone(), &name, "application/dicom")
+                    .await;
+            }
+            // A corrected header is spliced in front: sent whole.
+            let ports = state.ports.clone();
+            let mut bytes = blocking(move || pacs_app::retrieve::open(&ports, &inst)).await?;
+            let len = bytes.len()?;
+            Ok(HttpResponse::Ok()
+                .insert_header(disposition(&name))
+                .content_type("application/dicom")
+                .no_chunking(len)
+                .streaming(single_body(bytes)))
+        }
+        WholeSlide::Dicom { instances, name } => Ok(HttpResponse::Ok()
+            .insert_header(disposition(&name))
+            .content_type("application/zip")
+            .streaming(zip_body(state.ports.clone(), instances))),
+    }
+}

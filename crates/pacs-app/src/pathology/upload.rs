@@ -1,0 +1,467 @@
+//! Storing a slide file with its describing object (API.md §4).
+//!
+//! The file is staged on the medium while it arrives (the caller streams it),
+//! checked (MIRAX entries, fileHash, fileLength, barcode), and only then are
+//! the slide and its object committed and indexed together. Anything refused
+//! leaves nothing: staged bytes are dropped, created objects removed.
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use pacs_dicom_ops::Tag;
+use pacs_dicom_ops::{MiraxLimits, Sidecar, SidecarUids, build_sidecar, check_mirax, read_sidecar};
+use pacs_domain::ids::{AeTitle, SopInstanceUid};
+use pacs_domain::model::{
+    BlobLocation, NewInstance, SlideFacts, SlideFile, SlideKind, StoreOutcome,
+};
+use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
+
+use super::metadata::SlideDescription;
+use super::uids::derived_uid;
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+
+const STUDY_UID: Tag = Tag(0x0020, 0x000D);
+const SERIES_UID: Tag = Tag(0x0020, 0x000E);
+const SOP_UID: Tag = Tag(0x0008, 0x0018);
+const ACCESSION: Tag = Tag(0x0008, 0x0050);
+const CONTAINER: Tag = Tag(0x0040, 0x0512);
+
+/// What an upload stored.
+#[derive(Debug, Clone)]
+pub struct SlideStored {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_uid: String,
+    pub container_identifier: String,
+    pub file_name: String,
+    pub kind: SlideKind,
+    /// The same slide and object were already stored: nothing was added.
+    pub already_stored: bool,
+}
+
+/// The uploaded file, staged.
+struct StagedFile {
+    staged: Box<dyn StagedBlob>,
+    name: String,
+    zip: bool,
+}
+
+/// One slide upload in progress: parts arrive in any order; `finish` stores.
+/// Dropping it discards whatever was staged.
+pub struct SlideUpload {
+    ports: Ports,
+    tenant: Tenant,
+    calling_aet: AeTitle,
+    limits: MiraxLimits,
+    description: Option<SlideDescription>,
+    sidecar: Option<Sidecar>,
+    file: Option<StagedFile>,
+    file_hash: Option<String>,
+    file_length: Option<u64>,
+}
+
+impl std::fmt::Debug for SlideUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlideUpload")
+            .field("file", &self.file.as_ref().map(|f| f.staged.size()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::invalid(code, message)
+}
+
+/// The name a file part is stored and returned under: its last path component.
+fn clean_file_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(invalid(
+            "missing_file_name",
+            "the file part must have a file name (Content-Disposition filename)",
+        ));
+    }
+    if name.chars().any(char::is_control) || name.len() > 255 {
+        return Err(invalid(
+            "invalid_file_name",
+            "the file name has control characters or is longer than 255 bytes",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl SlideUpload {
+    pub fn new(ports: Ports, tenant: Tenant, calling_aet: AeTitle, limits: MiraxLimits) -> Self {
+        Self {
+            ports,
+            tenant,
+            calling_aet,
+            limits,
+            description: None,
+            sidecar: None,
+            file: None,
+            file_hash: None,
+            file_length: None,
+        }
+    }
+
+    fn duplicate(part: &str) -> AppError {
+        invalid("duplicate_part", format!("the {part} part is given twice"))
+    }
+
+    /// The `metadata` part (JSON).
+    pub fn set_metadata(&mut self, bytes: &[u8]) -> Result<(), AppError> {
+        if self.description.is_some() {
+            return Err(Self::duplicate("metadata"));
+        }
+        self.description = Some(SlideDescription::parse(bytes)?);
+        Ok(())
+    }
+
+    /// Where a streamed part (`file`, `sidecar`) goes while it arrives.
+    pub fn begin_part(&self) -> Result<Box<dyn BlobWriter>, AppError> {
+        Ok(self.ports.media.default_medium().begin()?)
+    }
+
+    /// The staged `sidecar` part (blocking: it is parsed).
+    pub fn set_sidecar(&mut self, mut staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
+        if self.sidecar.is_some() {
+            return Err(Self::duplicate("sidecar"));
+        }
+        let sidecar = read_sidecar(staged.reader()?).map_err(|e| match AppError::from(e) {
+            AppError::Invalid { message, .. } => invalid("invalid_sidecar", message),
+            other => other,
+        })?;
+        self.sidecar = Some(sidecar);
+        Ok(())
+    }
+
+    /// The staged `file` part, with its file name and whether it came as a
+    /// zip (`Content-Type: application/zip`, or a `.zip` name).
+    pub fn set_file(
+        &mut self,
+        staged: Box<dyn StagedBlob>,
+        file_name: Option<&str>,
+        zip: bool,
+    ) -> Result<(), AppError> {
+        if self.file.is_some() {
+            return Err(Self::duplicate("file"));
+        }
+        let name = clean_file_name(file_name.unwrap_or(""))?;
+        let zip = zip || name.to_ascii_lowercase().ends_with(".zip");
+        self.file = Some(StagedFile { staged, name, zip });
+        Ok(())
+    }
+
+    /// The `fileHash` part: SHA-1, hex, any case.
+    pub fn set_file_hash(&mut self, text: &str) -> Result<(), AppError> {
+        if self.file_hash.is_some() {
+            return Err(Self::duplicate("fileHash"));
+        }
+        let t = text.trim();
+        if t.len() != 40 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(
+                "invalid_file_hash",
+                "fileHash must be a SHA-1 digest: 40 hexadecimal digits",
+            ));
+        }
+        self.file_hash = Some(t.to_ascii_lowercase());
+        Ok(())
+    }
+
+    /// The `fileLength` part: bytes, decimal.
+    pub fn set_file_length(&mut self, text: &str) -> Result<(), AppError> {
+        if self.file_length.is_some() {
+            return Err(Self::duplicate("fileLength"));
+        }
+        let n = text.trim().parse::<u64>().map_err(|_| {
+            invalid(
+                "invalid_file_length",
+                "fileLength must be a non-negative whole number of bytes",
+            )
+        })?;
+        self.file_length = Some(n);
+        Ok(())
+    }
+
+    /// Checks everything, then commits and indexes the slide and its object
+    /// (blocking).
+    pub fn finish(mut self) -> Result<SlideStored, AppError> {
+        let Some(mut file) = self.file.take() else {
+            return Err(invalid("missing_part", "the file part is missing"));
+        };
+        let (kind, mirax_sha1) = self.check_file(&mut file)?;
+        self.check_declared(&file, mirax_sha1.as_deref())?;
+        let facts = SlideFacts {
+            kind,
+            file_name: file.name.clone(),
+            size: file.staged.size(),
+            sha1: file.staged.sha1().to_owned(),
+        };
+        let object = match (self.description.take(), self.sidecar.take()) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "conflicting_parts",
+                    "send either a metadata part or a sidecar part, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "missing_part",
+                    "a metadata part (or a sidecar part) is required",
+                ));
+            }
+            (Some(d), None) => self.generate(d, &facts)?,
+            (None, Some(sidecar)) => {
+                if sidecar.referenced_file != facts.file_name {
+                    return Err(invalid(
+                        "invalid_sidecar",
+                        format!(
+                            "the sidecar describes {:?}, not the file sent ({:?})",
+                            sidecar.referenced_file, facts.file_name
+                        ),
+                    ));
+                }
+                sidecar.restamp(&facts)?
+            }
+        };
+        self.store(file, object, &facts)
+    }
+
+    /// The slide's kind, and for MIRAX the SHA-1 of its `.mrxs` (after every
+    /// entry of the zip is checked).
+    fn check_file(&self, file: &mut StagedFile) -> Result<(SlideKind, Option<String>), AppError> {
+        let kind = if file.zip {
+            SlideKind::Mirax
+        } else {
+            SlideKind::File
+        };
+        if let Some(sidecar) = &self.sidecar
+            && sidecar.kind != kind
+        {
+            return Err(invalid(
+                "wrong_slide_type",
+                format!(
+                    "the uploaded archive does not contain the correct slide type: the sidecar \
+                     describes a {} slide",
+                    if sidecar.kind == SlideKind::Mirax {
+                        "MIRAX (zip)"
+                    } else {
+                        "single-file"
+                    }
+                ),
+            ));
+        }
+        if kind == SlideKind::File {
+            return Ok((kind, None));
+        }
+        let check = check_mirax(file.staged.reader()?, &self.limits).map_err(|e| match e {
+            pacs_dicom_ops::DicomError::NoMrxs(m) => invalid("no_mrxs", m),
+            pacs_dicom_ops::DicomError::Archive(m) => invalid("invalid_archive", m),
+            other => other.into(),
+        })?;
+        Ok((kind, Some(check.mrxs_sha1)))
+    }
+
+    /// `fileLength` and `fileHash` against what was received: 409 when they differ.
+    fn check_declared(&self, file: &StagedFile, mrxs_sha1: Option<&str>) -> Result<(), AppError> {
+        let size = file.staged.size();
+        if let Some(n) = self.file_length
+            && n != size
+        {
+            return Err(AppError::conflict(
+                "file_length_mismatch",
+                format!("fileLength is {n} but {size} bytes were received"),
+            ));
+        }
+        if let Some(h) = &self.file_hash {
+            // MIRAX: the .mrxs entry's SHA-1 (the source document); the zip's
+            // own is accepted too, for senders that fingerprint what they send.
+            let ok = h == file.staged.sha1() || mrxs_sha1 == Some(h.as_str());
+            if !ok {
+                let what = if mrxs_sha1.is_some() {
+                    "the .mrxs entry"
+                } else {
+                    "the file"
+                };
+                return Err(AppError::conflict(
+                    "file_hash_mismatch",
+                    format!("fileHash {h} does not match the SHA-1 of {what} received"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Generates the object from the metadata, deriving absent UIDs.
+    fn generate(&self, d: SlideDescription, facts: &SlideFacts) -> Result<Vec<u8>, AppError> {
+        let t = &self.tenant.name;
+        let a = &d.attributes;
+        let accession = a.text(ACCESSION).unwrap_or_default();
+        let barcode = a.text(CONTAINER).unwrap_or_default();
+        let uids = SidecarUids {
+            study: a
+                .text(STUDY_UID)
+                .unwrap_or_else(|| derived_uid(t, "study", &accession)),
+            series: a
+                .text(SERIES_UID)
+                .unwrap_or_else(|| derived_uid(t, "series", &barcode)),
+            sop: a
+                .text(SOP_UID)
+                .unwrap_or_else(|| derived_uid(t, "instance", &barcode)),
+        };
+        let specimen_uid = |id: &str| derived_uid(t, "specimen", &format!("{barcode}\u{1f}{id}"));
+        Ok(build_sidecar(
+            d.attributes,
+            d.hierarchy.as_ref(),
+            &uids,
+            &specimen_uid,
+            facts,
+        )?)
+    }
+
+    /// Commits the slide and its object, then indexes them.
+    fn store(
+        self,
+        file: StagedFile,
+        object: Vec<u8>,
+        facts: &SlideFacts,
+    ) -> Result<SlideStored, AppError> {
+        let header = pacs_dicom_ops::read_header(std::io::Cursor::new(&object))?;
+        let barcode = header
+            .instance
+            .container_identifier
+            .clone()
+            .unwrap_or_default();
+        self.check_barcode(&barcode, &header.instance.sop_uid)?;
+        let medium = self.ports.media.default_medium().clone();
+        let mut writer = medium.begin()?;
+        writer
+            .write_all(&object)
+            .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
+        let staged_object = writer.finish()?;
+        let (study, series, sop) = (
+            header.study.study_uid.to_string(),
+            header.series.series_uid.to_string(),
+            header.instance.sop_uid.to_string(),
+        );
+        let object_blob = (staged_object.size(), staged_object.sha1().to_owned());
+        let items = vec![
+            (
+                file.staged,
+                ObjectName {
+                    tenant: self.tenant.name.clone(),
+                    groups: vec![study.clone(), series.clone(), sop.clone()],
+                    name: facts.file_name.clone(),
+                    sha1: facts.sha1.clone(),
+                },
+            ),
+            (
+                staged_object,
+                ObjectName {
+                    tenant: self.tenant.name.clone(),
+                    groups: vec![study.clone(), series.clone()],
+                    name: sop.clone(),
+                    sha1: object_blob.1.clone(),
+                },
+            ),
+        ];
+        let committed = medium.commit(items)?;
+        let location = |i: usize, size: u64, sha1: &str| BlobLocation {
+            medium: medium.name().clone(),
+            key: committed[i].key.clone(),
+            size,
+            sha1: sha1.to_owned(),
+        };
+        let slide_blob = location(0, facts.size, &facts.sha1);
+        let object_loc = location(1, object_blob.0, &object_blob.1);
+        let created: Vec<&BlobLocation> = [&slide_blob, &object_loc]
+            .into_iter()
+            .zip(&committed)
+            .filter(|(_, c)| c.created)
+            .map(|(b, _)| b)
+            .collect();
+        let instance = NewInstance {
+            header,
+            blob: object_loc.clone(),
+            calling_aet: self.calling_aet.clone(),
+            received_at: SystemTime::now(),
+            slide: Some(SlideFile {
+                kind: facts.kind,
+                blob: slide_blob.clone(),
+                name: facts.file_name.clone(),
+            }),
+        };
+        let outcome = match self.ports.instances.store(&self.tenant.name, &[instance]) {
+            Ok(mut o) => o.pop().unwrap_or(StoreOutcome::Stored),
+            Err(e) => {
+                self.remove(&created, &barcode);
+                return Err(e.into());
+            }
+        };
+        let already_stored = match outcome {
+            StoreOutcome::Stored => false,
+            StoreOutcome::AlreadyStored => true,
+            StoreOutcome::Conflict(message) => {
+                self.remove(&created, &barcode);
+                return Err(AppError::conflict(
+                    "slide_conflict",
+                    format!("{message}: the slide or its metadata differ from what is stored"),
+                ));
+            }
+        };
+        Ok(SlideStored {
+            study_uid: study,
+            series_uid: series,
+            sop_uid: sop,
+            container_identifier: barcode,
+            file_name: facts.file_name.clone(),
+            kind: facts.kind,
+            already_stored,
+        })
+    }
+
+    /// A barcode names one slide: another live object with it is a conflict.
+    fn check_barcode(&self, barcode: &str, sop: &SopInstanceUid) -> Result<(), AppError> {
+        let holders = self
+            .ports
+            .retrieval
+            .locate_by_container(&self.tenant.name, barcode)?;
+        if let Some(other) = holders.iter().find(|i| &i.sop_uid != sop) {
+            return Err(AppError::conflict(
+                "barcode_in_use",
+                format!(
+                    "ContainerIdentifier {barcode} already identifies another slide (SOP Instance \
+                     UID {})",
+                    other.sop_uid
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Removes objects this upload created, unless a live row now uses them
+    /// (another upload of the same content may have won the race).
+    fn remove(&self, created: &[&BlobLocation], barcode: &str) {
+        let holders = self
+            .ports
+            .retrieval
+            .locate_by_container(&self.tenant.name, barcode)
+            .unwrap_or_default();
+        for b in created {
+            let used = holders.iter().any(|h| {
+                h.blob.key == b.key || h.slide.as_ref().is_some_and(|s| s.blob.key == b.key)
+            });
+            if used {
+                continue;
+            }
+            let Ok(medium) = self.ports.media.get(&b.medium) else {
+                continue;
+            };
+            if let Err(e) = medium.delete(&b.key) {
+                log::warn!("could not remove unindexed object {}: {e}", b.key);
+            }
+        }
+    }
+}
