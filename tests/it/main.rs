@@ -10,6 +10,7 @@ mod auth_tenants;
 mod cli;
 mod corrections;
 mod management;
+mod ops;
 mod qido;
 mod stow;
 mod support;
