@@ -128,6 +128,39 @@ fn string() -> Value {
     json!({ "type": "string" })
 }
 
+/// A UID (PS3.5 §9.1).
+fn uid() -> Value {
+    json!({
+        "type": "string",
+        "maxLength": 64,
+        "pattern": "^(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))*$",
+    })
+}
+
+/// A Patient ID: at most 64 characters, not blank, no backslash nor control character.
+fn patient_id() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[^\\\\\\x00-\\x1F\\x7F-\\x9F]*[^\\\\\\s\\x00-\\x1F\\x7F-\\x9F][^\\\\\\x00-\\x1F\\x7F-\\x9F]*$",
+    })
+}
+
+/// A DICOM date that can exist (YYYYMMDD; the calendar is checked too).
+fn date() -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])$",
+        "description": "YYYYMMDD",
+    })
+}
+
+/// Mandatory text: not blank.
+fn text() -> Value {
+    json!({ "type": "string", "minLength": 1, "pattern": "\\S" })
+}
+
 fn reference(name: &str) -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(name))
 }
@@ -187,16 +220,22 @@ impl Op {
         )
     }
 
+    fn uid_param(self, name: &str, text: &str, example: &str) -> Self {
+        let mut s = uid();
+        s["examples"] = json!([example]);
+        self.param(name, ParameterIn::Path, true, text, s)
+    }
+
     fn study(self) -> Self {
-        self.path_param("study", "Study Instance UID", "1.2.840.113619.2.55.3")
+        self.uid_param("study", "Study Instance UID", "1.2.840.113619.2.55.3")
     }
 
     fn series(self) -> Self {
-        self.path_param("series", "Series Instance UID", "1.2.840.113619.2.55.3.1")
+        self.uid_param("series", "Series Instance UID", "1.2.840.113619.2.55.3.1")
     }
 
     fn instance(self) -> Self {
-        self.path_param("instance", "SOP Instance UID", "1.2.840.113619.2.55.3.1.1")
+        self.uid_param("instance", "SOP Instance UID", "1.2.840.113619.2.55.3.1.1")
     }
 
     fn query(self, name: &str, text: &str) -> Self {
@@ -758,7 +797,7 @@ fn operations() -> Vec<Op> {
                 "deprecateSeries",
                 "Deprecate (hide) a series",
             ),
-            "SeriesChange",
+            "SeriesDeprecation",
             true,
         ),
         deprecation(
@@ -769,7 +808,7 @@ fn operations() -> Vec<Op> {
                 "deprecateStudy",
                 "Deprecate (hide) a study",
             ),
-            "StudyChange",
+            "StudyDeprecation",
             true,
         ),
         deprecation(
@@ -780,7 +819,7 @@ fn operations() -> Vec<Op> {
                 "recoverSeries",
                 "Recover a deprecated series",
             ),
-            "SeriesChange",
+            "SeriesRecovery",
             false,
         ),
         deprecation(
@@ -791,7 +830,7 @@ fn operations() -> Vec<Op> {
                 "recoverStudy",
                 "Recover a deprecated study",
             ),
-            "StudyChange",
+            "StudyRecovery",
             false,
         ),
         // Corrections.
@@ -887,7 +926,7 @@ fn operations() -> Vec<Op> {
             ParameterIn::Query,
             true,
             "The order's StudyInstanceUID",
-            string(),
+            uid(),
         )
         .ok(200, "Deleted", JSON, Some("OrderResponse"))
         .errors(&[400, 404])
@@ -904,7 +943,7 @@ fn operations() -> Vec<Op> {
             ParameterIn::Query,
             true,
             "Study Instance UID",
-            string(),
+            uid(),
         )
         .ok(200, "One object per live instance", JSON, Some("StudyInstances"))
         .errors(&[400, 404])
@@ -940,6 +979,43 @@ fn components() -> Components {
     c.build()
 }
 
+/// `base` (an object schema) with one more required field per variant:
+/// `oneOf` (exactly one variant) or `anyOf` (at least one).
+fn variants(kind: &str, base: &Value, extra_required: &[&str]) -> Value {
+    let items: Vec<Value> = extra_required
+        .iter()
+        .map(|field| {
+            let mut v = base.clone();
+            let mut required = v["required"].as_array().cloned().unwrap_or_default();
+            required.push(json!(field));
+            v["required"] = Value::Array(required);
+            v
+        })
+        .collect();
+    json!({ kind: items })
+}
+
+/// A deprecation or recovery body: exactly one of `uid_field` and `other`,
+/// `author`, and `reason` (mandatory to deprecate).
+fn change_schema(uid_field: &str, other: &str, deprecate: bool) -> Value {
+    let required: &[&str] = if deprecate {
+        &["author", "reason"]
+    } else {
+        &["author"]
+    };
+    let base = json!({
+        "type": "object",
+        "required": required,
+        "properties": {
+            uid_field: uid(),
+            other: text(),
+            "author": text(),
+            "reason": text(),
+        },
+    });
+    variants("oneOf", &base, &[uid_field, other])
+}
+
 fn nullable_string() -> Value {
     json!({ "type": ["string", "null"] })
 }
@@ -957,10 +1033,11 @@ fn schemas() -> Vec<(&'static str, Value)> {
             .chain(&["patientName", "patientBirthDate", "patientSex", "userName"])
         {
             let s = match *k {
-                "patientBirthDate" | "studyDate" => {
-                    json!({ "type": "string", "description": "YYYYMMDD" })
-                }
-                "patientSex" => json!({ "type": "string", "description": "M, F or O" }),
+                "patientBirthDate" | "studyDate" => date(),
+                "patientSex" => json!({ "type": "string", "enum": ["M", "F", "O"] }),
+                "patientID" | "sourcePatientID" | "targetPatientID" => patient_id(),
+                "studyInstanceUid" | "sourceStudyInstanceUID" | "targetStudyInstanceUID" => uid(),
+                "userName" | "operatorName" | "patientName" => text(),
                 _ => string(),
             };
             props.insert((*k).to_owned(), s);
@@ -1071,30 +1148,20 @@ fn schemas() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
-            "SeriesChange",
-            json!({
-                "type": "object",
-                "description": "Exactly one of seriesInstanceUid and containerIdentifier; author (and, to deprecate, reason) mandatory",
-                "properties": {
-                    "seriesInstanceUid": string(),
-                    "containerIdentifier": string(),
-                    "author": string(),
-                    "reason": string(),
-                },
-            }),
+            "SeriesDeprecation",
+            change_schema("seriesInstanceUid", "containerIdentifier", true),
         ),
         (
-            "StudyChange",
-            json!({
-                "type": "object",
-                "description": "Exactly one of studyInstanceUid and accessionNumber; author (and, to deprecate, reason) mandatory",
-                "properties": {
-                    "studyInstanceUid": string(),
-                    "accessionNumber": string(),
-                    "author": string(),
-                    "reason": string(),
-                },
-            }),
+            "SeriesRecovery",
+            change_schema("seriesInstanceUid", "containerIdentifier", false),
+        ),
+        (
+            "StudyDeprecation",
+            change_schema("studyInstanceUid", "accessionNumber", true),
+        ),
+        (
+            "StudyRecovery",
+            change_schema("studyInstanceUid", "accessionNumber", false),
         ),
         (
             "DeprecationResponse",
@@ -1122,9 +1189,14 @@ fn schemas() -> Vec<(&'static str, Value)> {
         ),
         (
             "MergePatients",
-            patient_fields(
-                &["sourcePatientID", "targetPatientID"],
-                &["sourcePatientID", "targetPatientID", "operatorName"],
+            // Who: userName, or operatorName alone.
+            variants(
+                "anyOf",
+                &patient_fields(
+                    &["sourcePatientID", "targetPatientID"],
+                    &["sourcePatientID", "targetPatientID", "operatorName"],
+                ),
+                &["userName", "operatorName"],
             ),
         ),
         (
@@ -1167,9 +1239,9 @@ fn schemas() -> Vec<(&'static str, Value)> {
                     "userName",
                 ],
                 json!({
-                    "sourceStudyInstanceUID": string(),
-                    "targetStudyInstanceUID": string(),
-                    "userName": string(),
+                    "sourceStudyInstanceUID": uid(),
+                    "targetStudyInstanceUID": uid(),
+                    "userName": text(),
                 }),
             ),
         ),
@@ -1213,6 +1285,25 @@ fn schemas() -> Vec<(&'static str, Value)> {
                     "ScheduledProcedureStepDescription", "ScheduledProcedureStepStartDate",
                     "ScheduledProcedureStepStartTime", "Modality", "AccessionNumber",
                 ],
+                "properties": {
+                    "PatientID": patient_id(),
+                    "StudyInstanceUID": uid(),
+                    "PatientName": text(),
+                    "ScheduledStationAETitle": {
+                        "type": "string", "minLength": 1, "maxLength": 16,
+                        "pattern": "^[^\\\\\\x00-\\x1F]*$",
+                    },
+                    "ScheduledProcedureStepDescription": text(),
+                    "ScheduledProcedureStepStartDate": date(),
+                    "ScheduledProcedureStepStartTime": {
+                        "type": "string", "pattern": "^([0-9]{2}){1,3}(\\.[0-9]{1,6})?$",
+                        "description": "HH[MM[SS[.FFFFFF]]]",
+                    },
+                    "Modality": { "type": "string", "pattern": "^[A-Z0-9_ ]{1,16}$" },
+                    "AccessionNumber": text(),
+                    "PatientBirthDate": date(),
+                    "PatientSex": { "type": "string", "enum": ["M", "F", "O"] },
+                },
                 "additionalProperties": { "type": ["string", "null"] },
             }),
         ),
