@@ -11,24 +11,26 @@ use pacs_domain::ports::{MediumUsage, RepositoryError, StorageUsage};
 use crate::connection::Database;
 use crate::schema::instances;
 
+/// Medium, instance count, bytes.
+type Row = (String, i64, i64);
+
 impl StorageUsage for Database {
     fn usage_by_medium(&self) -> Result<Vec<MediumUsage>, RepositoryError> {
         // SUM of a BIGINT is NUMERIC on PostgreSQL: cast it back.
         let bytes = || sql::<BigInt>("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)");
-        let (live, deprecated): (Vec<(String, i64, i64)>, Vec<(String, i64, i64)>) =
-            self.read(|c| {
-                let live = instances::table
-                    .filter(instances::deprecation_fk.is_null())
-                    .group_by(instances::medium)
-                    .select((instances::medium, count_star(), bytes()))
-                    .load(c)?;
-                let deprecated = instances::table
-                    .filter(instances::deprecation_fk.is_not_null())
-                    .group_by(instances::medium)
-                    .select((instances::medium, count_star(), bytes()))
-                    .load(c)?;
-                Ok((live, deprecated))
-            })?;
+        let (live, deprecated): (Vec<Row>, Vec<Row>) = self.read(|c| {
+            let live = instances::table
+                .filter(instances::deprecation_fk.is_null())
+                .group_by(instances::medium)
+                .select((instances::medium, count_star(), bytes()))
+                .load(c)?;
+            let deprecated = instances::table
+                .filter(instances::deprecation_fk.is_not_null())
+                .group_by(instances::medium)
+                .select((instances::medium, count_star(), bytes()))
+                .load(c)?;
+            Ok((live, deprecated))
+        })?;
         let mut by_medium: BTreeMap<String, MediumUsage> = BTreeMap::new();
         for (name, n, b) in live {
             let u = slot(&mut by_medium, name);
