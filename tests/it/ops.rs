@@ -774,6 +774,27 @@ fn the_audit_log_tells_operators_who_changed_what() {
         assert_eq!(after.len(), 1);
         assert_eq!(after[0]["actor"], "bob");
         assert_eq!(lines(&audit(&server, &["--limit", "1"])).len(), 1);
+        // No database: said, and none is created.
+        let missing = server.dir.path().join("missing.toml");
+        std::fs::write(
+            &missing,
+            format!(
+                "[database]\nurl = \"sqlite://{}/nothing.sqlite\"\n",
+                server.dir.path().display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(pacs_bin())
+            .args(["audit", "--config"])
+            .arg(&missing)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no database"),
+            "{out:?}"
+        );
+        assert!(!server.dir.path().join("nothing.sqlite").exists());
         let bad = audit(&server, &["--tenant", "no such tenant!"]);
         assert!(!bad.status.success());
         assert!(

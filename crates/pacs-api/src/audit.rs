@@ -62,8 +62,15 @@ pub fn read(settings: &Settings, q: &AuditQuery) -> Result<Vec<AuditRecord>, Str
         .map(TenantName::new)
         .transpose()
         .map_err(|e| format!("--tenant: {e}"))?;
-    let db = pacs_persistence::Database::connect(&settings.database.url, 2)
-        .map_err(|e| format!("database: {e}"))?;
+    let url = &settings.database.url;
+    if pacs_persistence::Backend::of_url(url) == pacs_persistence::Backend::Sqlite {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if !std::path::Path::new(path).exists() {
+            // Connecting would create an empty database.
+            return Err(format!("no database at {path}"));
+        }
+    }
+    let db = pacs_persistence::Database::connect(url, 2).map_err(|e| format!("database: {e}"))?;
     db.audit_after(tenant.as_ref(), q.since_id, q.limit.clamp(1, MAX_LIMIT))
         .map_err(|e| {
             format!("reading the audit log: {e} (is the database migrated? `pacs migrate`)")
