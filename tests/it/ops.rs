@@ -248,20 +248,33 @@ fn notify_ready_then_sigterm_finishes_the_upload_in_flight() {
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
+        // `Expect: 100-continue`: the interim answer proves that a worker took
+        // the request in (accepted and parsed) before the stop signal.
         let head = format!(
             "POST /o3-dpacs-wado/stowRsListener/MOD01/studies HTTP/1.1\r\n\
              Host: {}\r\nAuthorization: {}\r\nContent-Type: {content_type}\r\n\
-             Accept: application/dicom+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+             Accept: application/dicom+json\r\nContent-Length: {}\r\n\
+             Expect: 100-continue\r\nConnection: close\r\n\r\n",
             host_port(&base),
             TENANT_A.key,
             body.len()
         );
         stream.write_all(head.as_bytes()).unwrap();
+        let mut interim = Vec::new();
+        let mut byte = [0u8; 1];
+        while !interim.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).expect("the interim answer");
+            interim.push(byte[0]);
+        }
+        assert!(
+            String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100"),
+            "{}",
+            String::from_utf8_lossy(&interim)
+        );
         let half = body.len() / 2;
         stream.write_all(&body[..half]).unwrap();
         stream.flush().unwrap();
-        // Let the server take the request in, then ask it to stop.
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(200));
         sigterm(child);
         notify.wait_for("STOPPING=1", Duration::from_secs(10));
         // The rest arrives after the stop began, in slow slices.
