@@ -94,7 +94,6 @@ struct Op {
     method: HttpMethod,
     path: String,
     builder: OperationBuilder,
-    public: bool,
 }
 
 fn op(method: HttpMethod, path: &str, tag: &str, id: &str, summary: &str) -> Op {
@@ -110,7 +109,6 @@ fn op(method: HttpMethod, path: &str, tag: &str, id: &str, summary: &str) -> Op 
             .tag(tag)
             .operation_id(Some(id))
             .summary(Some(summary)),
-        public: false,
     }
 }
 
@@ -173,7 +171,6 @@ impl Op {
 
     /// No key needed: overrides the document's security requirement.
     fn public(mut self) -> Self {
-        self.public = true;
         self.builder = self
             .builder
             .securities(Some(Vec::<SecurityRequirement>::new()));
