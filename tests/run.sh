@@ -37,6 +37,9 @@ if [ -z "$LAB" ]; then
 fi
 [ -n "$LAB" ] || { echo "tests/run.sh: the lab scripts (../shared/lab) are missing; set PACS_LAB" >&2; exit 1; }
 "$LAB/install.sh" | grep -v '^  ' || true
+# Decoders pydicom needs to render reference images (JPEG lossless, JPEG 2000).
+python3 -c "import pylibjpeg, libjpeg, openjpeg" 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 export PACS_TEST_DATA=${PACS_TEST_DATA:-/tmp/pacs-data}
 "$LAB/make-data.sh" "$PACS_TEST_DATA" | grep -E 'real:|done' || true
 

@@ -15,6 +15,10 @@ for kw in ["PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyI
     if kw in ds:
         v = ds.data_element(kw).value
         out[kw] = str(v) if not isinstance(v, (list, pydicom.multival.MultiValue)) else [str(x) for x in v]
+for kw in ["Rows", "Columns", "SamplesPerPixel", "NumberOfFrames", "BitsAllocated", "TotalPixelMatrixRows",
+           "TotalPixelMatrixColumns"]:
+    if kw in ds:
+        out[kw] = int(ds.data_element(kw).value)
 if "PixelData" in ds:
     out["PixelDataSha1"] = hashlib.sha1(ds.PixelData).hexdigest()
 print(json.dumps(out, ensure_ascii=False))

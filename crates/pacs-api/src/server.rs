@@ -126,6 +126,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         orders: database.clone(),
         media,
         in_flight: pacs_app::InFlight::default(),
+        rendering: pacs_app::rendering::Rendering::default(),
     };
     let state = web::Data::new(AppState {
         ports,

@@ -69,6 +69,8 @@ pub struct Ports {
     /// Changes in progress in this process (deprecations), to refuse a second
     /// one on the same data while the first runs.
     pub in_flight: InFlight,
+    /// Decoding limits and the cache of rendered images.
+    pub rendering: crate::rendering::Rendering,
 }
 
 impl std::fmt::Debug for Ports {

@@ -19,6 +19,9 @@ pub enum AppError {
     NotAcceptable(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Well-formed, but the archive cannot do it (e.g. render 12-bit JPEG).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A dependency (database, medium) is down.
@@ -88,6 +91,10 @@ impl From<DicomError> for AppError {
         match e {
             DicomError::Io(m) => AppError::Internal(format!("reading DICOM: {m}")),
             DicomError::Encode(m) => AppError::Internal(format!("writing DICOM: {m}")),
+            DicomError::CannotRender(m) => AppError::Unprocessable {
+                code: "cannot_render",
+                message: m,
+            },
             other => AppError::invalid("invalid_dicom", other.to_string()),
         }
     }

@@ -20,6 +20,13 @@ pub enum DicomError {
     Io(String),
     #[error("cannot encode DICOM: {0}")]
     Encode(String),
+    /// The pixel data cannot be decoded (e.g. 12-bit JPEG Extended).
+    #[error("cannot render the pixel data: {0}")]
+    CannotRender(String),
+    #[error("the object has no pixel data")]
+    NoPixelData,
+    #[error("frame {asked} does not exist (the object has {frames})")]
+    NoSuchFrame { asked: u32, frames: u32 },
 }
 
 impl From<std::io::Error> for DicomError {

@@ -18,16 +18,22 @@
 mod charset;
 mod dictionary;
 mod error;
+mod frames;
 mod json;
+mod kos;
 mod layout;
 mod overrides;
 mod parse;
+mod render;
 mod rewrite;
 
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};
 pub use error::DicomError;
+pub use frames::read_frame;
 pub use json::{IncludeFields, QidoOptions, corrected_metadata, json_array, render_qido, tag_key};
+pub use kos::{KosInput, KosReference, ReferenceKind, build_kos, write_part10};
 pub use layout::{Encoding, PixelLayout, dataset_start, pixel_data_offset, pixel_layout};
 pub use parse::read_header;
+pub use render::{RenderSpec, decode_native_frames, encode_jpeg, render_jpeg};
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -15,6 +15,7 @@ use pacs_domain::model::{
 
 use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
+use crate::frames::{FrameGeometry, frame_index};
 use crate::json::header_json;
 use crate::layout::{Encoding, dataset_start, pixel_data_offset, pixel_layout};
 
@@ -34,7 +35,7 @@ pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
-fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i32> {
+pub(crate) fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i32> {
     let elem = obj.get(tag)?;
     elem.to_int::<i32>()
         .ok()
@@ -156,20 +157,27 @@ pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomErro
         view_position: text(obj, tags::VIEW_POSITION),
         code_meaning: first_item_text(obj, tags::CONCEPT_NAME_CODE_SEQUENCE, tags::CODE_MEANING),
         container_identifier: text(obj, tags::CONTAINER_IDENTIFIER),
+        total_pixel_matrix_rows: int(obj, tags::TOTAL_PIXEL_MATRIX_ROWS),
+        total_pixel_matrix_columns: int(obj, tags::TOTAL_PIXEL_MATRIX_COLUMNS),
     };
     let dicom_json = header_json(obj)?;
 
-    let pixel_data_offset = match Encoding::of_transfer_syntax(&ts_raw) {
+    let (pixel_data_offset, frame_index) = match Encoding::of_transfer_syntax(&ts_raw) {
         Some(enc) => {
             let start = dataset_start(&mut r)?;
             let offset = pixel_data_offset(&mut r, start, enc)
                 .map_err(|e| DicomError::Parse(format!("cannot locate Pixel Data: {e}")))?;
-            if let Some(at) = offset {
-                pixel_layout(&mut r, at, enc).map_err(|e| DicomError::Parse(e.to_string()))?;
+            match offset {
+                Some(at) => {
+                    let layout = pixel_layout(&mut r, at, enc)
+                        .map_err(|e| DicomError::Parse(e.to_string()))?;
+                    let geometry = FrameGeometry::of(obj);
+                    (Some(at), frame_index(&mut r, &layout, &geometry)?)
+                }
+                None => (None, None),
             }
-            offset
         }
-        None => None,
+        None => (None, None),
     };
     Ok(InstanceHeader {
         patient,
@@ -178,5 +186,6 @@ pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomErro
         instance,
         dicom_json,
         pixel_data_offset,
+        frame_index,
     })
 }

@@ -122,6 +122,9 @@ struct NewInstanceRow<'a> {
     pixel_data_offset: Option<i64>,
     header_json: &'a str,
     received_at: chrono::NaiveDateTime,
+    frame_index: Option<String>,
+    total_pixel_matrix_rows: Option<i32>,
+    total_pixel_matrix_columns: Option<i32>,
 }
 
 /// Lower-cased person name, for case-insensitive matching on both engines.
@@ -333,6 +336,9 @@ fn resolve_series(
     ))
 }
 
+/// Key Object Selection Document Storage: storing one also appends `KOS_STORED`.
+const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
+
 /// Rows inserted at once: well under SQLite's limit of bound variables.
 const INSERT_CHUNK: usize = 200;
 
@@ -435,6 +441,9 @@ fn store_batch(
             pixel_data_offset: h.pixel_data_offset.and_then(|o| i64::try_from(o).ok()),
             header_json: &h.dicom_json,
             received_at: now,
+            frame_index: h.frame_index.as_ref().map(|f| f.to_text()),
+            total_pixel_matrix_rows: i.total_pixel_matrix_rows,
+            total_pixel_matrix_columns: i.total_pixel_matrix_columns,
         });
         let mut e = NewEvent::new(EventType::InstanceStored)
             .detail("sopInstanceUid", sop)
@@ -444,7 +453,14 @@ fn store_batch(
         e.series_uid = Some(series_uid.to_owned());
         e.patient_id = Some(study.patient_id.clone());
         e.accession_number = study.accession.clone();
-        events.push(e);
+        if i.sop_class.as_str() == KOS_SOP_CLASS {
+            let mut kos = e.clone();
+            kos.event_type = EventType::KosStored;
+            events.push(e);
+            events.push(kos);
+        } else {
+            events.push(e);
+        }
         outcomes[n] = Some(StoreOutcome::Stored);
     }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use pacs_domain::ids::{SeriesInstanceUid, SopInstanceUid, StudyInstanceUid, TenantName};
-use pacs_domain::model::{BlobLocation, MediumName, StoredInstance};
+use pacs_domain::model::{BlobLocation, FrameIndex, MediumName, StoredInstance};
 use pacs_domain::ports::{RepositoryError, RetrieveIndex};
 
 use crate::connection::Database;
@@ -23,6 +23,12 @@ fn to_stored((i, se, st, p): Row) -> Result<StoredInstance, RepositoryError> {
         transfer_syntax: attrs.transfer_syntax,
         instance_number: i.instance_number,
         number_of_frames: i.number_of_frames,
+        rows: i.pixel_rows,
+        columns: i.pixel_columns,
+        image_type: i.image_type.clone(),
+        total_pixel_matrix_rows: i.total_pixel_matrix_rows,
+        total_pixel_matrix_columns: i.total_pixel_matrix_columns,
+        frame_index: i.frame_index.as_deref().and_then(FrameIndex::parse),
         blob: BlobLocation {
             medium: MediumName::new(&i.medium)
                 .map_err(|e| RepositoryError::Internal(e.to_string()))?,
@@ -101,6 +107,20 @@ impl RetrieveIndex for Database {
                 Ok(stored)
             })
             .collect()
+    }
+
+    fn locate_series(
+        &self,
+        tenant: &TenantName,
+        series_uid: &SeriesInstanceUid,
+    ) -> Result<Vec<StoredInstance>, RepositoryError> {
+        let rows: Vec<Row> = self.read(|c| {
+            live_instances!(tenant.as_str())
+                .filter(series::series_uid.eq(series_uid.as_str().to_owned()))
+                .order((instances::instance_number.asc(), instances::sop_uid.asc()))
+                .load(c)
+        })?;
+        rows.into_iter().map(to_stored).collect()
     }
 
     fn locate_instance(

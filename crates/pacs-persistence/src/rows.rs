@@ -153,6 +153,9 @@ pub(crate) struct InstanceRow {
     pub sha1: String,
     pub ingest_fingerprint: String,
     pub pixel_data_offset: Option<i64>,
+    pub frame_index: Option<String>,
+    pub total_pixel_matrix_rows: Option<i32>,
+    pub total_pixel_matrix_columns: Option<i32>,
 }
 
 impl InstanceRow {
@@ -176,6 +179,8 @@ impl InstanceRow {
             view_position: self.view_position.clone(),
             code_meaning: self.code_meaning.clone(),
             container_identifier: self.container_identifier.clone(),
+            total_pixel_matrix_rows: self.total_pixel_matrix_rows,
+            total_pixel_matrix_columns: self.total_pixel_matrix_columns,
         })
     }
 }

@@ -105,6 +105,9 @@ diesel::table! {
         header_json -> Text,
         received_at -> Timestamp,
         deprecation_fk -> Nullable<BigInt>,
+        frame_index -> Nullable<Text>,
+        total_pixel_matrix_rows -> Nullable<Integer>,
+        total_pixel_matrix_columns -> Nullable<Integer>,
     }
 }
 

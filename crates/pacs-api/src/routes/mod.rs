@@ -4,10 +4,12 @@ pub mod corrections;
 pub mod events;
 pub mod health;
 pub mod json_body;
+pub mod kos;
 pub mod management;
 pub mod ops;
 pub mod orders;
 pub mod qido;
+pub mod rendering;
 pub mod stow;
 pub mod stream;
 pub mod util;
@@ -29,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(management::routes)
                 .configure(corrections::routes)
                 .configure(orders::routes)
+                .configure(rendering::routes)
+                .configure(kos::routes)
                 .app_data(web::PayloadConfig::new(json_body::MAX_JSON)),
         );
 }

@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use pacs_app::rendering::{RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
 use pacs_app::{AppError, Tenant};
 
@@ -140,6 +141,54 @@ async fn retrieve_metadata(
         .body(body))
 }
 
+/// WADO-URI rendering parameters (PS3.18 §9.1.2.1): `rows`, `columns` (a box
+/// to fit into), `windowCenter` with `windowWidth`, `frameNumber` (1-based),
+/// `imageQuality` (1–100).
+fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
+    let num = |name: &str, min: u32, max: u32| -> Result<Option<u32>, ApiError> {
+        param(pairs, name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_parameter",
+                            format!("{name} must be an integer from {min} to {max}"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let float = |name: &str| -> Result<Option<f64>, ApiError> {
+        param(pairs, name)
+            .map(|v| {
+                v.trim().parse::<f64>().map_err(|_| {
+                    ApiError::bad_request("invalid_parameter", format!("{name} must be a number"))
+                })
+            })
+            .transpose()
+    };
+    let window = match (float("windowCenter")?, float("windowWidth")?) {
+        (Some(c), Some(w)) if w > 0.0 => Some((c, w)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "windowCenter and windowWidth go together, with a positive width",
+            ));
+        }
+    };
+    Ok(RenderSpec {
+        frame: num("frameNumber", 1, u32::MAX)?.unwrap_or(1),
+        max_width: num("columns", 1, 8192)?.unwrap_or(0),
+        max_height: num("rows", 1, 8192)?.unwrap_or(0),
+        window,
+        quality: num("imageQuality", 1, 100)?.map_or(90, |q| q as u8),
+    })
+}
+
 /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID&seriesUID&objectUID`.
 async fn wado_uri(
     req: HttpRequest,
@@ -186,9 +235,24 @@ async fn wado_uri(
         .split(',')
         .any(|c| c.trim() == "application/dicom");
     if !wants_dicom {
-        return Err(ApiError(AppError::NotAcceptable(format!(
-            "contentType {content_type} is not available; use contentType=application/dicom"
-        ))));
+        let wants_jpeg = content_type
+            .split(',')
+            .any(|c| matches!(c.trim(), "image/jpeg" | "image/*" | "*/*"));
+        if !wants_jpeg {
+            return Err(ApiError(AppError::NotAcceptable(format!(
+                "contentType {content_type} is not available; use image/jpeg or application/dicom"
+            ))));
+        }
+        let spec = uri_render_spec(&pairs)?;
+        let (tenant, ports) = (tenant.into_inner(), state.ports.clone());
+        let image = blocking(move || {
+            let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
+            render(&ports, &tenant, &inst, &spec)
+        })
+        .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("image/jpeg")
+            .body(image.to_vec()));
     }
     let requested_ts = param(&pairs, "transferSyntax").map(str::to_owned);
     let tenant = tenant.into_inner();

@@ -90,6 +90,11 @@ pub struct InstanceAttributes {
     pub code_meaning: Option<String>,
     /// Container Identifier (0040,0512): the slide barcode in pathology.
     pub container_identifier: Option<String>,
+    /// Total Pixel Matrix Rows/Columns (0048,0006/0007): the size of a whole
+    /// slide level (VL Whole Slide Microscopy), to find the baseline and the
+    /// smallest level.
+    pub total_pixel_matrix_rows: Option<i32>,
+    pub total_pixel_matrix_columns: Option<i32>,
 }
 
 /// Everything the index keeps of one received object, read from its header.
@@ -106,6 +111,8 @@ pub struct InstanceHeader {
     /// Byte offset of the Pixel Data element in the stored file, when it has one
     /// and the file is not deflated.
     pub pixel_data_offset: Option<u64>,
+    /// Where each frame lies in the file (same conditions).
+    pub frame_index: Option<super::FrameIndex>,
 }
 
 /// The values of `patient` and `study` that retrieval writes into returned headers,

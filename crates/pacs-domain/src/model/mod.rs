@@ -2,6 +2,7 @@
 
 mod attributes;
 mod events;
+mod frames;
 mod management;
 mod query;
 mod stored;
@@ -11,6 +12,7 @@ pub use attributes::{
     header_fingerprint,
 };
 pub use events::{EventType, NewEvent, StudyEvent};
+pub use frames::FrameIndex;
 pub use management::{
     Change, CorrectionOutcome, CountFilter, DeprecationOutcome, Order, OrderOutcome, PatientRecord,
     SeriesSelector, StudySelector,

@@ -71,6 +71,13 @@ pub struct StoredInstance {
     pub transfer_syntax: TransferSyntaxUid,
     pub instance_number: Option<i32>,
     pub number_of_frames: Option<i32>,
+    pub rows: Option<i32>,
+    pub columns: Option<i32>,
+    /// Image Type values joined by `\` (e.g. `…\THUMBNAIL` for a slide's thumbnail).
+    pub image_type: Option<String>,
+    pub total_pixel_matrix_rows: Option<i32>,
+    pub total_pixel_matrix_columns: Option<i32>,
+    pub frame_index: Option<super::FrameIndex>,
     pub blob: BlobLocation,
     /// `header_fingerprint` of the database's patient and study values when the
     /// instance was stored.

@@ -64,6 +64,14 @@ pub trait RetrieveIndex: Send + Sync {
         with_headers: bool,
     ) -> Result<Vec<StoredInstance>, RepositoryError>;
 
+    /// The live instances of a series (by its UID alone), by instance number then
+    /// SOP Instance UID.
+    fn locate_series(
+        &self,
+        tenant: &TenantName,
+        series: &SeriesInstanceUid,
+    ) -> Result<Vec<StoredInstance>, RepositoryError>;
+
     /// One live instance by SOP Instance UID alone (WADO-URI, preview).
     fn locate_instance(
         &self,

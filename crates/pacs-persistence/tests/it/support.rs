@@ -137,9 +137,12 @@ pub fn instance(patient: &str, study: u32, series: u32, sop: u32, sha1: &str) ->
             view_position: None,
             code_meaning: None,
             container_identifier: None,
+            total_pixel_matrix_rows: None,
+            total_pixel_matrix_columns: None,
         },
         dicom_json: "{}".into(),
         pixel_data_offset: None,
+        frame_index: None,
     };
     NewInstance {
         header,

@@ -1,0 +1,182 @@
+//! Key Object Selection manifests of a study (source document "KOS APIs"):
+//! generated on request, or created and stored as a new instance of the study.
+
+use std::io::Write;
+
+use pacs_dicom_ops::{KosInput, KosReference, ReferenceKind, build_kos};
+use pacs_domain::ids::{AeTitle, StudyInstanceUid};
+use pacs_domain::model::StoredInstance;
+
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+use crate::ingest::StoreRequest;
+use crate::retrieve::{Target, locate};
+
+/// Key Object Selection Document Storage.
+pub const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
+
+/// A failure of `createKos`, with the source document's error code.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct KosError {
+    /// STUDY_NOT_FOUND, MALFORMED_JSON, INTERNAL_IO_ERROR, INTERNAL_SQL_ERROR,
+    /// INTERNAL_DICOM_ERROR or INTERNAL_GENERIC_ERROR.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl KosError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn from_app(e: AppError, stage: &'static str) -> Self {
+        let code = match (&e, stage) {
+            (AppError::NotFound { .. }, _) => "STUDY_NOT_FOUND",
+            (AppError::Invalid { .. }, _) => "MALFORMED_JSON",
+            (_, "store") => "INTERNAL_IO_ERROR",
+            (AppError::Unavailable(_), _) => "INTERNAL_SQL_ERROR",
+            (_, "dicom") => "INTERNAL_DICOM_ERROR",
+            (_, "index") => "INTERNAL_SQL_ERROR",
+            _ => "INTERNAL_GENERIC_ERROR",
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A new UID in the `2.25` arc (a random UUID as a decimal integer).
+pub fn new_uid() -> String {
+    format!("2.25.{}", uuid::Uuid::new_v4().as_u128())
+}
+
+fn kind(i: &StoredInstance) -> ReferenceKind {
+    if i.sop_class
+        .as_str()
+        .starts_with("1.2.840.10008.5.1.4.1.1.9.")
+    {
+        ReferenceKind::Waveform
+    } else if i.rows.is_some() {
+        ReferenceKind::Image
+    } else {
+        ReferenceKind::Composite
+    }
+}
+
+/// Builds a manifest of every live instance of the study (manifests excluded:
+/// a manifest does not list other manifests). Returns its SOP Instance UID and
+/// its bytes (blocking).
+pub fn generate(
+    ports: &Ports,
+    tenant: &Tenant,
+    study: &StudyInstanceUid,
+    retrieve_base_url: &str,
+) -> Result<(String, Vec<u8>), AppError> {
+    let target = Target {
+        study: study.clone(),
+        series: None,
+        sop: None,
+    };
+    let instances = locate(ports, tenant, &target, false)?;
+    let references: Vec<KosReference> = instances
+        .iter()
+        .filter(|i| i.sop_class.as_str() != KOS_SOP_CLASS)
+        .map(|i| KosReference {
+            series_uid: i.series_uid.to_string(),
+            sop_class: i.sop_class.to_string(),
+            sop_uid: i.sop_uid.to_string(),
+            kind: kind(i),
+        })
+        .collect();
+    if references.is_empty() {
+        return Err(AppError::not_found(
+            "not_found",
+            format!("study {study} has no instance to reference"),
+        ));
+    }
+    let first = &instances[0];
+    let now = chrono::Utc::now();
+    let (date, time) = (
+        now.format("%Y%m%d").to_string(),
+        now.format("%H%M%S").to_string(),
+    );
+    let sop_uid = new_uid();
+    let series_uid = new_uid();
+    let bytes = build_kos(&KosInput {
+        patient: &first.patient,
+        study: &first.study,
+        series_uid: &series_uid,
+        sop_uid: &sop_uid,
+        series_number: 999,
+        date: &date,
+        time: &time,
+        retrieve_ae: tenant.ae_title.as_str(),
+        retrieve_base_url,
+        references: &references,
+    })?;
+    Ok((sop_uid, bytes))
+}
+
+/// `POST /studies/createKos`: generates the manifest and stores it as a new
+/// instance in a new KO series of the study, received from `calling_ae`.
+pub fn create(
+    ports: &Ports,
+    tenant: &Tenant,
+    study: Option<&str>,
+    calling_ae: Option<&str>,
+    retrieve_base_url: &str,
+) -> Result<String, KosError> {
+    let study = study
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| KosError::new("MALFORMED_JSON", "studyInstanceUid is mandatory"))?;
+    let study =
+        StudyInstanceUid::new(study).map_err(|e| KosError::new("MALFORMED_JSON", e.to_string()))?;
+    let calling = calling_ae
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(tenant.ae_title.as_str());
+    let calling = AeTitle::new(calling)
+        .map_err(|e| KosError::new("MALFORMED_JSON", format!("callingAE: {e}")))?;
+    let (sop_uid, bytes) =
+        generate(ports, tenant, &study, retrieve_base_url).map_err(|e| match e {
+            AppError::NotFound { .. } => {
+                KosError::new("STUDY_NOT_FOUND", format!("study {study} not found"))
+            }
+            AppError::Internal(m) if m.starts_with("writing DICOM") => {
+                KosError::new("INTERNAL_DICOM_ERROR", m)
+            }
+            other => KosError::from_app(other, "generate"),
+        })?;
+    let mut store = StoreRequest::new(ports.clone(), tenant.clone(), calling, Some(study));
+    let mut writer = store
+        .begin_part()
+        .map_err(|e| KosError::from_app(e, "store"))?;
+    writer
+        .write_all(&bytes)
+        .map_err(|e| KosError::new("INTERNAL_IO_ERROR", e.to_string()))?;
+    let staged = writer
+        .finish()
+        .map_err(|e| KosError::new("INTERNAL_IO_ERROR", e.to_string()))?;
+    store
+        .add_part(staged)
+        .map_err(|e| KosError::from_app(e, "dicom"))?;
+    let report = store.finish().map_err(|e| KosError::from_app(e, "index"))?;
+    if report.stored.len() != 1 {
+        let why = report
+            .failed
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        return Err(KosError::new(
+            "INTERNAL_GENERIC_ERROR",
+            format!("the manifest was not stored: {why}"),
+        ));
+    }
+    Ok(sop_uid)
+}

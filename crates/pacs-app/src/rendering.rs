@@ -1,0 +1,289 @@
+//! Rendering instances to JPEG (preview, WADO-URI, WADO-RS rendered and
+//! thumbnails) with bounded decoding: a limited number of decodes at once, and
+//! a memory cache of rendered images bounded by bytes.
+
+use std::sync::{Arc, Condvar, Mutex};
+
+pub use pacs_dicom_ops::RenderSpec;
+use pacs_dicom_ops::{DicomError, render_jpeg};
+use pacs_domain::ids::{SeriesInstanceUid, SopInstanceUid};
+use pacs_domain::model::StoredInstance;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+
+/// VL Whole Slide Microscopy Image Storage.
+pub const WSI_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.77.1.6";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    tenant: String,
+    sop: String,
+    /// Stored object (a re-stored instance renders anew).
+    sha1: String,
+    frame: u32,
+    width: u32,
+    height: u32,
+    window: Option<(u64, u64)>,
+    quality: u8,
+}
+
+#[derive(Debug, Clone)]
+struct ByBytes;
+
+impl Weighter<CacheKey, Arc<Vec<u8>>> for ByBytes {
+    fn weight(&self, _key: &CacheKey, val: &Arc<Vec<u8>>) -> u64 {
+        val.len() as u64 + 128
+    }
+}
+
+/// A counting semaphore: at most `max` decodes at once.
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// The renderer shared by every request.
+#[derive(Clone)]
+pub struct Rendering {
+    cache: Arc<Cache<CacheKey, Arc<Vec<u8>>, ByBytes>>,
+    slots: Arc<Slots>,
+}
+
+impl std::fmt::Debug for Rendering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendering")
+            .field("cached_bytes", &self.cache.weight())
+            .finish()
+    }
+}
+
+impl Rendering {
+    /// `cache_bytes` of rendered JPEGs kept; `decodes` decodes at once.
+    pub fn new(cache_bytes: u64, decodes: usize) -> Self {
+        Self {
+            cache: Arc::new(Cache::with_weighter(4096, cache_bytes.max(1), ByBytes)),
+            slots: Arc::new(Slots {
+                free: Mutex::new(decodes.max(1)),
+                freed: Condvar::new(),
+            }),
+        }
+    }
+}
+
+impl Default for Rendering {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Self::new(64 * 1024 * 1024, cpus)
+    }
+}
+
+fn render_error(e: DicomError) -> AppError {
+    match e {
+        DicomError::NoPixelData => {
+            AppError::not_found("no_pixel_data", "the instance has no pixel data")
+        }
+        DicomError::NoSuchFrame { asked, frames } => AppError::not_found(
+            "no_such_frame",
+            format!("frame {asked} does not exist (the instance has {frames})"),
+        ),
+        DicomError::CannotRender(why) => AppError::Unprocessable {
+            code: "cannot_render",
+            message: format!("the pixel data cannot be rendered: {why}"),
+        },
+        other => AppError::from(other),
+    }
+}
+
+/// Renders one frame of a stored instance (blocking), through the cache.
+pub fn render(
+    ports: &Ports,
+    tenant: &Tenant,
+    inst: &StoredInstance,
+    spec: &RenderSpec,
+) -> Result<Arc<Vec<u8>>, AppError> {
+    if inst.rows.is_none() && inst.frame_index.is_none() {
+        return Err(AppError::not_found(
+            "no_pixel_data",
+            "the instance has no pixel data",
+        ));
+    }
+    let key = CacheKey {
+        tenant: tenant.name.to_string(),
+        sop: inst.sop_uid.to_string(),
+        sha1: inst.blob.sha1.clone(),
+        frame: spec.frame,
+        width: spec.max_width,
+        height: spec.max_height,
+        window: spec.window.map(|(c, w)| (c.to_bits(), w.to_bits())),
+        quality: spec.quality,
+    };
+    let r = &ports.rendering;
+    if let Some(hit) = r.cache.get(&key) {
+        return Ok(hit);
+    }
+    let jpeg = {
+        let _slot = r.slots.take();
+        let reader = ports.media.get(&inst.blob.medium)?.open(&inst.blob.key)?;
+        render_jpeg(reader, inst.frame_index.as_ref(), spec).map_err(render_error)?
+    };
+    let jpeg = Arc::new(jpeg);
+    r.cache.insert(key, jpeg.clone());
+    Ok(jpeg)
+}
+
+/// The instance that stands for a series in a preview: a whole slide's
+/// thumbnail or smallest level (never a full level); otherwise the instance
+/// with the lowest Instance Number that has pixel data (ties by SOP UID).
+pub fn representative(instances: &[StoredInstance]) -> Option<&StoredInstance> {
+    let images = instances
+        .iter()
+        .filter(|i| i.rows.is_some() || i.frame_index.is_some());
+    let slides: Vec<&StoredInstance> = images
+        .clone()
+        .filter(|i| i.sop_class.as_str() == WSI_SOP_CLASS)
+        .collect();
+    if !slides.is_empty() {
+        let kind = |i: &StoredInstance, k: &str| {
+            i.image_type
+                .as_deref()
+                .is_some_and(|t| t.split('\\').any(|v| v == k))
+        };
+        if let Some(thumb) = slides.iter().find(|i| kind(i, "THUMBNAIL")) {
+            return Some(thumb);
+        }
+        let area = |i: &StoredInstance| {
+            let (r, c) = (
+                i.total_pixel_matrix_rows.or(i.rows),
+                i.total_pixel_matrix_columns.or(i.columns),
+            );
+            i64::from(r.unwrap_or(i32::MAX)) * i64::from(c.unwrap_or(i32::MAX))
+        };
+        return slides
+            .into_iter()
+            .filter(|i| !kind(i, "LABEL") && !kind(i, "OVERVIEW"))
+            .min_by_key(|i| (area(i), i.number_of_frames.unwrap_or(1)));
+    }
+    images.min_by(|a, b| {
+        (a.instance_number.unwrap_or(i32::MAX), a.sop_uid.as_str())
+            .cmp(&(b.instance_number.unwrap_or(i32::MAX), b.sop_uid.as_str()))
+    })
+}
+
+/// `GET /preview?objectUID=|seriesUID=[&size=]`.
+pub fn preview(
+    ports: &Ports,
+    tenant: &Tenant,
+    object_uid: Option<&str>,
+    series_uid: Option<&str>,
+    size: Option<&str>,
+) -> Result<Arc<Vec<u8>>, AppError> {
+    let size = match size {
+        None => 256,
+        Some(s) => s
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (16..=2048).contains(n))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "invalid_parameter",
+                    "size must be an integer from 16 to 2048",
+                )
+            })?,
+    };
+    let inst = match (
+        object_uid.filter(|s| !s.is_empty()),
+        series_uid.filter(|s| !s.is_empty()),
+    ) {
+        (Some(obj), None) => {
+            let sop = SopInstanceUid::new(obj)?;
+            ports
+                .retrieval
+                .locate_instance(&tenant.name, &sop)?
+                .ok_or_else(|| {
+                    AppError::not_found("not_found", format!("instance {sop} not found"))
+                })?
+        }
+        (None, Some(series)) => {
+            let uid = SeriesInstanceUid::new(series)?;
+            let all = ports.retrieval.locate_series(&tenant.name, &uid)?;
+            if all.is_empty() {
+                return Err(AppError::not_found(
+                    "not_found",
+                    format!("series {uid} not found"),
+                ));
+            }
+            representative(&all).cloned().ok_or_else(|| {
+                AppError::not_found("no_pixel_data", format!("series {uid} has no image"))
+            })?
+        }
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "invalid_parameter",
+                "give objectUID or seriesUID, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(AppError::invalid(
+                "missing_parameter",
+                "objectUID or seriesUID is required",
+            ));
+        }
+    };
+    let spec = RenderSpec {
+        frame: 1,
+        max_width: size,
+        max_height: size,
+        window: None,
+        quality: 85,
+    };
+    render(ports, tenant, &inst, &spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_limit_concurrency() {
+        let slots = Arc::new(Slots {
+            free: Mutex::new(1),
+            freed: Condvar::new(),
+        });
+        let first = slots.take();
+        let s2 = slots.clone();
+        let t = std::thread::spawn(move || {
+            let _second = s2.take();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!t.is_finished(), "a second decode waits for the first");
+        drop(first);
+        t.join().unwrap();
+    }
+}
