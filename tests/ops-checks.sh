@@ -116,17 +116,19 @@ urllib.request.urlopen(req).read()
 PY
   done
   log "stored $stored instance(s) of the lab's test data"
-  # Every operation that answers JSON (multipart, DICOM and text ones excluded).
+  # Every operation that answers JSON (multipart, DICOM, JPEG and text ones
+  # excluded). One worker: hypothesis' source parsing is not thread-safe on
+  # CPython 3.11 ("AST constructor recursion depth mismatch").
   local checks=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
   local st=(schemathesis run "$base/o3-dpacs-wado/openapi.json"
     --url "$base"
     --header "Authorization: $key"
     --checks "$checks"
-    --exclude-operation-id-regex '^(stow|stowStudy|wadoStudy|wadoSeries|wadoInstance|wadoUri|metrics|swaggerUi)$'
+    --exclude-operation-id-regex '^(stow.*|wado(Study|Series|Instance|Frames|Uri)|rendered.*|thumbnail.*|preview|generateKos|metrics|swaggerUi)$'
     --phases examples,coverage,fuzzing
     --max-examples "${SCHEMATHESIS_EXAMPLES:-40}"
     --seed 20261125
-    --workers 2
+    --workers 1
     --request-timeout 30
     --suppress-health-check all
     --report junit --report-dir "$WORK/report")

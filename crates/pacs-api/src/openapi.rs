@@ -83,6 +83,8 @@ fn build() -> OpenApi {
                 ("patients", "Patient and study corrections"),
                 ("orders", "Orders and the instances of a study"),
                 ("events", "The study event log"),
+                ("images", "Previews"),
+                ("kos", "Key Object Selection manifests"),
             ]
             .map(|(name, text)| TagBuilder::new().name(name).description(Some(text)).build()),
         ))
@@ -442,6 +444,57 @@ fn wado_rs(o: Op, single: bool) -> Op {
     .keyed()
 }
 
+/// The instance path of the frame and image resources.
+const INSTANCE: &str = "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}";
+
+fn int_range(min: u64, max: u64) -> Value {
+    json!({ "type": "integer", "minimum": min, "maximum": max })
+}
+
+/// A rendered or thumbnail resource (PS3.18 §10.4.1.1.3).
+fn image(o: Op, thumbnail: bool) -> Op {
+    o.aet()
+        .header(
+            "Accept",
+            "image/jpeg (the default), image/*, */*, or multipart/related; type=\"image/jpeg\"",
+        )
+        .query(
+            "window",
+            "center,width[,function]: the VOI window (default: the object's, else min/max)",
+        )
+        .query(
+            "viewport",
+            if thumbnail {
+                "width,height (1 to 8192) to fit into; default 128,128"
+            } else {
+                "width,height (1 to 8192) to fit into; default the image's size"
+            },
+        )
+        .query_typed("quality", "JPEG quality", int_range(1, 100))
+        .describe(if thumbnail {
+            "One JPEG image representing the resource (a study's or series' representative instance)."
+        } else {
+            "JPEG rendering: one image bare, several (a series, a study, a frame list) as multipart/related."
+        })
+        .ok_bytes(
+            200,
+            "The image(s)",
+            &["image/jpeg", "multipart/related; type=\"image/jpeg\""],
+        )
+        .errors(&[400, 404, 406])
+        .keyed()
+}
+
+fn frames_param(o: Op) -> Op {
+    o.param(
+        "frames",
+        ParameterIn::Path,
+        true,
+        "Frame numbers from 1, comma-separated",
+        json!({ "type": "string", "pattern": "^[1-9][0-9]*(,[1-9][0-9]*)*$", "examples": ["1"] }),
+    )
+}
+
 fn wado_metadata(o: Op) -> Op {
     o.describe("DICOM JSON of the stored headers (bulk data and Pixel Data left out)")
         .ok(200, "Metadata", DICOM_JSON, Some("DicomDatasets"))
@@ -712,6 +765,184 @@ fn operations() -> Vec<Op> {
             .series()
             .instance(),
         ),
+        // Frames, rendered and thumbnail resources, preview.
+        frames_param(
+            op(
+                Get,
+                &format!("{INSTANCE}/frames/{{frames}}"),
+                "dicomweb",
+                "wadoFrames",
+                "Retrieve frames",
+            )
+            .aet()
+            .study()
+            .series()
+            .instance(),
+        )
+        .header(
+            "Accept",
+            "multipart/related; type=\"application/octet-stream\" (native pixels; \
+             transfer-syntax=* for the stored bytes), or the stored frames' own type",
+        )
+        .describe("PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.")
+        .ok_bytes(
+            200,
+            "The frames",
+            &["multipart/related; type=\"application/octet-stream\""],
+        )
+        .errors(&[400, 404, 406])
+        .keyed(),
+        image(
+            frames_param(
+                op(
+                    Get,
+                    &format!("{INSTANCE}/frames/{{frames}}/rendered"),
+                    "dicomweb",
+                    "renderedFrames",
+                    "Rendered frames",
+                )
+                .study()
+                .series()
+                .instance(),
+            ),
+            false,
+        ),
+        image(
+            frames_param(
+                op(
+                    Get,
+                    &format!("{INSTANCE}/frames/{{frames}}/thumbnail"),
+                    "dicomweb",
+                    "thumbnailFrames",
+                    "Thumbnail of frames",
+                )
+                .study()
+                .series()
+                .instance(),
+            ),
+            true,
+        ),
+        image(
+            op(
+                Get,
+                &format!("{INSTANCE}/rendered"),
+                "dicomweb",
+                "renderedInstance",
+                "Rendered instance",
+            )
+            .study()
+            .series()
+            .instance(),
+            false,
+        ),
+        image(
+            op(
+                Get,
+                &format!("{INSTANCE}/thumbnail"),
+                "dicomweb",
+                "thumbnailInstance",
+                "Thumbnail of an instance",
+            )
+            .study()
+            .series()
+            .instance(),
+            true,
+        ),
+        image(
+            op(
+                Get,
+                "/wado-rs/{aet}/studies/{study}/series/{series}/rendered",
+                "dicomweb",
+                "renderedSeries",
+                "Rendered series",
+            )
+            .study()
+            .series(),
+            false,
+        ),
+        image(
+            op(
+                Get,
+                "/wado-rs/{aet}/studies/{study}/series/{series}/thumbnail",
+                "dicomweb",
+                "thumbnailSeries",
+                "Thumbnail of a series",
+            )
+            .study()
+            .series(),
+            true,
+        ),
+        image(
+            op(
+                Get,
+                "/wado-rs/{aet}/studies/{study}/rendered",
+                "dicomweb",
+                "renderedStudy",
+                "Rendered study",
+            )
+            .study(),
+            false,
+        ),
+        image(
+            op(
+                Get,
+                "/wado-rs/{aet}/studies/{study}/thumbnail",
+                "dicomweb",
+                "thumbnailStudy",
+                "Thumbnail of a study",
+            )
+            .study(),
+            true,
+        ),
+        op(
+            Get,
+            "/preview",
+            "images",
+            "preview",
+            "A JPEG preview of an instance or a series",
+        )
+        .query_typed("objectUID", "SOP Instance UID (or seriesUID, not both)", uid())
+        .query_typed(
+            "seriesUID",
+            "Series Instance UID: its instance with the lowest InstanceNumber",
+            uid(),
+        )
+        .query_typed("size", "Fit into size×size pixels (default 256)", int_range(16, 2048))
+        .describe("400: neither or both of objectUID and seriesUID; 404: unknown, or no pixel data.")
+        .ok_bytes(200, "The preview", &["image/jpeg"])
+        .errors(&[400, 404])
+        .keyed(),
+        // Key objects.
+        op(
+            Post,
+            "/studies/createKos",
+            "kos",
+            "createKos",
+            "Store a KOS manifest of a study in a new series of the study",
+        )
+        .json_body("CreateKos", &[JSON, "text/json"])
+        .describe(
+            "The source document's answer shape: {\"success\", \"sopInstanceUid\"} or \
+             {\"success\": false, \"errorCode\"}: STUDY_NOT_FOUND (404), MALFORMED_JSON (400), \
+             INTERNAL_IO_ERROR, INTERNAL_SQL_ERROR, INTERNAL_DICOM_ERROR, INTERNAL_GENERIC_ERROR (500).",
+        )
+        .ok(200, "Stored", JSON, Some("KosResult"))
+        .ok(400, "MALFORMED_JSON", JSON, Some("KosResult"))
+        .ok(404, "STUDY_NOT_FOUND", JSON, Some("KosResult"))
+        .ok(500, "INTERNAL_*_ERROR", JSON, Some("KosResult"))
+        .keyed(),
+        op(
+            Get,
+            "/studies/kos",
+            "kos",
+            "generateKos",
+            "A KOS manifest of a study, not stored",
+        )
+        .param("studyUid", ParameterIn::Query, true, "Study Instance UID", uid())
+        .describe("Content-Disposition: attachment; filename=\"<SOP Instance UID of the KOS>\".")
+        .ok_bytes(200, "The KOS (DICOM Part 10)", &["application/dicom"])
+        .errors(&[400, 404])
+        .keyed(),
         // WADO-URI.
         op(Get, "/wado", "dicomweb", "wadoUri", "Retrieve an object (WADO-URI)")
             .param(
@@ -726,14 +957,28 @@ fn operations() -> Vec<Op> {
             .param("objectUID", ParameterIn::Query, true, "SOP Instance UID", string())
             .query(
                 "contentType",
-                "application/dicom; image/jpeg (the default) is not available yet: 406",
+                "image/jpeg (the default; also image/* or */*) or application/dicom; another one: 406",
             )
             .query(
                 "transferSyntax",
-                "Only the stored transfer syntax (or *); another one: 406",
+                "With application/dicom: only the stored transfer syntax (or *); another one: 406",
             )
+            .query_typed("rows", "JPEG: fit into this height", int_range(1, 8192))
+            .query_typed("columns", "JPEG: fit into this width", int_range(1, 8192))
+            .query_typed(
+                "windowCenter",
+                "JPEG: VOI window center (with windowWidth)",
+                json!({ "type": "number" }),
+            )
+            .query_typed(
+                "windowWidth",
+                "JPEG: VOI window width, positive (with windowCenter)",
+                json!({ "type": "number" }),
+            )
+            .query_typed("frameNumber", "JPEG: the frame (from 1)", int_range(1, 4_294_967_295))
+            .query_typed("imageQuality", "JPEG quality", int_range(1, 100))
             .describe("PS3.18 WADO-URI (§9)")
-            .ok_bytes(200, "The object", &["application/dicom"])
+            .ok_bytes(200, "The object, or its rendering", &["image/jpeg", "application/dicom"])
             .errors(&[400, 404, 406])
             .keyed(),
         // Events.
@@ -1328,6 +1573,31 @@ fn schemas() -> Vec<(&'static str, Value)> {
             json!({ "type": "array", "items": { "$ref": "#/components/schemas/StudyInstance" } }),
         ),
         (
+            "CreateKos",
+            object(
+                &["studyInstanceUid", "callingAE"],
+                json!({ "studyInstanceUid": uid(), "callingAE": text() }),
+            ),
+        ),
+        (
+            "KosResult",
+            json!({
+                "type": "object",
+                "required": ["success"],
+                "properties": {
+                    "success": { "type": "boolean" },
+                    "sopInstanceUid": uid(),
+                    "errorCode": {
+                        "type": "string",
+                        "enum": [
+                            "STUDY_NOT_FOUND", "MALFORMED_JSON", "INTERNAL_IO_ERROR",
+                            "INTERNAL_SQL_ERROR", "INTERNAL_DICOM_ERROR", "INTERNAL_GENERIC_ERROR",
+                        ],
+                    },
+                },
+            }),
+        ),
+        (
             "StudyEvent",
             object(
                 &[
@@ -1389,18 +1659,38 @@ mod tests {
             let top_level = path
                 .file_name()
                 .is_some_and(|n| n == "mod.rs" || n == "ops.rs" || n == "health.rs");
+            // `let i = "…";` prefixes used by `format!("{i}/…")` paths.
+            let lets: Vec<(String, String)> = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("let "))
+                .filter_map(|l| l.split_once(" = \""))
+                .filter_map(|(name, v)| {
+                    Some((name.trim().to_owned(), v.split_once("\";")?.0.to_owned()))
+                })
+                .collect();
             let mut rest = text.as_str();
             while let Some(i) = rest.find("web::resource(") {
                 rest = &rest[i + "web::resource(".len()..];
-                let literal = rest.trim_start();
+                let arg = rest.trim_start();
+                let (literal, formatted) = match arg.strip_prefix("format!(") {
+                    Some(f) => (f.trim_start(), true),
+                    None => (arg, false),
+                };
                 let Some(literal) = literal.strip_prefix('"') else {
                     panic!(
-                        "{}: web::resource( not followed by a string literal; \
+                        "{}: web::resource( not followed by a string literal or format!; \
                          teach this test the new style",
                         path.display()
                     );
                 };
-                let route = &literal[..literal.find('"').expect("closing quote")];
+                let mut route = literal[..literal.find('"').expect("closing quote")].to_owned();
+                if formatted {
+                    for (name, value) in &lets {
+                        route = route.replace(&format!("{{{name}}}"), value);
+                    }
+                    route = route.replace("{{", "{").replace("}}", "}");
+                }
+                let route = route.as_str();
                 let until_next = rest.find("web::resource(").unwrap_or(rest.len());
                 let chain = &rest[..until_next];
                 let mut methods = 0;
