@@ -347,6 +347,7 @@ fn error_name(status: u16) -> &'static str {
         409 => "Conflict",
         413 => "PayloadTooLarge",
         415 => "UnsupportedMediaType",
+        422 => "Unprocessable",
         503 => "Unavailable",
         other => panic!("no error response defined for {other}"),
     }
@@ -366,6 +367,10 @@ const ERRORS: &[(u16, &str)] = &[
     (409, "Conflict with the archive's data (see the operation)"),
     (413, "The body is larger than server.max_body_bytes"),
     (415, "Wrong Content-Type"),
+    (
+        422,
+        "The pixel data cannot be decoded (e.g. 12-bit JPEG Extended): cannot_render",
+    ),
     (503, "The database or a storage medium is unavailable"),
 ];
 
@@ -481,7 +486,7 @@ fn image(o: Op, thumbnail: bool) -> Op {
             "The image(s)",
             &["image/jpeg", "multipart/related; type=\"image/jpeg\""],
         )
-        .errors(&[400, 404, 406])
+        .errors(&[400, 404, 406, 422])
         .keyed()
 }
 
@@ -790,7 +795,7 @@ fn operations() -> Vec<Op> {
             "The frames",
             &["multipart/related; type=\"application/octet-stream\""],
         )
-        .errors(&[400, 404, 406])
+        .errors(&[400, 404, 406, 422])
         .keyed(),
         image(
             frames_param(
@@ -910,7 +915,7 @@ fn operations() -> Vec<Op> {
         .query_typed("size", "Fit into size×size pixels (default 256)", int_range(16, 2048))
         .describe("400: neither or both of objectUID and seriesUID; 404: unknown, or no pixel data.")
         .ok_bytes(200, "The preview", &["image/jpeg"])
-        .errors(&[400, 404])
+        .errors(&[400, 404, 422])
         .keyed(),
         // Key objects.
         op(
@@ -979,7 +984,7 @@ fn operations() -> Vec<Op> {
             .query_typed("imageQuality", "JPEG quality", int_range(1, 100))
             .describe("PS3.18 WADO-URI (§9)")
             .ok_bytes(200, "The object, or its rendering", &["image/jpeg", "application/dicom"])
-            .errors(&[400, 404, 406])
+            .errors(&[400, 404, 406, 422])
             .keyed(),
         // Events.
         op(
