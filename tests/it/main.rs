@@ -11,6 +11,7 @@ mod cli;
 mod corrections;
 mod kos;
 mod management;
+mod ops;
 mod qido;
 mod rendering;
 mod stow;

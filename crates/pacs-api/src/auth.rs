@@ -84,9 +84,10 @@ pub fn generated_key_digest(
     Ok((digest, Some(key)))
 }
 
-/// Paths that need no key (probes and metrics, outside the web context).
+/// Paths that need no key: probes and metrics (outside the web context), and
+/// the API description with its viewer (no data, no secret; docs/decisions.md).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics")
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || crate::openapi::is_doc_path(path)
 }
 
 /// Middleware: resolves the tenant from `Authorization` before anything else

@@ -1,8 +1,12 @@
 //! `pacs`: the archive's command line (RUNNING.md).
 
+mod audit;
 mod auth;
 mod config;
 mod error;
+mod metrics;
+mod notify;
+mod openapi;
 mod routes;
 mod server;
 mod state;
@@ -45,6 +49,24 @@ enum Command {
         #[arg(long, env = "PACS_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Print the audit log (changes made through the management APIs: who,
+    /// what, when, tenant) as JSON lines, oldest first.
+    Audit {
+        #[arg(long, env = "PACS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only this tenant's records (default: every tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Records after this id (the last `id` printed by a previous call).
+        #[arg(long, default_value_t = 0)]
+        since_id: i64,
+        /// At most this many records (at most 100000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Also print patient IDs (patient data: only where the reader may see it).
+        #[arg(long)]
+        with_patient_ids: bool,
+    },
     /// API keys.
     Key {
         #[command(subcommand)]
@@ -86,6 +108,38 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Audit {
+            config,
+            tenant,
+            since_id,
+            limit,
+            with_patient_ids,
+        } => {
+            let settings = match config::Settings::load(config.as_deref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let query = audit::AuditQuery {
+                tenant,
+                since_id,
+                limit,
+            };
+            match audit::read(&settings, &query) {
+                Ok(records) => {
+                    for r in &records {
+                        println!("{}", audit::line(r, with_patient_ids));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pacs audit: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Migrate { config } => {
             init_logging();
             let result = config::Settings::load(config.as_deref())

@@ -134,9 +134,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         mirax_limits: settings.pathology.limits(),
         database: database.clone(),
     });
+    let metrics = web::Data::new(crate::metrics::Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(metrics.clone())
             .app_data(keyring.clone())
             .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error(e)))
@@ -150,7 +152,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
                     format!("{} {}", req.method(), req.path())
                 }),
             )
+            // Outermost: counts every answer, 401s included, by route pattern.
+            .wrap(from_fn(crate::metrics::track))
     })
+    // Signals are handled by `notify`, which tells systemd before stopping.
+    .disable_signals()
     .shutdown_timeout(settings.server.shutdown_grace_secs)
     .client_request_timeout(Duration::from_secs(60));
     if settings.server.workers > 0 {
@@ -161,6 +167,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         .map_err(|e| fail("server.bind")(e.to_string()))?;
     let addrs = server.addrs();
     let running = server.run();
+    actix_web::rt::spawn(crate::notify::stop_on_signals(
+        running.handle(),
+        settings.server.shutdown_grace_secs,
+    ));
+    crate::notify::ready(&addrs);
+    crate::notify::spawn_watchdog();
     for addr in &addrs {
         log::info!("pacs ready: listening on http://{addr}");
         #[allow(clippy::print_stdout)]

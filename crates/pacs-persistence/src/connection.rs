@@ -223,6 +223,11 @@ impl Database {
         let s = self.pool.state();
         (s.connections - s.idle_connections, s.idle_connections)
     }
+
+    /// The most connections the pool opens.
+    pub fn pool_max(&self) -> u32 {
+        self.pool.max_size()
+    }
 }
 
 /// Write transactions between two refreshes of SQLite's planner statistics.

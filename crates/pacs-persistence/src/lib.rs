@@ -31,6 +31,7 @@ mod query;
 mod retrieve;
 mod rows;
 mod schema;
+mod stats;
 mod time;
 
 pub use connection::{Backend, Database};

@@ -6,6 +6,7 @@ pub mod health;
 pub mod json_body;
 pub mod kos;
 pub mod management;
+pub mod ops;
 pub mod orders;
 pub mod parts;
 pub mod pathology;
@@ -22,6 +23,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .configure(ops::routes)
         .service(
             web::scope("/o3-dpacs-wado")
                 .configure(stow::routes)

@@ -1,12 +1,16 @@
 //! Ports: the small traits the use cases need and the adapters implement.
 //! No adapter type appears in a signature; each port family has its own error.
 
+mod audit;
 mod blob;
 mod management;
 mod repository;
+mod stats;
 
+pub use audit::{AuditLog, AuditRecord};
 pub use blob::{
     BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
 };
 pub use management::{CorrectionStore, DeprecationStore, OrderStore, StudyCounter};
 pub use repository::{EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};
+pub use stats::{MediumUsage, StorageUsage};
