@@ -85,6 +85,10 @@ fn build() -> OpenApi {
                 ("events", "The study event log"),
                 ("images", "Previews"),
                 ("kos", "Key Object Selection manifests"),
+                (
+                    "pathology",
+                    "Slide files (non-DICOM and MIRAX) and whole slides",
+                ),
             ]
             .map(|(name, text)| TagBuilder::new().name(name).description(Some(text)).build()),
         ))
@@ -347,6 +351,7 @@ fn error_name(status: u16) -> &'static str {
         409 => "Conflict",
         413 => "PayloadTooLarge",
         415 => "UnsupportedMediaType",
+        416 => "RangeNotSatisfiable",
         422 => "Unprocessable",
         503 => "Unavailable",
         other => panic!("no error response defined for {other}"),
@@ -367,6 +372,7 @@ const ERRORS: &[(u16, &str)] = &[
     (409, "Conflict with the archive's data (see the operation)"),
     (413, "The body is larger than server.max_body_bytes"),
     (415, "Wrong Content-Type"),
+    (416, "The requested byte range is outside the content"),
     (
         422,
         "The pixel data cannot be decoded (e.g. 12-bit JPEG Extended): cannot_render",
@@ -947,6 +953,56 @@ fn operations() -> Vec<Op> {
         .describe("Content-Disposition: attachment; filename=\"<SOP Instance UID of the KOS>\".")
         .ok_bytes(200, "The KOS (DICOM Part 10)", &["application/dicom"])
         .errors(&[400, 404])
+        .keyed(),
+        // Digital pathology.
+        op(
+            Post,
+            "/pathoRsListener/{aet}/studies",
+            "pathology",
+            "storeSlide",
+            "Store a slide file or MIRAX zip with its metadata or sidecar",
+        )
+        .aet_calling()
+        .binary_body(
+            "multipart/form-data",
+            "Parts: metadata (JSON: attributes, hierarchy) or sidecar (a DICOM object this \
+             archive generated), file (the slide; a MIRAX slide as application/zip), fileHash \
+             (SHA-1 hex; for MIRAX of the .mrxs entry), fileLength (bytes)",
+        )
+        .describe(
+            "The file is streamed to storage while its SHA-1 and length are computed. 400: a \
+             missing or invalid part, an unknown keyword or invalid value, a MIRAX zip without \
+             .mrxs or with unsafe entries, a sidecar not of this archive. 409: fileHash or \
+             fileLength mismatch, or data in conflict with what is stored (nothing is kept).",
+        )
+        .ok(200, "Stored, or already stored", JSON, Some("SlideStored"))
+        .errors(&[400, 409, 413])
+        .keyed(),
+        op(
+            Get,
+            "/wholeslide",
+            "pathology",
+            "getWholeSlide",
+            "The whole slide of a barcode (Container Identifier)",
+        )
+        .param("barcode", ParameterIn::Query, true, "The slide's barcode", string())
+        .header("Range", "One byte range (bytes=first-last); several ranges get the whole")
+        .describe(
+            "A slide file as stored, a MIRAX slide as its zip, a DICOM WSI as its baseline \
+             instance (a zip when the baseline spans several instances). Content-Disposition \
+             names the file. 400: no or empty barcode; 404: none; 409: several slides.",
+        )
+        .ok_bytes(
+            200,
+            "The slide",
+            &["application/octet-stream", "application/zip", "application/dicom"],
+        )
+        .ok_bytes(
+            206,
+            "The requested range",
+            &["application/octet-stream", "application/zip", "application/dicom"],
+        )
+        .errors(&[400, 404, 409, 416])
         .keyed(),
         // WADO-URI.
         op(Get, "/wado", "dicomweb", "wadoUri", "Retrieve an object (WADO-URI)")
@@ -1583,6 +1639,25 @@ fn schemas() -> Vec<(&'static str, Value)> {
                 &["studyInstanceUid", "callingAE"],
                 json!({ "studyInstanceUid": uid(), "callingAE": text() }),
             ),
+        ),
+        (
+            "SlideStored",
+            json!({
+                "type": "object",
+                "required": [
+                    "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid",
+                    "containerIdentifier", "fileName", "slideType", "alreadyStored",
+                ],
+                "properties": {
+                    "studyInstanceUid": uid(),
+                    "seriesInstanceUid": uid(),
+                    "sopInstanceUid": uid(),
+                    "containerIdentifier": string(),
+                    "fileName": string(),
+                    "slideType": { "type": "string", "enum": ["file", "mirax"] },
+                    "alreadyStored": { "type": "boolean" },
+                },
+            }),
         ),
         (
             "KosResult",

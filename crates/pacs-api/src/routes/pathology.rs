@@ -29,16 +29,7 @@ const MAX_SMALL: usize = 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/pathoRsListener/{aet}/studies").route(web::post().to(upload)))
-        .service(web::resource("/pathoRsListener/studies").route(web::post().to(no_aet)))
-        .service(web::resource("/pathoRsListener//studies").route(web::post().to(no_aet)))
         .service(web::resource("/wholeslide").route(web::get().to(whole_slide)));
-}
-
-async fn no_aet() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::bad_request(
-        "missing_calling_aet",
-        "the CALLING_AET path segment is required: /pathoRsListener/{CALLING_AET}/studies",
-    ))
 }
 
 fn check_form_data(req: &HttpRequest) -> Result<(), ApiError> {
