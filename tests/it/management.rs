@@ -464,3 +464,29 @@ fn moving_a_study_changes_what_every_retrieval_says_but_not_the_file() {
         post_json(&server, "/studies/move", &TENANT_A, &unknown).assert_json_error(404);
     }
 }
+
+#[test]
+fn nul_characters_are_refused_with_400_on_both_engines() {
+    for backend in backends() {
+        let server = Server::start(backend);
+        let body = json!({"patientID": "P1", "patientName": "a\u{0}b", "userName": "u"});
+        let a = post_json(&server, "/patients/create", &TENANT_A, &body);
+        a.assert_json_error(400);
+        assert!(
+            a.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("patientName")
+        );
+        let body = json!({"containerIdentifier": "a\u{0}", "userName": "u"});
+        post_json(&server, "/series/deprecation", &TENANT_A, &body).assert_json_error(400);
+        for path in [
+            format!("/qido/{}/studies?PatientName=a%00b", TENANT_A.ae),
+            "/studies/count?aet=a%00b".to_owned(),
+        ] {
+            get(&server.url(&path), TENANT_A.key).assert_json_error(400);
+        }
+        // Nothing was created.
+        assert_eq!(count(&server, ""), 0);
+    }
+}

@@ -15,7 +15,15 @@ pub const MAX_JSON: usize = 1024 * 1024;
 /// The body as a JSON object; `prefix` starts the message of a 400.
 pub fn object(body: &web::Bytes, prefix: &str) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => {
+            if let Some(field) = field_with_nul(&map) {
+                return Err(ApiError::bad_request(
+                    "bad_request",
+                    format!("{prefix}: {field} contains a NUL character"),
+                ));
+            }
+            Ok(map)
+        }
         Ok(_) => Err(ApiError::bad_request(
             "bad_request",
             format!("{prefix}: the body must be a JSON object"),
@@ -25,6 +33,22 @@ pub fn object(body: &web::Bytes, prefix: &str) -> Result<Map<String, Value>, Api
             format!("{prefix}: the body is not valid JSON ({e})"),
         )),
     }
+}
+
+/// The first field (by name) whose text holds a NUL: no DICOM value may, and
+/// PostgreSQL cannot store one.
+fn field_with_nul(map: &Map<String, Value>) -> Option<String> {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(has_nul),
+            Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    map.iter()
+        .find(|(k, v)| k.contains('\0') || has_nul(v))
+        .map(|(k, _)| k.escape_debug().to_string())
 }
 
 /// The body as a request type; wrong types of fields are a 400 naming them.

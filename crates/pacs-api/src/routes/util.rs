@@ -8,9 +8,24 @@ use crate::error::ApiError;
 /// Query parameters, percent-decoded (RFC 3986: `%2A` is `*`; `+` is a space as
 /// HTML forms and python-requests send it), in order, repeated keys kept.
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).map_err(|e| {
-        ApiError::bad_request("bad_query_string", format!("malformed query string: {e}"))
-    })
+    let pairs =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).map_err(|e| {
+            ApiError::bad_request("bad_query_string", format!("malformed query string: {e}"))
+        })?;
+    // No DICOM value holds a NUL, and PostgreSQL cannot compare with one.
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::bad_request(
+            "bad_query_string",
+            format!(
+                "query parameter {} contains a NUL character",
+                k.escape_debug()
+            ),
+        ));
+    }
+    Ok(pairs)
 }
 
 /// The first value of a query parameter.
