@@ -2,33 +2,10 @@
 //! and against highdicom's reference manifests of the lab.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-fn dciodvfy_errors(bytes: &[u8]) -> Option<Vec<String>> {
-    if Command::new("dciodvfy").arg("-h").output().is_err() {
-        skip("dciodvfy (dicom3tools, ../shared/lab/install.sh)");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("kos.dcm");
-    std::fs::write(&f, bytes).unwrap();
-    let out = Command::new("dciodvfy").arg(&f).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with("Error"))
-            .map(String::from)
-            .collect(),
-    )
-}
 
 fn refs(bytes: &[u8]) -> Value {
     let dir = tempfile::tempdir().unwrap();

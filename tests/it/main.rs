@@ -12,6 +12,7 @@ mod corrections;
 mod kos;
 mod management;
 mod ops;
+mod pathology;
 mod qido;
 mod rendering;
 mod stow;

@@ -839,6 +839,7 @@ fn config_rs_keys() -> Vec<String> {
             "TenantSettings" => "tenants[]",
             "NodeSettings" => "tenants[].nodes[]",
             "ForwardSettings" => "tenants[].forward",
+            "PathologySettings" => "pathology",
             _ => return None,
         })
     };

@@ -169,6 +169,9 @@ pub struct Server {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub extra_toml: String,
+    /// Environment of the server process (e.g. `PACS__SERVER__MAX_BODY_BYTES`
+    /// for keys of tables the generated configuration already declares).
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -225,15 +228,21 @@ api_key_sha256 = "{bh}"
         );
         let config_path = dir.path().join("pacs.toml");
         std::fs::write(&config_path, config).expect("write config");
-        Self::spawn(dir, config_path, pg)
+        Self::spawn(dir, config_path, pg, &opts.env)
     }
 
-    fn spawn(dir: tempfile::TempDir, config: PathBuf, pg: Option<PgDatabase>) -> Self {
+    fn spawn(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        pg: Option<PgDatabase>,
+        env: &[(String, String)],
+    ) -> Self {
         let log = dir.path().join("pacs.log");
         let mut child = Command::new(pacs_bin())
             .args(["serve", "--config"])
             .arg(&config)
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -577,4 +586,28 @@ pub fn last_event(server: &Server, tenant: &TestTenant) -> i64 {
     events_after(server, tenant, 0)
         .last()
         .map_or(0, |e| e["id"].as_i64().expect("id"))
+}
+
+/// The `Error` lines dciodvfy (dicom3tools) reports on a DICOM file, or `None`
+/// (loudly) when dciodvfy is not installed.
+pub fn dciodvfy_errors(bytes: &[u8]) -> Option<Vec<String>> {
+    if Command::new("dciodvfy").arg("-h").output().is_err() {
+        skip("dciodvfy (dicom3tools, ../shared/lab/install.sh)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("object.dcm");
+    std::fs::write(&f, bytes).unwrap();
+    let out = Command::new("dciodvfy").arg(&f).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with("Error"))
+            .map(String::from)
+            .collect(),
+    )
 }

@@ -291,6 +291,21 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
+/// Takes a barcode's lock (PostgreSQL, held to commit), so that two slide
+/// uploads cannot both find a barcode free. On SQLite the single writer does.
+pub(crate) fn lock_barcode(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    barcode: &str,
+) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7460912, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("{tenant}\u{1f}{barcode}"))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Takes the event-log lock: on PostgreSQL, held to commit, so that event ids are
 /// allocated in commit order and a poller never skips a late-committing event.
 /// On SQLite the single writer already guarantees it.

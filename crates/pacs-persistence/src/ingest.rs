@@ -349,6 +349,30 @@ const INSERT_CHUNK: usize = 200;
 
 /// Indexes a batch with a handful of statements per study and series, and one
 /// multi-row insert for the instances and one for the events.
+/// A slide file's barcode names one slide: another live instance with it
+/// (checked under the barcode's lock) is a conflict.
+fn barcode_taken(
+    c: &mut AnyConnection,
+    t: &str,
+    inst: &NewInstance,
+) -> QueryResult<Option<String>> {
+    let (Some(_), Some(barcode)) = (&inst.slide, &inst.header.instance.container_identifier) else {
+        return Ok(None);
+    };
+    crate::connection::lock_barcode(c, t, barcode)?;
+    let other: Option<String> = instances::table
+        .filter(instances::tenant.eq(t))
+        .filter(instances::container_identifier.eq(barcode))
+        .filter(instances::sop_uid.ne(inst.header.instance.sop_uid.as_str()))
+        .filter(instances::deprecation_fk.is_null())
+        .select(instances::sop_uid)
+        .first(c)
+        .optional()?;
+    Ok(other.map(|sop| {
+        format!("ContainerIdentifier {barcode} already identifies another slide (SOP Instance UID {sop})")
+    }))
+}
+
 fn store_batch(
     c: &mut AnyConnection,
     tenant: &TenantName,
@@ -380,6 +404,10 @@ fn store_batch(
     for (n, inst) in batch.iter().enumerate() {
         let h = &inst.header;
         let sop = h.instance.sop_uid.as_str();
+        if let Some(message) = barcode_taken(c, t, inst)? {
+            outcomes[n] = Some(StoreOutcome::Conflict(message));
+            continue;
+        }
         if let Some(sha1) = known.get(sop) {
             outcomes[n] = Some(if *sha1 == inst.blob.sha1 {
                 StoreOutcome::AlreadyStored

@@ -22,13 +22,20 @@ fn clean(component: &str) -> String {
     }
 }
 
+/// Longest kept part of an object's own name in its key (ASCII after `clean`).
+const MAX_NAME: usize = 200;
+
 /// `tenant/group.../name.sha1[..16]`: readable by an operator, unique per content.
 pub fn key_for(name: &ObjectName) -> String {
     let mut parts = Vec::with_capacity(name.groups.len() + 2);
     parts.push(clean(name.tenant.as_str()));
     parts.extend(name.groups.iter().map(|g| clean(g)));
     let digest = name.sha1.get(..16).unwrap_or(&name.sha1);
-    parts.push(format!("{}.{}", clean(&name.name), clean(digest)));
+    // File names are at most 255 bytes: long names are cut (the digest and the
+    // groups keep keys unique).
+    let mut own = clean(&name.name);
+    own.truncate(MAX_NAME);
+    parts.push(format!("{own}.{}", clean(digest)));
     parts.join("/")
 }
 
@@ -65,5 +72,11 @@ mod tests {
         assert!(check_key(&key).is_ok());
         assert!(check_key("../etc/passwd").is_err());
         assert!(check_key("/etc/passwd").is_err());
+        let long = ObjectName {
+            name: "n".repeat(300),
+            ..name
+        };
+        let key = key_for(&long);
+        assert!(key.rsplit('/').next().unwrap().len() <= 255, "{key}");
     }
 }

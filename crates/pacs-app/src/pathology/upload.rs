@@ -191,6 +191,9 @@ impl SlideUpload {
         let Some(mut file) = self.file.take() else {
             return Err(invalid("missing_part", "the file part is missing"));
         };
+        if file.staged.size() == 0 {
+            return Err(invalid("empty_file", "the file part is empty"));
+        }
         let (kind, mirax_sha1) = self.check_file(&mut file)?;
         self.check_declared(&file, mirax_sha1.as_deref())?;
         let facts = SlideFacts {
@@ -382,6 +385,7 @@ impl SlideUpload {
             .filter(|(_, c)| c.created)
             .map(|(b, _)| b)
             .collect();
+        let header_sop = header.instance.sop_uid.clone();
         let instance = NewInstance {
             header,
             blob: object_loc.clone(),
@@ -405,6 +409,8 @@ impl SlideUpload {
             StoreOutcome::AlreadyStored => true,
             StoreOutcome::Conflict(message) => {
                 self.remove(&created, &barcode);
+                // Another upload may have taken the barcode since the first check.
+                self.check_barcode(&barcode, &header_sop)?;
                 return Err(AppError::conflict(
                     "slide_conflict",
                     format!("{message}: the slide or its metadata differ from what is stored"),

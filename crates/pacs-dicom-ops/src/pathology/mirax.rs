@@ -53,7 +53,7 @@ fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
         && !name.contains(['\\', '\0'])
-        && !(name.len() > 1 && name.as_bytes()[1] == b':')
+        && name.as_bytes().get(1) != Some(&b':')
         && name.split('/').all(|c| c != ".." && c != ".")
 }
 
