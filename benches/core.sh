@@ -11,7 +11,10 @@
 #      127.0.0.1:5432 as user postgres, dropped at the end), REPS (20, QIDO reps),
 #      STOW_BATCH (20), STOW_CONC (4), STEP_TIMEOUT (1800 s per client step),
 #      PACS_LOG (warn; RUST_LOG of our server), KEEP=1 keeps our archives,
-#      NO_BUILD=1 skips `cargo build` (uses the existing target/release/pacs).
+#      NO_BUILD=1 skips `cargo build` (uses the existing target/release/pacs),
+#      REV=<commit> builds and measures that commit from a `git archive` snapshot (REV_SRC,
+#      default /tmp/pacs-bench/rev-src-core; REV_TARGET, default /tmp/pacs-bench/rev-target-core)
+#      instead of the working tree (see benches/lib.sh), OSRV_TIMEOUT (600 s per orthanc.sh call).
 #
 # Each phase starts both servers from EMPTY state: `orthanc.sh reset` for Orthanc, a
 # fresh temp dir + database + process for ours (fsync on). Orthanc is measured first,
@@ -19,6 +22,7 @@
 # benches/pacs_bench.py (adds our Authorization header and per-service base URLs).
 # Results: /tmp/pacs-bench/<stamp>/{results.jsonl,summary.md,env.txt,pacs-*/}.
 # Everything talks to 127.0.0.1 only; every loop and wait is bounded.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
@@ -41,99 +45,25 @@ RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RES"
 J="$RES/results.jsonl"
 PGDB=pacs_bench_$$
-PACS_PID=""
+BENCH_NAME=core
+OSRV_TIMEOUT=${OSRV_TIMEOUT:-600}   # orthanc.sh reset with ORTHANC_DB=pg waits for pg_ctl too
 [ -f "$BD/DONE" ] || { echo "missing $BD: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
 case $DB in sqlite | pg) ;; *) echo "DB must be sqlite or pg" >&2; exit 2 ;; esac
 
 ORTHANC_WAS_RUNNING=0
 "$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
 
-now() { date +%s.%N; }
-record() { echo "$1" | tee -a "$J"; }
-err() {  # SERVER WHAT MESSAGE
-  record "$(jq -nc --arg s "$1" --arg w "$2" --arg m "$3" '{test:"error",server:$s,what:$w,message:$m}')"
-}
-osrv() { "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
-ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
-loadavg() { record "{\"test\":\"loadavg\",\"phase\":\"$1\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"; }
-
-# client SERVER WHAT ARGS...: pacs_bench.py (bench_client.py) with a timeout; JSON
-# lines go to results.jsonl, failures become {"test":"error"} lines (the run goes on).
-client() {
-  local srv=$1 what=$2; shift 2
-  local auth=() out rc=0
-  if [ "$srv" = pacs ]; then
-    auth=(--auth "$KEY" --stow-base "$P/stowRsListener/BENCH" --qido-base "$P/qido/PACS" --wado-base "$P/wado-rs/PACS")
-  else
-    auth=(--stow-base "$ODW" --qido-base "$ODW" --wado-base "$ODW")
-  fi
-  out=$(timeout "$TMO" "$PY" "$ROOT/benches/pacs_bench.py" --server "$srv" "${auth[@]}" "$@" 2>>"$RES/client-stderr.log") || rc=$?
-  [ -n "$out" ] && echo "$out" | tee -a "$J"
-  if [ "$rc" != 0 ]; then err "$srv" "$what" "client exit $rc (124 = timeout ${TMO}s); see client-stderr.log"; fi
-  return 0
-}
+# lib.sh: bench_build, pacs_start/stop/done, pg_*, now, record, err, loadavg, osrv, ostat, client
+pacs_error() { err pacs "$1" "$2"; }
+# shellcheck source=lib.sh
+. "$ROOT/benches/lib.sh"
 
 # ----------------------------------------------------------------- our server
-pg() { psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtAc "$1" >>"$RES/pg.log" 2>&1; }
+if [ "$DB" = pg ]; then PACS_DB_URL="postgres://postgres@127.0.0.1:5432/$PGDB"; fi
 
-pacs_start() {  # NAME -> sets P (base URL incl. /o3-dpacs-wado) and PACS_PID
-  local d="$RES/pacs-$1" url line port=""
-  mkdir -p "$d/data" "$d/archive"
-  if [ "$DB" = pg ]; then
-    pg "drop database if exists $PGDB" && pg "create database $PGDB" || { err pacs "$1" "cannot create database $PGDB"; return 1; }
-    url="postgres://postgres@127.0.0.1:5432/$PGDB"
-  else
-    url="sqlite://$d/pacs.sqlite"
-  fi
-  cat >"$d/pacs.toml" <<EOF
-[server]
-bind = "127.0.0.1:0"
-data_dir = "$d/data"
-shutdown_grace_secs = 5
-[database]
-url = "$url"
-[storage]
-default_medium = "local"
-fsync = true
-[[storage.media]]
-name = "local"
-path = "$d/archive"
-[[tenants]]
-name = "default"
-ae_title = "PACS"
-api_key = "$KEY"
-EOF
-  RUST_LOG=${PACS_LOG:-warn} setsid "$BIN" serve --config "$d/pacs.toml" >"$d/stdout.log" 2>"$d/server.log" </dev/null &
-  PACS_PID=$!
-  for _ in $(seq 1 600); do  # <= 120 s (migrations included)
-    line=$(grep -m1 '^pacs ready: listening on http://' "$d/stdout.log" 2>/dev/null || true)
-    port=$(sed -n 's#^pacs ready: listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' <<<"$line")
-    [ -n "$port" ] && break
-    kill -0 "$PACS_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ -z "$port" ]; then
-    err pacs "$1" "server did not become ready: $(tail -3 "$d/server.log" "$d/stdout.log" 2>/dev/null | tr '\n' ' ')"
-    pacs_stop; return 1
-  fi
-  P="http://127.0.0.1:$port/o3-dpacs-wado"
-  echo "pacs up (pid $PACS_PID) $P db=$DB dir=$d"
-}
-
-pacs_stop() {
-  [ -n "$PACS_PID" ] || return 0
-  if kill -0 "$PACS_PID" 2>/dev/null; then
-    kill -TERM "$PACS_PID"
-    for _ in $(seq 1 150); do kill -0 "$PACS_PID" 2>/dev/null || break; sleep 0.2; done  # <= 30 s
-    kill -0 "$PACS_PID" 2>/dev/null && { echo "pacs $PACS_PID ignored SIGTERM for 30 s: SIGKILL" >&2; kill -KILL "$PACS_PID"; }
-  fi
-  wait "$PACS_PID" 2>/dev/null || true
-  PACS_PID=""
-}
-
-pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1), keep config + logs
-  pacs_stop
-  [ "${KEEP:-0}" = 1 ] || rm -rf "$RES/pacs-$1/archive" "$RES/pacs-$1/pacs.sqlite"*
+pacs_fresh() {  # NAME: pacs_start from empty state (DB=pg: the database created anew first)
+  if [ "$DB" = pg ]; then pg_create "$PGDB" || { err pacs "$1" "cannot create database $PGDB"; return 1; }; fi
+  pacs_start "$1"
 }
 
 pacs_count() {  # LEVEL -> {"count":N,"status":S}
@@ -143,7 +73,7 @@ pacs_count() {  # LEVEL -> {"count":N,"status":S}
 
 cleanup() {
   pacs_stop
-  [ "$DB" = pg ] && pg "drop database if exists $PGDB"
+  if [ "$DB" = pg ]; then pg_drop "$PGDB" || true; fi
   if [ "$ORTHANC_WAS_RUNNING" = 1 ]; then osrv start || true; else osrv stop || true; fi
 }
 trap cleanup EXIT
@@ -161,24 +91,11 @@ cstore_par() {
 }
 
 # ----------------------------------------------------------------- build + env
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "=== cargo build --release -p pacs-api"
-  if ! (cd "$ROOT" && timeout 3600 cargo build --release -p pacs-api) >"$RES/build.log" 2>&1; then
-    tail -20 "$RES/build.log" >&2; echo "build failed (log: $RES/build.log)" >&2; exit 1
-  fi
-  tail -2 "$RES/build.log"
-fi
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/pacs
-[ -x "$BIN" ] || { echo "missing $BIN" >&2; exit 1; }
+bench_build
 {
-  echo "date: $(date -Is)"
-  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
-  echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "pacs: $BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null), $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed paths in the tree), db=$DB, fsync=true, RUST_LOG=${PACS_LOG:-warn}"
+  bench_env_common "db=$DB, fsync=true"
   echo "orthanc: $(Orthanc --version 2>/dev/null | head -1) (SQLite index unless ORTHANC_DB=pg: ${ORTHANC_DB:-sqlite})"
-  echo "client: $("$PY" --version 2>&1), requests $("$PY" -c 'import requests;print(requests.__version__)')"
   echo "phases: $PHASES; stow batch=$BATCH conc=$CONC; qido reps=$REPS"
-  echo "storage: $(df -h /tmp | tail -1)"
 } >"$RES/env.txt"
 cat "$RES/env.txt"
 
@@ -194,11 +111,11 @@ for phase in $PHASES; do
     client orthanc stow-20x4 stow "$BD" --batch "$BATCH" --conc "$CONC" --label stow-20x4
     record "{\"test\":\"stow-rs-check\",\"server\":\"orthanc\",\"instances\":$(ostat CountInstances),\"expected\":$NB}"
     osrv stop
-    if pacs_start stow-1x1; then
+    if pacs_fresh stow-1x1; then
       client pacs stow-1x1 stow "$BD" --batch 1 --conc 1 --limit 500 --label stow-1x1
       pacs_done stow-1x1
     fi
-    if pacs_start stow-20x4; then
+    if pacs_fresh stow-20x4; then
       client pacs stow-20x4 stow "$BD" --batch "$BATCH" --conc "$CONC" --label stow-20x4
       record "{\"test\":\"stow-rs-check\",\"server\":\"pacs\",\"qido_instances\":$(pacs_count instances),\"expected\":$NB}"
       pacs_done stow-20x4
@@ -213,7 +130,7 @@ for phase in $PHASES; do
     record "{\"test\":\"qido-db\",\"server\":\"orthanc\",\"studies\":$(ostat CountStudies)}"
     client orthanc qido qido --manifest "$QD/manifest.csv" --reps "$REPS"
     osrv stop
-    if pacs_start qido; then
+    if pacs_fresh qido; then
       client pacs qido-load stow "$QD" --batch "$BATCH" --conc "$CONC" --label qido-load
       record "{\"test\":\"qido-db\",\"server\":\"pacs\",\"studies\":$(pacs_count studies)}"
       client pacs qido qido --manifest "$QD/manifest.csv" --reps "$REPS"
@@ -227,7 +144,7 @@ for phase in $PHASES; do
     IFS=, read -r _ _ _ _ sst sse _ < <(sed -n 2p "$BD/manifest.csv")
     BK=$(cut -d' ' -f3 <"$BD/DONE" | cut -d= -f2)
     for srv in orthanc pacs; do
-      if [ "$srv" = orthanc ]; then osrv reset; else osrv stop; pacs_start wado || continue; fi
+      if [ "$srv" = orthanc ]; then osrv reset; else osrv stop; pacs_fresh wado || continue; fi
       # same content in both, as bench-orthanc.sh loads it: the big series, 300 bulk, the small WSI
       client "$srv" wado-load-big stow "$BS" --batch 20 --conc 2 --label wado-load-big
       client "$srv" wado-load-bulk stow "$BD" --batch 20 --conc 2 --limit 300 --label wado-load-bulk

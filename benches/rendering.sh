@@ -24,7 +24,7 @@
 #      KEEP=1 keeps our archives and Orthanc's storage, NO_BUILD=1 skips `cargo build`,
 #      REV=<commit> builds and measures that commit from a `git archive` snapshot
 #      (REV_SRC, default /tmp/pacs-bench/rev-src; REV_TARGET, default /tmp/pacs-bench/rev-target)
-#      instead of the working tree,
+#      instead of the working tree, OSRV_TIMEOUT (120 s per orthanc.sh call),
 #      ORTHANC_DIR / ORTHANC_HTTP / ORTHANC_DICOM: the Orthanc used. Default: a private
 #      instance of ../shared/lab/orthanc.sh in <results>/orthanc on 127.0.0.1:8052 / :4252,
 #      so the shared lab Orthanc (/tmp/orthanc-lab, :8042) is never touched. Pointing
@@ -35,6 +35,7 @@
 # SQLite database and process, fsync on, as core.sh). Orthanc is measured first and stopped,
 # then ours runs alone. Results: /tmp/pacs-bench/<stamp>-render/{results.jsonl,summary.md,
 # env.txt,pacs-*/,orthanc-ctl.log}. 127.0.0.1 only; every loop and wait is bounded.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
@@ -51,7 +52,8 @@ WSI="$DATA/wsi/dicom-small"
 RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)-render
 mkdir -p "$RES"
 J="$RES/results.jsonl"
-PACS_PID=""
+# REV snapshot dirs without lib.sh's -$BENCH_NAME suffix, as documented above and in docs/benchmarks.md
+REV_SRC=${REV_SRC:-/tmp/pacs-bench/rev-src}; REV_TARGET=${REV_TARGET:-/tmp/pacs-bench/rev-target}
 [ -f "$WSI/wsi-000000.dcm" ] || { echo "missing $WSI: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
 
 export ORTHANC_DIR=${ORTHANC_DIR:-$RES/orthanc}
@@ -69,34 +71,16 @@ if [ "$ORTHANC_WAS_RUNNING" = 0 ]; then
   done
 fi
 
-now() { date +%s.%N; }
-record() { echo "$1" | tee -a "$J"; }
-err() {  # SERVER WHAT MESSAGE
-  record "$(jq -nc --arg s "$1" --arg w "$2" --arg m "$3" '{test:"error",server:$s,what:$w,message:$m}')"
-}
-osrv() { timeout 120 "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
-ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
-loadavg() { record "{\"test\":\"loadavg\",\"phase\":\"$1\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"; }
+# lib.sh: bench_build, pacs_start/stop/done, now, record, err, loadavg, osrv, ostat, client
+pacs_error() { err pacs "$1" "$2"; }
+# shellcheck source=lib.sh
+. "$ROOT/benches/lib.sh"
+
 rss() {  # SERVER PID PHASE: peak and current resident memory of a server process
   local pid=$2
   [ -n "$pid" ] && [ -r "/proc/$pid/status" ] || return 0
   record "$(jq -nc --arg s "$1" --arg p "$3" --argjson h "$(awk '/VmHWM/{print $2}' "/proc/$pid/status")" \
     --argjson r "$(awk '/VmRSS/{print $2}' "/proc/$pid/status")" '{test:"rss",server:$s,phase:$p,peak_mib:($h/1024|round),now_mib:($r/1024|round)}')"
-}
-
-# client SERVER WHAT ARGS...: pacs_bench.py (the lab's bench_client.py) with a timeout.
-client() {
-  local srv=$1 what=$2; shift 2
-  local auth=() out rc=0
-  if [ "$srv" = pacs ]; then
-    auth=(--auth "$KEY" --stow-base "$P/stowRsListener/BENCH" --qido-base "$P/qido/PACS" --wado-base "$P/wado-rs/PACS")
-  else
-    auth=(--stow-base "$ODW" --qido-base "$ODW" --wado-base "$ODW")
-  fi
-  out=$(timeout "$TMO" "$PY" "$ROOT/benches/pacs_bench.py" --server "$srv" "${auth[@]}" "$@" 2>>"$RES/client-stderr.log") || rc=$?
-  [ -n "$out" ] && echo "$out" | tee -a "$J"
-  if [ "$rc" != 0 ]; then err "$srv" "$what" "client exit $rc (124 = timeout ${TMO}s); see client-stderr.log"; fi
-  return 0
 }
 
 # rb SERVER PASS THREADS [ARGS...]: one render_bench.py preview pass over the 200 instances.
@@ -111,63 +95,7 @@ rb() {
   return 0
 }
 
-# ----------------------------------------------------------------- our server (as core.sh, SQLite)
-pacs_start() {  # NAME [reuse] -> sets P (base URL incl. /o3-dpacs-wado) and PACS_PID
-  local d="$RES/pacs-$1" line port=""
-  mkdir -p "$d/data" "$d/archive"
-  if [ "${2:-}" != reuse ]; then
-    cat >"$d/pacs.toml" <<EOF
-[server]
-bind = "127.0.0.1:0"
-data_dir = "$d/data"
-shutdown_grace_secs = 5
-[database]
-url = "sqlite://$d/pacs.sqlite"
-[storage]
-default_medium = "local"
-fsync = true
-[[storage.media]]
-name = "local"
-path = "$d/archive"
-[[tenants]]
-name = "default"
-ae_title = "PACS"
-api_key = "$KEY"
-EOF
-  fi
-  RUST_LOG=${PACS_LOG:-warn} setsid "$BIN" serve --config "$d/pacs.toml" >"$d/stdout.log" 2>>"$d/server.log" </dev/null &
-  PACS_PID=$!
-  for _ in $(seq 1 600); do  # <= 120 s (migrations included)
-    line=$(grep -m1 '^pacs ready: listening on http://' "$d/stdout.log" 2>/dev/null || true)
-    port=$(sed -n 's#^pacs ready: listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' <<<"$line")
-    [ -n "$port" ] && break
-    kill -0 "$PACS_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [ -z "$port" ]; then
-    err pacs "$1" "server did not become ready: $(tail -3 "$d/server.log" "$d/stdout.log" 2>/dev/null | tr '\n' ' ')"
-    pacs_stop; return 1
-  fi
-  P="http://127.0.0.1:$port/o3-dpacs-wado"
-  echo "pacs up (pid $PACS_PID) $P dir=$d"
-}
-
-pacs_stop() {
-  [ -n "$PACS_PID" ] || return 0
-  if kill -0 "$PACS_PID" 2>/dev/null; then
-    kill -TERM "$PACS_PID"
-    for _ in $(seq 1 150); do kill -0 "$PACS_PID" 2>/dev/null || break; sleep 0.2; done  # <= 30 s
-    kill -0 "$PACS_PID" 2>/dev/null && { echo "pacs $PACS_PID ignored SIGTERM for 30 s: SIGKILL" >&2; kill -KILL "$PACS_PID"; }
-  fi
-  wait "$PACS_PID" 2>/dev/null || true
-  PACS_PID=""
-}
-
-pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1), keep config + logs
-  pacs_stop
-  [ "${KEEP:-0}" = 1 ] || rm -rf "$RES/pacs-$1/archive" "$RES/pacs-$1/pacs.sqlite"*
-}
-
+# ----------------------------------------------------------------- our server (SQLite; pacs_start etc.: lib.sh)
 pacs_count() {  # -> number of instances our QIDO-RS finds (-1 on failure)
   timeout 120 "$PY" "$ROOT/benches/pacs_bench.py" count --qido-base "$P/qido/PACS" --auth "$KEY" --level instances \
     2>>"$RES/client-stderr.log" | jq -r .count 2>/dev/null || echo -1
@@ -182,43 +110,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ----------------------------------------------------------------- build + env
-# REV=<commit>: build that commit from a `git archive` snapshot in $REV_SRC (own target dir
-# $REV_TARGET), not the working tree, e.g. while others have uncommitted edits that don't build.
-SRC=$ROOT
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-if [ -n "${REV:-}" ]; then
-  REVID=$(git -C "$ROOT" rev-parse --verify "$REV^{commit}") || { echo "unknown REV $REV" >&2; exit 2; }
-  SRC=${REV_SRC:-/tmp/pacs-bench/rev-src}
-  TARGET=${REV_TARGET:-/tmp/pacs-bench/rev-target}
-  rm -rf "$SRC"; mkdir -p "$SRC" "$TARGET"
-  git -C "$ROOT" archive "$REVID" | tar -x -C "$SRC"
-  echo "=== building $REVID from $SRC (target $TARGET)"
-fi
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "=== cargo build --release -p pacs-api"
-  if ! (cd "$SRC" && CARGO_TARGET_DIR=$TARGET timeout 3600 cargo build --release -p pacs-api) >"$RES/build.log" 2>&1; then
-    tail -20 "$RES/build.log" >&2; echo "build failed (log: $RES/build.log)" >&2; exit 1
-  fi
-  tail -2 "$RES/build.log"
-fi
-BIN=$TARGET/release/pacs
-[ -x "$BIN" ] || { echo "missing $BIN" >&2; exit 1; }
+bench_build
 if [ ! -f "$BS/DONE" ]; then
   timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
     --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
 fi
 NB=$(($(wc -l <"$BS/manifest.csv") - 1))
 {
-  echo "date: $(date -Is)"
-  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
-  echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ -n "${REV:-}" ]; then src="commit $REVID (git archive snapshot; working tree not used)"
-  else src="working tree at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) + $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed paths"; fi
-  echo "pacs: $BIN ($src; binary built $(date -r "$BIN" -Is)), sqlite, fsync=true, RUST_LOG=${PACS_LOG:-warn}"
+  bench_env_common "sqlite, fsync=true"
   echo "orthanc: $(Orthanc --version 2>/dev/null | head -1), dir $ORTHANC_DIR, http $OHTTP, dicom :$ORTHANC_DICOM (was running: $ORTHANC_WAS_RUNNING)"
-  echo "client: $("$PY" --version 2>&1), requests $("$PY" -c 'import requests;print(requests.__version__)')"
   echo "phases: $PHASES; preview threads=$THREADS (and 1); frame reps=$FREPS; step timeout ${TMO}s"
-  echo "storage: $(df -h /tmp | tail -1)"
 } >"$RES/env.txt"
 cat "$RES/env.txt"
 

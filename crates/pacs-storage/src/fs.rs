@@ -219,15 +219,39 @@ struct FsWriter {
     fsync: bool,
 }
 
-impl Write for FsWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.written += n as u64;
+impl FsWriter {
+    /// Counts written bytes, and keeps them while the object is small.
+    fn keep(&mut self, written: &[u8]) {
+        self.written += written.len() as u64;
         match &mut self.copy {
-            Some(c) if c.len() + n <= KEEP_IN_MEMORY => c.extend_from_slice(&buf[..n]),
+            Some(c) if c.len() + written.len() <= KEEP_IN_MEMORY => c.extend_from_slice(written),
             _ => self.copy = None,
         }
+    }
+}
+
+/// Slices at least this large are hashed on a second thread while they are
+/// written: hashing and copying into the page cache then overlap.
+const PARALLEL_HASH: usize = 256 * 1024;
+
+impl Write for FsWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() >= PARALLEL_HASH {
+            let (hasher, file) = (&mut self.hasher, &mut self.file);
+            std::thread::scope(|s| {
+                let hashing = s.spawn(|| hasher.update(buf));
+                let written = file.write_all(buf);
+                hashing
+                    .join()
+                    .map_err(|_| io::Error::other("hashing thread panicked"))?;
+                written
+            })?;
+            self.keep(buf);
+            return Ok(buf.len());
+        }
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.keep(&buf[..n]);
         Ok(n)
     }
 

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use actix_web::web;
 use futures_util::TryStreamExt;
 use pacs_app::AppError;
 use pacs_domain::ports::{BlobWriter, StagedBlob};
@@ -19,30 +18,85 @@ fn malformed(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// Room for one slice plus the chunk that completes it, so slices never regrow.
+const SLICE_CAPACITY: usize = SLICE + 256 * 1024;
+
+/// Writes slices on a blocking thread while the next ones are received.
+struct SliceWriter {
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    done: tokio::task::JoinHandle<std::io::Result<Box<dyn BlobWriter>>>,
+}
+
+impl SliceWriter {
+    fn start(mut writer: Box<dyn BlobWriter>) -> Self {
+        // Two slices queued at most: memory stays bounded whatever the part's size.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(slice) = rx.blocking_recv() {
+                writer.write_all(&slice)?;
+            }
+            Ok(writer)
+        });
+        Self { tx, done }
+    }
+
+    /// Waits for every queued slice to be written and returns the writer.
+    async fn finish(self) -> Result<Box<dyn BlobWriter>, ApiError> {
+        drop(self.tx);
+        self.done
+            .await
+            .map_err(|e| ApiError(AppError::Internal(format!("staging writer stopped: {e}"))))?
+            .map_err(|e| ApiError(AppError::Internal(format!("staging write failed: {e}"))))
+    }
+}
+
 /// Streams `field` into `writer`; returns it with the bytes not yet written.
-/// `total` counts the request's bytes against `max_bytes`.
+/// `total` counts the request's bytes against `max_bytes`. Receiving and
+/// writing overlap: while one slice is written (and hashed), the next arrives.
 pub async fn stream_part(
-    mut writer: Box<dyn BlobWriter>,
+    writer: Box<dyn BlobWriter>,
     mut field: actix_multipart::Field,
     total: &mut u64,
     max_bytes: u64,
 ) -> Result<(Box<dyn BlobWriter>, Vec<u8>), ApiError> {
+    // The writer moves to a thread with the first full slice; small parts stay here.
+    let mut idle = Some(writer);
+    let mut writing: Option<SliceWriter> = None;
     let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = field.try_next().await.map_err(malformed)? {
-        *total += chunk.len() as u64;
-        if *total > max_bytes {
-            return Err(ApiError(AppError::PayloadTooLarge(format!(
-                "the body exceeds {max_bytes} bytes"
-            ))));
+    let received: Result<(), ApiError> = async {
+        while let Some(chunk) = field.try_next().await.map_err(malformed)? {
+            *total += chunk.len() as u64;
+            if *total > max_bytes {
+                return Err(ApiError(AppError::PayloadTooLarge(format!(
+                    "the body exceeds {max_bytes} bytes"
+                ))));
+            }
+            if buf.capacity() == 0 {
+                buf.reserve_exact(SLICE_CAPACITY.max(chunk.len()));
+            }
+            buf.extend_from_slice(&chunk);
+            if buf.len() >= SLICE {
+                let slice = std::mem::take(&mut buf);
+                let w = match (&mut writing, idle.take()) {
+                    (Some(w), _) => w,
+                    (None, Some(first)) => writing.insert(SliceWriter::start(first)),
+                    (None, None) => unreachable!("the writer is idle or writing"),
+                };
+                // A closed channel means the writer failed: its error comes from `finish`.
+                if w.tx.send(slice).await.is_err() {
+                    break;
+                }
+            }
         }
-        buf.extend_from_slice(&chunk);
-        if buf.len() >= SLICE {
-            let slice = std::mem::take(&mut buf);
-            writer = web::block(move || writer.write_all(&slice).map(|_| writer))
-                .await?
-                .map_err(|e| ApiError(AppError::Internal(format!("staging write failed: {e}"))))?;
-        }
+        Ok(())
     }
+    .await;
+    let writer = match (writing, idle) {
+        (Some(w), _) => w.finish().await?,
+        (None, Some(w)) => w,
+        (None, None) => unreachable!("the writer is idle or writing"),
+    };
+    received?;
     Ok((writer, buf))
 }
 
