@@ -52,7 +52,13 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         match self.backend {
             Backend::Postgres => {
-                diesel::PgConnection::establish(&self.url).map(AnyConnection::Postgresql)
+                let mut c = diesel::PgConnection::establish(&self.url)?;
+                // diesel keeps prepared statements; after five runs PostgreSQL may switch
+                // to a generic plan that cannot see the values, and for the count and QIDO
+                // filters (an AET list, a date range) that plan is several times slower.
+                c.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Postgresql(c))
             }
             Backend::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
