@@ -21,9 +21,7 @@
 # Orthanc has no equivalent endpoints: the targets are absolute.
 #
 # Env: RUNS (2), REPS (200), WARMUP (20), N_OTHER (10000), DEP_STUDIES (200),
-#      DEP_SERIES (300), PLAN_CACHE_MODE (unset: PostgreSQL's default `auto`; e.g.
-#      force_custom_plan is set on the database before the server starts, to measure
-#      that fix), PACS_LOG (warn), NO_BUILD=1, REV=<commit> (see benches/lib.sh),
+#      DEP_SERIES (300), PACS_LOG (warn), NO_BUILD=1, REV=<commit> (see benches/lib.sh),
 #      KEEP_DB=1 keeps the database (dropped otherwise, also on failure or Ctrl-C).
 # Results: /tmp/pacs-bench/<stamp>-mgmt/{results.jsonl,summary.md,env.txt,explain/,pacs-*/}.
 # 127.0.0.1 only; every wait is bounded.
@@ -49,7 +47,6 @@ MB="$ROOT/benches/management_bench.py"
 for v in N N_OTHER DEP_STUDIES DEP_SERIES RUNS REPS WARMUP; do
   case ${!v} in '' | *[!0-9]*) echo "$v must be a number" >&2; exit 2 ;; esac
 done
-case ${PLAN_CACHE_MODE:-} in '' | auto | force_custom_plan | force_generic_plan) ;; *) echo "bad PLAN_CACHE_MODE" >&2; exit 2 ;; esac
 
 err() { record "$(jq -nc --arg w "$1" --arg m "$2" '{test:"error",what:$w,message:$m}')" >&2; }
 pacs_error() { err "pacs-$1" "$2"; }
@@ -75,7 +72,7 @@ trap 'exit 130' INT TERM
 bench_build
 {
   bench_env_common "PostgreSQL, fsync=false"
-  echo "postgresql: $(pg_query 'show server_version') (shared_buffers $(pg_query 'show shared_buffers'), work_mem $(pg_query 'show work_mem'), jit $(pg_query 'show jit'), max_parallel_workers_per_gather $(pg_query 'show max_parallel_workers_per_gather'), plan_cache_mode ${PLAN_CACHE_MODE:-$(pg_query 'show plan_cache_mode')})"
+  echo "postgresql: $(pg_query 'show server_version') (shared_buffers $(pg_query 'show shared_buffers'), work_mem $(pg_query 'show work_mem'), jit $(pg_query 'show jit'), max_parallel_workers_per_gather $(pg_query 'show max_parallel_workers_per_gather'), plan_cache_mode force_custom_plan set by the server on its connections)"
   echo "data: $N studies (+$DEP_STUDIES deprecated through the API, +$DEP_SERIES series deprecated) of tenant default, $N_OTHER of tenant other, database $DB"
   echo "runs: $RUNS x (warmup $WARMUP + $REPS timed requests per shape), server restarted per run, pool_size default, 1 client connection"
 } >"$RES/env.txt"
@@ -96,7 +93,6 @@ t=$(now)
 gen=$(psql -h 127.0.0.1 -U postgres -d "$DB" -qtAX -v ON_ERROR_STOP=1 -v n_default=$((N + DEP_STUDIES)) -v n_other="$N_OTHER" \
   -v start="'2025-11-01'" -f "$ROOT/benches/management_data.sql" 2>>"$RES/pg.log") || { tail -5 "$RES/pg.log" >&2; exit 1; }
 record "$(jq -nc --argjson g "$gen" --arg s "$(echo "$(now) - $t" | bc)" '{test:"generate",wall_s:($s|tonumber|.*10|round/10)} + $g')"
-if [ -n "${PLAN_CACHE_MODE:-}" ]; then pg_sql "alter database $DB set plan_cache_mode = $PLAN_CACHE_MODE"; fi
 
 # ----------------------------------------------------------------- changes through the API + validation
 pacs_start 1 reuse || exit 1
@@ -121,7 +117,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 echo "=== EXPLAIN ANALYZE of the count statements ($RES/explain)"
-mb explain explain --db "$DB" --outdir "$RES/explain" | jq -r '"  \(.shape): \(.server_plan) plan, \(.auto_ms) ms (custom \(.custom_ms), generic \(.generic_ms))"' || true
+mb explain explain --db "$DB" --outdir "$RES/explain" | jq -r '"  \(.shape): custom plan \(.custom_ms) ms, generic plan \(.generic_ms) ms"' || true
 
 echo "=== summary (p50 / p95 of $REPS requests, client wall time; DB exec = EXPLAIN ANALYZE execution time)"
 "$PY" "$MB" summary "$J" --md "$RES/summary.md"
