@@ -14,6 +14,7 @@ mod management;
 mod ops;
 mod pathology;
 mod qido;
+mod relocation;
 mod rendering;
 mod stow;
 mod support;

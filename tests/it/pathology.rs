@@ -1620,3 +1620,54 @@ fn file_names_and_body_limits() {
         assert!(qido(&server, &TENANT_A, "/instances?ContainerIdentifier=BIG-1").is_empty());
     }
 }
+
+/// A relocated slide (its file and its sidecar) is served from the new medium,
+/// byte for byte, and nothing of it is left on the old one.
+#[test]
+fn relocated_slide_is_served_from_its_new_medium() {
+    let Some(data) = data_dir() else { return };
+    let s = slides(&data);
+    for backend in backends() {
+        let second = tempfile::tempdir().unwrap();
+        let server = Server::start_with(
+            backend,
+            Options {
+                extra_toml: format!(
+                    "[[storage.media]]\nname = \"offline\"\npath = \"{}\"\n",
+                    second.path().display()
+                ),
+                ..Options::default()
+            },
+        );
+        let bytes = std::fs::read(&s.svs).unwrap();
+        let up = upload(
+            &server,
+            &[
+                text_part("metadata", &metadata("RELOC-SLIDE-ACC", "RELOC-SLIDE")),
+                slide_part(&s.svs, "small.svs"),
+            ],
+        );
+        let [study, ..] = uids(up.ok());
+        assert_eq!(server.stored_files().len(), 2, "slide and sidecar");
+        let a = post_json(
+            &server,
+            "/studies/relocation",
+            &TENANT_A,
+            &json!({"studyInstanceUid": study, "physicalMediumName": "offline", "author": "JaneDoe"}),
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert!(server.stored_files().is_empty(), "old copies removed");
+        let moved: Vec<PathBuf> = files_under(second.path())
+            .into_iter()
+            .filter(|p| !p.components().any(|c| c.as_os_str() == ".staging"))
+            .collect();
+        assert_eq!(moved.len(), 2, "{moved:?}");
+        let got = wholeslide(&server, TENANT_A.key, "RELOC-SLIDE");
+        assert_eq!(got.status, 200, "{}", got.text());
+        assert_eq!(
+            sha1_hex(&got.body),
+            sha1_hex(&bytes),
+            "byte-identical slide"
+        );
+    }
+}

@@ -1136,6 +1136,23 @@ fn operations() -> Vec<Op> {
             "StudyRecovery",
             false,
         ),
+        op(
+            Post,
+            "/studies/relocation",
+            "management",
+            "relocateStudy",
+            "Move a study's stored objects to another physical medium",
+        )
+        .json_body("StudyRelocation", &[JSON, "text/json"])
+        .describe(
+            "Synchronous: every object is copied and verified, the index switched, then the old \
+             copies removed; a failure leaves the study where it was. 404 study_not_found, \
+             medium_not_found; 409 multiple_studies, bucket_error (no S3 bucket is served by \
+             this version), relocation_pending, system_error.",
+        )
+        .ok(200, "Done", JSON, Some("RelocationResponse"))
+        .errors(&[400, 404, 409])
+        .keyed(),
         // Corrections.
         correction(
             op(
@@ -1465,6 +1482,40 @@ fn schemas() -> Vec<(&'static str, Value)> {
         (
             "StudyRecovery",
             change_schema("studyInstanceUid", "accessionNumber", false),
+        ),
+        (
+            "StudyRelocation",
+            json!({ "allOf": [
+                variants(
+                    "oneOf",
+                    &json!({
+                        "type": "object",
+                        "required": ["author"],
+                        "properties": {
+                            "studyInstanceUid": uid(),
+                            "accessionNumber": text(),
+                            "bucketName": text(),
+                            "physicalMediumName": text(),
+                            "author": text(),
+                        },
+                    }),
+                    &["studyInstanceUid", "accessionNumber"],
+                ),
+                { "oneOf": [
+                    { "type": "object", "required": ["physicalMediumName"] },
+                    { "type": "object", "required": ["bucketName"] },
+                ] },
+            ] }),
+        ),
+        (
+            "RelocationResponse",
+            object(
+                &["message", "request"],
+                json!({
+                    "message": { "type": "string", "enum": ["relocation successful"] },
+                    "request": { "type": "object", "description": "The fields received" },
+                }),
+            ),
         ),
         (
             "DeprecationResponse",

@@ -122,6 +122,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         events: database.clone(),
         counter: database.clone(),
         deprecations: database.clone(),
+        relocations: database.clone(),
         corrections: database.clone(),
         orders: database.clone(),
         media,

@@ -7,7 +7,7 @@ use pacs_domain::ids::{AeTitle, TenantName};
 use pacs_domain::model::MediumName;
 use pacs_domain::ports::{
     BlobStore, CorrectionStore, DeprecationStore, EventLog, InstanceIndex, OrderStore, QueryIndex,
-    RetrieveIndex, StudyCounter,
+    RelocationStore, RetrieveIndex, StudyCounter,
 };
 
 use crate::in_flight::InFlight;
@@ -42,6 +42,11 @@ impl Media {
         &self.by_name[&self.default]
     }
 
+    /// A configured medium by name, if there is one.
+    pub fn find(&self, name: &MediumName) -> Option<&Arc<dyn BlobStore>> {
+        self.by_name.get(name)
+    }
+
     pub fn get(&self, name: &MediumName) -> Result<&Arc<dyn BlobStore>, AppError> {
         self.by_name
             .get(name)
@@ -65,6 +70,7 @@ pub struct Ports {
     pub deprecations: Arc<dyn DeprecationStore>,
     pub corrections: Arc<dyn CorrectionStore>,
     pub orders: Arc<dyn OrderStore>,
+    pub relocations: Arc<dyn RelocationStore>,
     pub media: Media,
     /// Changes in progress in this process (deprecations), to refuse a second
     /// one on the same data while the first runs.

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod kos;
 pub mod orders;
 pub mod pathology;
+pub mod relocation;
 pub mod rendering;
 pub mod retrieve;
 pub mod search;

@@ -93,7 +93,7 @@ fn series_ids(
     }
 }
 
-fn study_ids(
+pub(crate) fn study_ids(
     c: &mut AnyConnection,
     tenant: &str,
     sel: &StudySelector,

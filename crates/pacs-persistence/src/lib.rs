@@ -28,6 +28,7 @@ mod events;
 mod ingest;
 mod orders;
 mod query;
+mod relocation;
 mod retrieve;
 mod rows;
 mod schema;

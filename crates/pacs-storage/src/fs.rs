@@ -183,6 +183,26 @@ impl BlobStore for FsMedium {
         Ok(committed)
     }
 
+    fn place(&self, blob: Box<dyn StagedBlob>, key: &str) -> Result<CommittedBlob, StorageError> {
+        check_key(key)?;
+        let blob = blob
+            .into_any()
+            .downcast::<FsStaged>()
+            .map_err(|_| StorageError::Io("object staged by another medium".into()))?;
+        if self.fsync {
+            blob.file.as_file().sync_data()?;
+        }
+        let placed = blob.link_key(&self.root, key.to_owned())?;
+        if self.fsync && placed.created {
+            let path = self.root.join(&placed.key);
+            if let Err(e) = sync_dir(path.parent().unwrap_or(&self.root)) {
+                self.unlink_created(std::slice::from_ref(&placed));
+                return Err(e.into());
+            }
+        }
+        Ok(placed)
+    }
+
     fn delete(&self, key: &str) -> Result<(), StorageError> {
         let path = self.path_of(key)?;
         match fs::remove_file(&path) {
@@ -318,7 +338,10 @@ impl StagedBlob for FsStaged {
 impl FsStaged {
     /// Links the staged file under its key, never replacing an existing one.
     fn link(self, root: &Path, name: &ObjectName) -> Result<CommittedBlob, StorageError> {
-        let key = key_for(name);
+        self.link_key(root, key_for(name))
+    }
+
+    fn link_key(self, root: &Path, key: String) -> Result<CommittedBlob, StorageError> {
         let target = root.join(&key);
         let dir = target.parent().expect("keys have a tenant component");
         create_dirs_durably(root, dir, self.fsync)?;

@@ -1,8 +1,9 @@
-//! Count, deprecation and recovery (source document "Count studies API",
-//! "Deprecation APIs"; recovery per API.md §2).
+//! Count, deprecation, recovery and relocation (source document "Count studies
+//! API", "Deprecation APIs", "Study relocation API"; recovery per API.md §2).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use pacs_app::deprecation::{SeriesRequest, StudyRequest};
+use pacs_app::relocation::{self, RelocationRequest};
 use pacs_app::{Tenant, count, deprecation};
 use serde_json::json;
 
@@ -19,13 +20,21 @@ const SERIES_KEYS: [&str; 4] = [
     "reason",
 ];
 const STUDY_KEYS: [&str; 4] = ["studyInstanceUid", "accessionNumber", "author", "reason"];
+const RELOCATION_KEYS: [&str; 5] = [
+    "studyInstanceUid",
+    "accessionNumber",
+    "bucketName",
+    "physicalMediumName",
+    "author",
+];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/studies/count").route(web::get().to(count_studies)))
         .service(web::resource("/series/deprecation").route(web::post().to(deprecate_series)))
         .service(web::resource("/studies/deprecation").route(web::post().to(deprecate_study)))
         .service(web::resource("/series/recovery").route(web::post().to(recover_series)))
-        .service(web::resource("/studies/recovery").route(web::post().to(recover_study)));
+        .service(web::resource("/studies/recovery").route(web::post().to(recover_study)))
+        .service(web::resource("/studies/relocation").route(web::post().to(relocate_study)));
 }
 
 async fn count_studies(
@@ -136,4 +145,18 @@ async fn recover_study(
         "recovery successful",
     )
     .await
+}
+
+async fn relocate_study(
+    body: web::Bytes,
+    t: web::ReqData<Tenant>,
+    s: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let map = object(&body, BAD_BODY)?;
+    let request: RelocationRequest = parse(&map, BAD_BODY)?;
+    let (ports, tenant) = (s.ports.clone(), t.into_inner());
+    blocking(move || relocation::relocate_study(&ports, &tenant, &request)).await?;
+    Ok(HttpResponse::Ok().json(
+        json!({ "message": "relocation successful", "request": echo(&map, &RELOCATION_KEYS) }),
+    ))
 }

@@ -117,3 +117,33 @@ pub enum OrderOutcome {
     Duplicate,
     NotFound,
 }
+
+/// One stored object of a study, as relocation copies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyFile {
+    /// The index row the object belongs to (an instance).
+    pub row: i64,
+    pub medium: crate::model::MediumName,
+    /// The slide file of a pathology instance (not its sidecar header).
+    pub slide: bool,
+    pub key: String,
+    pub sha1: String,
+}
+
+/// The objects of a study, or why there are none to relocate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelocationLookup {
+    NotFound,
+    MultipleStudies,
+    Found {
+        study: StudyInstanceUid,
+        files: Vec<StudyFile>,
+    },
+}
+
+/// A copy made on the target medium, to be recorded in place of `file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelocatedFile {
+    pub file: StudyFile,
+    pub new_key: String,
+}

@@ -16,7 +16,7 @@ pub use events::{EventType, NewEvent, StudyEvent};
 pub use frames::FrameIndex;
 pub use management::{
     Change, CorrectionOutcome, CountFilter, DeprecationOutcome, Order, OrderOutcome, PatientRecord,
-    SeriesSelector, StudySelector,
+    RelocatedFile, RelocationLookup, SeriesSelector, StudyFile, StudySelector,
 };
 pub use query::{
     Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,

@@ -87,6 +87,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
         &self,
         items: Vec<(Box<dyn StagedBlob>, ObjectName)>,
     ) -> Result<Vec<CommittedBlob>, StorageError>;
+    /// Places one staged object under `key` as given: a copy of another medium's
+    /// object keeps its key (relocation). Same guarantees as [`BlobStore::commit`].
+    fn place(&self, blob: Box<dyn StagedBlob>, key: &str) -> Result<CommittedBlob, StorageError>;
     /// Opens a stored object. Unknown key: `NotFound`.
     fn open(&self, key: &str) -> Result<Box<dyn BlobRead>, StorageError>;
     /// Removes a stored object (only for objects no row refers to).

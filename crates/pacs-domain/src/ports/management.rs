@@ -4,8 +4,9 @@
 
 use crate::ids::{PatientId, StudyInstanceUid, TenantName};
 use crate::model::{
-    Change, CorrectionOutcome, CountFilter, DeprecationOutcome, Order, OrderOutcome,
-    PatientAttributes, SeriesSelector, StudyAttributes, StudySelector,
+    Change, CorrectionOutcome, CountFilter, DeprecationOutcome, MediumName, Order, OrderOutcome,
+    PatientAttributes, RelocatedFile, RelocationLookup, SeriesSelector, StudyAttributes, StudyFile,
+    StudySelector,
 };
 use crate::ports::RepositoryError;
 
@@ -133,4 +134,27 @@ pub trait OrderStore: Send + Sync {
         study: &StudyInstanceUid,
         change: &Change,
     ) -> Result<OrderOutcome, RepositoryError>;
+}
+
+/// Moving a study's stored objects to another medium (`POST /studies/relocation`).
+pub trait RelocationStore: Send + Sync {
+    /// Every stored object of the live study (its deprecated series included: they
+    /// stay with the study).
+    fn study_files(
+        &self,
+        tenant: &TenantName,
+        study: &StudySelector,
+    ) -> Result<RelocationLookup, RepositoryError>;
+    /// Records the copies on `target` in one transaction, with the event and the
+    /// audit record, and returns the old objects no row refers to any more (a
+    /// deprecated row of another study may share one). Fails with `Conflict`,
+    /// changing nothing, when a row no longer names the object that was copied.
+    fn switch_medium(
+        &self,
+        tenant: &TenantName,
+        study: &StudyInstanceUid,
+        target: &MediumName,
+        moved: &[RelocatedFile],
+        change: &Change,
+    ) -> Result<Vec<StudyFile>, RepositoryError>;
 }

@@ -11,6 +11,8 @@ pub use audit::{AuditLog, AuditRecord};
 pub use blob::{
     BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
 };
-pub use management::{CorrectionStore, DeprecationStore, OrderStore, StudyCounter};
+pub use management::{
+    CorrectionStore, DeprecationStore, OrderStore, RelocationStore, StudyCounter,
+};
 pub use repository::{EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};
 pub use stats::{MediumUsage, StorageUsage};

@@ -1,0 +1,203 @@
+//! `POST /studies/relocation`: moves a study's stored objects to another
+//! physical medium, synchronously. Copies first, each verified by its SHA-1,
+//! then switches the index in one transaction, then deletes the old copies: a
+//! failure at any step leaves the study readable where it was.
+
+use std::io;
+use std::sync::Arc;
+
+use pacs_domain::model::{
+    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudySelector,
+};
+use pacs_domain::ports::{BlobStore, RepositoryError, StorageError};
+use serde::{Deserialize, Serialize};
+
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+use crate::fields::{optional, study_uid};
+
+/// Body of `POST /studies/relocation` (also echoed back as `request`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelocationRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub study_instance_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accession_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_medium_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+/// What a relocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relocated {
+    /// Objects copied to the target medium (0: the study was there already).
+    pub copied: usize,
+}
+
+const BAD_BODY: &str = "Invalid relocation request: the request's body wasn't formatted correctly";
+
+fn bad(detail: &str) -> AppError {
+    AppError::invalid("bad_request", format!("{BAD_BODY} ({detail})"))
+}
+
+fn system_error(detail: impl std::fmt::Display) -> AppError {
+    log::error!("relocation failed: {detail}");
+    AppError::conflict(
+        "system_error",
+        "System error relocating study: the study stays where it was",
+    )
+}
+
+fn selector(r: &RelocationRequest) -> Result<StudySelector, AppError> {
+    match (
+        optional(&r.study_instance_uid),
+        optional(&r.accession_number),
+    ) {
+        (Some(uid), None) => study_uid(&uid, "studyInstanceUid", BAD_BODY).map(StudySelector::Uid),
+        (None, Some(acc)) => Ok(StudySelector::AccessionNumber(acc)),
+        (None, None) => Err(bad("studyInstanceUid or accessionNumber is mandatory")),
+        (Some(_), Some(_)) => Err(bad("give studyInstanceUid or accessionNumber, not both")),
+    }
+}
+
+/// The configured physical medium the request names.
+fn target<'a>(ports: &'a Ports, r: &RelocationRequest) -> Result<&'a Arc<dyn BlobStore>, AppError> {
+    let not_found = || {
+        AppError::not_found(
+            "medium_not_found",
+            "Physical medium not found: the physical medium requested does not exist",
+        )
+    };
+    match (optional(&r.physical_medium_name), optional(&r.bucket_name)) {
+        (Some(name), None) => {
+            let name = MediumName::new(&name).map_err(|_| not_found())?;
+            ports.media.find(&name).ok_or_else(not_found)
+        }
+        // No S3 bucket is served by this version: none can be loaded.
+        (None, Some(_)) => Err(AppError::conflict(
+            "bucket_error",
+            "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
+        )),
+        (None, None) => Err(bad("physicalMediumName or bucketName is mandatory")),
+        (Some(_), Some(_)) => Err(bad("give physicalMediumName or bucketName, not both")),
+    }
+}
+
+/// Copies one object to `to`, verifying its SHA-1; returns its key there and
+/// whether this call created it.
+fn copy(ports: &Ports, file: &StudyFile, to: &dyn BlobStore) -> Result<(String, bool), AppError> {
+    let from = ports.media.get(&file.medium)?;
+    let storage = |e: StorageError| system_error(format!("copy of {}: {e}", file.key));
+    let mut reader = from.open(&file.key).map_err(storage)?;
+    let mut writer = to.begin().map_err(storage)?;
+    io::copy(&mut reader, &mut writer).map_err(|e| storage(e.into()))?;
+    let staged = writer.finish().map_err(storage)?;
+    if !staged.sha1().eq_ignore_ascii_case(&file.sha1) {
+        return Err(system_error(format!(
+            "copy of {} does not have the recorded SHA-1",
+            file.key
+        )));
+    }
+    let placed = to.place(staged, &file.key).map_err(storage)?;
+    Ok((placed.key, placed.created))
+}
+
+/// Removes the copies this relocation created, after a failure.
+fn undo(to: &dyn BlobStore, created: &[String]) {
+    for key in created {
+        if let Err(e) = to.delete(key) {
+            log::warn!("relocation: could not remove the copy {key}: {e}");
+        }
+    }
+}
+
+/// `POST /studies/relocation`.
+pub fn relocate_study(
+    ports: &Ports,
+    tenant: &Tenant,
+    r: &RelocationRequest,
+) -> Result<Relocated, AppError> {
+    let selector = selector(r)?;
+    let author = optional(&r.author).ok_or_else(|| bad("author is mandatory"))?;
+    let to = Arc::clone(target(ports, r)?);
+    let change = Change {
+        author,
+        reason: None,
+    };
+    let (study, files) = match ports
+        .relocations
+        .study_files(&tenant.name, &selector)
+        .map_err(system_error)?
+    {
+        RelocationLookup::NotFound => {
+            return Err(AppError::not_found("study_not_found", "Study not found"));
+        }
+        RelocationLookup::MultipleStudies => {
+            return Err(AppError::conflict(
+                "multiple_studies",
+                "Multiple studies found: multiple studies with the same Accession Number were found",
+            ));
+        }
+        RelocationLookup::Found { study, files } => (study, files),
+    };
+    let Some(_guard) = ports
+        .in_flight
+        .try_begin(format!("{}/relocation/{study}", tenant.name))
+    else {
+        return Err(AppError::conflict(
+            "relocation_pending",
+            "Study has already a pending relocation",
+        ));
+    };
+    let mut moved = Vec::new();
+    let mut created = Vec::new();
+    for file in files.into_iter().filter(|f| &f.medium != to.name()) {
+        match copy(ports, &file, to.as_ref()) {
+            Ok((new_key, was_created)) => {
+                if was_created {
+                    created.push(new_key.clone());
+                }
+                moved.push(RelocatedFile { file, new_key });
+            }
+            Err(e) => {
+                undo(to.as_ref(), &created);
+                return Err(e);
+            }
+        }
+    }
+    if moved.is_empty() {
+        return Ok(Relocated { copied: 0 });
+    }
+    let orphans =
+        match ports
+            .relocations
+            .switch_medium(&tenant.name, &study, to.name(), &moved, &change)
+        {
+            Ok(o) => o,
+            Err(e) => {
+                undo(to.as_ref(), &created);
+                return Err(match e {
+                    RepositoryError::Conflict(why) => system_error(why),
+                    other => system_error(other),
+                });
+            }
+        };
+    // The index names the new copies now: the old ones can go. A failure here
+    // only leaves an unreferenced file behind.
+    for old in orphans {
+        if let Err(e) = ports.media.get(&old.medium).and_then(|m| {
+            m.delete(&old.key)
+                .map_err(|e| AppError::Internal(e.to_string()))
+        }) {
+            log::warn!("relocation: old copy {} not removed: {e}", old.key);
+        }
+    }
+    Ok(Relocated {
+        copied: moved.len(),
+    })
+}

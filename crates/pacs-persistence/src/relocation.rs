@@ -1,0 +1,191 @@
+//! Study relocation (the `RelocationStore` port): which objects a study has
+//! where, and the switch of its rows to the copies on another medium.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use pacs_domain::ids::{StudyInstanceUid, TenantName};
+use pacs_domain::model::{
+    Change, EventType, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudySelector,
+};
+use pacs_domain::ports::{RelocationStore, RepositoryError};
+
+use crate::audit::{AuditEntry, record};
+use crate::connection::{Database, TxError};
+use crate::counters::{study_event, study_ref};
+use crate::deprecation::study_ids;
+use crate::events::append;
+use crate::schema::{instances, series, studies};
+
+type FileRow = (i64, String, String, String, Option<String>, Option<String>);
+
+fn files_of(rows: Vec<FileRow>) -> Result<Vec<StudyFile>, RepositoryError> {
+    let mut files = Vec::with_capacity(rows.len());
+    for (row, medium, key, sha1, slide_key, slide_sha1) in rows {
+        let medium = MediumName::new(&medium)
+            .map_err(|e| RepositoryError::Internal(format!("stored medium name: {e}")))?;
+        if let (Some(key), Some(sha1)) = (slide_key, slide_sha1) {
+            files.push(StudyFile {
+                row,
+                medium: medium.clone(),
+                slide: true,
+                key,
+                sha1,
+            });
+        }
+        files.push(StudyFile {
+            row,
+            medium,
+            slide: false,
+            key,
+            sha1,
+        });
+    }
+    Ok(files)
+}
+
+impl RelocationStore for Database {
+    fn study_files(
+        &self,
+        tenant: &TenantName,
+        study: &StudySelector,
+    ) -> Result<RelocationLookup, RepositoryError> {
+        let t = tenant.as_str();
+        let found = self.read(|c| {
+            let ids = study_ids(c, t, study, false)?;
+            let id = match ids.as_slice() {
+                [] => return Ok(None),
+                [id] => *id,
+                _ => return Ok(Some(None)),
+            };
+            let uid: String = studies::table
+                .find(id)
+                .select(studies::study_uid)
+                .first(c)?;
+            let rows: Vec<FileRow> = instances::table
+                .inner_join(series::table)
+                .filter(series::study_fk.eq(id))
+                .select((
+                    instances::id,
+                    instances::medium,
+                    instances::storage_key,
+                    instances::sha1,
+                    instances::slide_key,
+                    instances::slide_sha1,
+                ))
+                .order(instances::id)
+                .load(c)?;
+            Ok(Some(Some((uid, rows))))
+        })?;
+        Ok(match found {
+            None => RelocationLookup::NotFound,
+            Some(None) => RelocationLookup::MultipleStudies,
+            Some(Some((uid, rows))) => RelocationLookup::Found {
+                study: StudyInstanceUid::new(&uid)
+                    .map_err(|e| RepositoryError::Internal(format!("stored study UID: {e}")))?,
+                files: files_of(rows)?,
+            },
+        })
+    }
+
+    fn switch_medium(
+        &self,
+        tenant: &TenantName,
+        study: &StudyInstanceUid,
+        target: &MediumName,
+        moved: &[RelocatedFile],
+        change: &Change,
+    ) -> Result<Vec<StudyFile>, RepositoryError> {
+        let t = tenant.as_str();
+        // Per row: the medium it is on now, and its new keys.
+        let mut rows: BTreeMap<i64, (&str, Option<&str>, Option<&str>)> = BTreeMap::new();
+        for m in moved {
+            let e = rows
+                .entry(m.file.row)
+                .or_insert((m.file.medium.as_str(), None, None));
+            if m.file.slide {
+                e.2 = Some(&m.new_key);
+            } else {
+                e.1 = Some(&m.new_key);
+            }
+        }
+        let stale = std::cell::Cell::new(false);
+        let result = self.write(|c| {
+            let ids = study_ids(c, t, &StudySelector::Uid(study.clone()), false)?;
+            let [id] = ids.as_slice() else {
+                stale.set(true);
+                return Err(TxError::Rollback);
+            };
+            for (row, (from, key, slide_key)) in &rows {
+                let Some(key) = key else {
+                    stale.set(true);
+                    return Err(TxError::Rollback);
+                };
+                let mut changed = diesel::update(
+                    instances::table
+                        .filter(instances::id.eq(row))
+                        .filter(instances::medium.eq(*from)),
+                )
+                .set((
+                    instances::medium.eq(target.as_str()),
+                    instances::storage_key.eq(*key),
+                ))
+                .execute(c)?;
+                if let Some(slide_key) = slide_key {
+                    changed = changed.min(
+                        diesel::update(instances::table.filter(instances::id.eq(row)))
+                            .set(instances::slide_key.eq(*slide_key))
+                            .execute(c)?,
+                    );
+                }
+                if changed != 1 {
+                    stale.set(true);
+                    return Err(TxError::Rollback);
+                }
+            }
+            let study_ref = study_ref(c, *id)?;
+            let mut details = BTreeMap::new();
+            details.insert("medium", target.as_str().to_owned());
+            details.insert("objects", moved.len().to_string());
+            record(
+                c,
+                tenant,
+                &AuditEntry {
+                    actor: &change.author,
+                    action: "STUDY_RELOCATED",
+                    study_uid: Some(&study_ref.uid),
+                    series_uid: None,
+                    patient_id: Some(&study_ref.patient_id),
+                    details,
+                },
+            )?;
+            let event = study_event(EventType::StudyRelocated, &study_ref, None, change)
+                .detail("medium", target.as_str().to_owned());
+            append(c, tenant, &[event])?;
+            let mut orphans = Vec::new();
+            for m in moved {
+                let from = m.file.medium.as_str();
+                let objects: i64 = instances::table
+                    .filter(instances::medium.eq(from))
+                    .filter(instances::storage_key.eq(&m.file.key))
+                    .count()
+                    .get_result(c)?;
+                let slides: i64 = instances::table
+                    .filter(instances::medium.eq(from))
+                    .filter(instances::slide_key.eq(&m.file.key))
+                    .count()
+                    .get_result(c)?;
+                if objects + slides == 0 {
+                    orphans.push(m.file.clone());
+                }
+            }
+            Ok(orphans)
+        });
+        match result {
+            Err(_) if stale.get() => Err(RepositoryError::Conflict(
+                "the study changed while it was being relocated".into(),
+            )),
+            other => other,
+        }
+    }
+}

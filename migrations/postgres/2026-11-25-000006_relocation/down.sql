@@ -1,0 +1,2 @@
+DROP INDEX instances_slide_key;
+DROP INDEX instances_storage_key;
