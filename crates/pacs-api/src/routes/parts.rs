@@ -1,4 +1,4 @@
-//! Streaming one multipart part into a staging writer, in 1 MiB slices
+//! Streaming one multipart part into a staging writer, in 512 KiB slices
 //! written off the async workers, so no part of any size sits in memory.
 
 use std::io::Write;
@@ -9,7 +9,7 @@ use pacs_domain::ports::{BlobWriter, StagedBlob};
 
 use crate::error::ApiError;
 
-const SLICE: usize = 1024 * 1024;
+const SLICE: usize = 512 * 1024;
 
 fn malformed(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(
@@ -19,11 +19,15 @@ fn malformed(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// Room for one slice plus the chunk that completes it, so slices never regrow.
-const SLICE_CAPACITY: usize = SLICE + 256 * 1024;
+const SLICE_CAPACITY: usize = SLICE + 128 * 1024;
 
 /// Writes slices on a blocking thread while the next ones are received.
 struct SliceWriter {
     tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    /// Written slices come back to be filled again: a part of any size cycles
+    /// through the same few buffers, so the allocator never sees the churn (with
+    /// transparent huge pages, fresh buffers kept whole 2 MiB pages resident).
+    spent: std::sync::mpsc::Receiver<Vec<u8>>,
     done: tokio::task::JoinHandle<std::io::Result<Box<dyn BlobWriter>>>,
 }
 
@@ -31,13 +35,26 @@ impl SliceWriter {
     fn start(mut writer: Box<dyn BlobWriter>) -> Self {
         // Two slices queued at most: memory stays bounded whatever the part's size.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<u8>>();
         let done = tokio::task::spawn_blocking(move || {
-            while let Some(slice) = rx.blocking_recv() {
+            while let Some(mut slice) = rx.blocking_recv() {
                 writer.write_all(&slice)?;
+                slice.clear();
+                // The receiving side may have finished already: the slice is dropped.
+                let _ = spent_tx.send(slice);
             }
             Ok(writer)
         });
-        Self { tx, done }
+        Self { tx, spent, done }
+    }
+
+    /// An empty slice to fill: a written one when there is one, else a new one.
+    fn empty_slice(&self, first_chunk: usize) -> Vec<u8> {
+        self.spent
+            .try_recv()
+            .ok()
+            .filter(|s| s.capacity() >= first_chunk)
+            .unwrap_or_else(|| Vec::with_capacity(SLICE_CAPACITY.max(first_chunk)))
     }
 
     /// Waits for every queued slice to be written and returns the writer.
@@ -72,7 +89,10 @@ pub async fn stream_part(
                 ))));
             }
             if buf.capacity() == 0 {
-                buf.reserve_exact(SLICE_CAPACITY.max(chunk.len()));
+                buf = match &writing {
+                    Some(w) => w.empty_slice(chunk.len()),
+                    None => Vec::with_capacity(SLICE_CAPACITY.max(chunk.len())),
+                };
             }
             buf.extend_from_slice(&chunk);
             if buf.len() >= SLICE {

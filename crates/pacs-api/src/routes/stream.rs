@@ -12,7 +12,7 @@ use pacs_domain::model::StoredInstance;
 use pacs_domain::ports::BlobRead;
 use tokio::sync::mpsc;
 
-const SLICE: usize = 1024 * 1024;
+const SLICE: usize = 256 * 1024;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -24,13 +24,20 @@ fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
 
 /// Sends `reader` to `tx` in slices; false when the client went away.
 fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
+    let (home, returned) = std::sync::mpsc::channel::<Vec<u8>>();
     loop {
         // Not zero-filled: `read_to_end` reads into the spare capacity.
-        let mut buf = Vec::with_capacity(SLICE);
+        let mut buf = returned
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(SLICE));
         match reader.take(SLICE as u64).read_to_end(&mut buf) {
             Ok(0) => return true,
             Ok(n) => {
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                let lent = Lent {
+                    buf,
+                    home: home.clone(),
+                };
+                if tx.blocking_send(Ok(Bytes::from_owner(lent))).is_err() {
                     return false;
                 }
                 if n < SLICE {
@@ -42,6 +49,29 @@ fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
                 return false;
             }
         }
+    }
+}
+
+/// A slice lent to the response. Once sent it comes back to be read into again,
+/// so a download of any size cycles through the same few buffers (fresh
+/// buffers each time kept whole huge pages of the heap resident).
+struct Lent {
+    buf: Vec<u8>,
+    home: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        // The reader may have finished: then the buffer is freed here.
+        let _ = self.home.send(buf);
     }
 }
 
@@ -127,7 +157,7 @@ pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
 
 /// `len` bytes of a stored object from `start` (a whole file, or one range).
 pub fn blob_body(mut reader: Box<dyn BlobRead>, start: u64, len: u64) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    let (tx, rx) = mpsc::channel::<Chunk>(2);
     tokio::task::spawn_blocking(move || {
         if let Err(e) = reader.seek(SeekFrom::Start(start)) {
             let _ = tx.blocking_send(Err(e));
