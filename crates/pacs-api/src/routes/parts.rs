@@ -18,6 +18,9 @@ fn malformed(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// The first buffer of a part; it grows as the part does.
+const FIRST_CAPACITY: usize = 64 * 1024;
+
 /// Room for one slice plus the chunk that completes it, so slices never regrow.
 const SLICE_CAPACITY: usize = SLICE + 128 * 1024;
 
@@ -89,9 +92,11 @@ pub async fn stream_part(
                 ))));
             }
             if buf.capacity() == 0 {
+                // Most parts (a DICOM instance) are far smaller than a slice: the
+                // first buffer grows with the part, later ones are full slices.
                 buf = match &writing {
                     Some(w) => w.empty_slice(chunk.len()),
-                    None => Vec::with_capacity(SLICE_CAPACITY.max(chunk.len())),
+                    None => Vec::with_capacity(chunk.len().max(FIRST_CAPACITY)),
                 };
             }
             buf.extend_from_slice(&chunk);

@@ -12,7 +12,7 @@ use pacs_domain::model::StoredInstance;
 use pacs_domain::ports::BlobRead;
 use tokio::sync::mpsc;
 
-const SLICE: usize = 256 * 1024;
+const SLICE: usize = 1024 * 1024;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -157,7 +157,7 @@ pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
 
 /// `len` bytes of a stored object from `start` (a whole file, or one range).
 pub fn blob_body(mut reader: Box<dyn BlobRead>, start: u64, len: u64) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(2);
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
         if let Err(e) = reader.seek(SeekFrom::Start(start)) {
             let _ = tx.blocking_send(Err(e));
