@@ -48,8 +48,7 @@ impl Media {
     }
 
     pub fn get(&self, name: &MediumName) -> Result<&Arc<dyn BlobStore>, AppError> {
-        self.by_name
-            .get(name)
+        self.find(name)
             .ok_or_else(|| AppError::Internal(format!("medium {name} is not configured")))
     }
 

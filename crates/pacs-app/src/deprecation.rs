@@ -31,10 +31,12 @@ pub struct StudyRequest {
     pub reason: Option<String>,
 }
 
-/// The source document's words for a malformed body.
-const BAD_BODY: &str = "Invalid relocation request: the request's body wasn't formatted correctly";
+/// The source document's words for a malformed management body (deprecation,
+/// recovery and relocation share them).
+pub(crate) const BAD_BODY: &str =
+    "Invalid relocation request: the request's body wasn't formatted correctly";
 
-fn bad(detail: &str) -> AppError {
+pub(crate) fn bad(detail: &str) -> AppError {
     AppError::invalid("bad_request", format!("{BAD_BODY} ({detail})"))
 }
 
@@ -70,10 +72,15 @@ fn series_selector(r: &SeriesRequest) -> Result<SeriesSelector, AppError> {
 }
 
 fn study_selector(r: &StudyRequest) -> Result<StudySelector, AppError> {
-    match (
-        optional(&r.study_instance_uid),
-        optional(&r.accession_number),
-    ) {
+    select_study(&r.study_instance_uid, &r.accession_number)
+}
+
+/// Exactly one of `studyInstanceUid` and `accessionNumber`.
+pub(crate) fn select_study(
+    uid: &Option<String>,
+    accession: &Option<String>,
+) -> Result<StudySelector, AppError> {
+    match (optional(uid), optional(accession)) {
         (Some(uid), None) => study_uid(&uid, "studyInstanceUid", BAD_BODY)
             .map(StudySelector::Uid)
             .map_err(|e| bad(&e.to_string())),

@@ -6,15 +6,14 @@
 use std::io;
 use std::sync::Arc;
 
-use pacs_domain::model::{
-    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudySelector,
-};
+use pacs_domain::model::{Change, MediumName, RelocatedFile, RelocationLookup, StudyFile};
 use pacs_domain::ports::{BlobStore, RepositoryError, StorageError};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{Ports, Tenant};
+use crate::deprecation::{bad, select_study};
 use crate::error::AppError;
-use crate::fields::{optional, study_uid};
+use crate::fields::optional;
 
 /// Body of `POST /studies/relocation` (also echoed back as `request`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -32,37 +31,12 @@ pub struct RelocationRequest {
     pub author: Option<String>,
 }
 
-/// What a relocation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Relocated {
-    /// Objects copied to the target medium (0: the study was there already).
-    pub copied: usize,
-}
-
-const BAD_BODY: &str = "Invalid relocation request: the request's body wasn't formatted correctly";
-
-fn bad(detail: &str) -> AppError {
-    AppError::invalid("bad_request", format!("{BAD_BODY} ({detail})"))
-}
-
 fn system_error(detail: impl std::fmt::Display) -> AppError {
     log::error!("relocation failed: {detail}");
     AppError::conflict(
         "system_error",
         "System error relocating study: the study stays where it was",
     )
-}
-
-fn selector(r: &RelocationRequest) -> Result<StudySelector, AppError> {
-    match (
-        optional(&r.study_instance_uid),
-        optional(&r.accession_number),
-    ) {
-        (Some(uid), None) => study_uid(&uid, "studyInstanceUid", BAD_BODY).map(StudySelector::Uid),
-        (None, Some(acc)) => Ok(StudySelector::AccessionNumber(acc)),
-        (None, None) => Err(bad("studyInstanceUid or accessionNumber is mandatory")),
-        (Some(_), Some(_)) => Err(bad("give studyInstanceUid or accessionNumber, not both")),
-    }
 }
 
 /// The configured physical medium the request names.
@@ -121,8 +95,8 @@ pub fn relocate_study(
     ports: &Ports,
     tenant: &Tenant,
     r: &RelocationRequest,
-) -> Result<Relocated, AppError> {
-    let selector = selector(r)?;
+) -> Result<(), AppError> {
+    let selector = select_study(&r.study_instance_uid, &r.accession_number)?;
     let author = optional(&r.author).ok_or_else(|| bad("author is mandatory"))?;
     let to = Arc::clone(target(ports, r)?);
     let change = Change {
@@ -171,7 +145,7 @@ pub fn relocate_study(
         }
     }
     if moved.is_empty() {
-        return Ok(Relocated { copied: 0 });
+        return Ok(());
     }
     let orphans =
         match ports
@@ -190,14 +164,13 @@ pub fn relocate_study(
     // The index names the new copies now: the old ones can go. A failure here
     // only leaves an unreferenced file behind.
     for old in orphans {
-        if let Err(e) = ports.media.get(&old.medium).and_then(|m| {
-            m.delete(&old.key)
-                .map_err(|e| AppError::Internal(e.to_string()))
-        }) {
+        let deleted = ports
+            .media
+            .get(&old.medium)
+            .and_then(|m| m.delete(&old.key).map_err(AppError::from));
+        if let Err(e) = deleted {
             log::warn!("relocation: old copy {} not removed: {e}", old.key);
         }
     }
-    Ok(Relocated {
-        copied: moved.len(),
-    })
+    Ok(())
 }

@@ -51,22 +51,18 @@ fn unsupported(e: impl std::fmt::Display) -> DicomError {
     DicomError::CannotRender(e.to_string())
 }
 
-/// The object with only frame `n`: header plus that frame's bytes. Decoding it
+/// The object's header `obj` with only frame `n` as its pixel data. Decoding it
 /// touches one frame however many the object has.
 fn single_frame<R: Read + Seek>(
+    mut obj: DefaultDicomObject,
+    ts: &str,
     r: &mut R,
     index: &FrameIndex,
     n: u32,
 ) -> Result<DefaultDicomObject, DicomError> {
-    let mut obj = open_header(r)?;
     let bytes = read_frame(r, index, n)?;
-    let ts = obj
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_owned();
     let encapsulated = !matches!(
-        ts.as_str(),
+        ts,
         "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2.2"
     );
     let pixel = if encapsulated {
@@ -103,18 +99,20 @@ fn decode<R: Read + Seek>(
     spec: &RenderSpec,
 ) -> Result<DynamicImage, DicomError> {
     let mut opts = ConvertOptions::new().force_8bit();
-    let header_ts = {
-        let obj = open_header(&mut r)?;
-        obj.meta()
-            .transfer_syntax()
-            .trim_end_matches(['\0', ' '])
-            .to_owned()
-    };
+    let header = open_header(&mut r)?;
+    let header_ts = header
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_owned();
     // Little endian, not deflated, indexed: decode only the frame asked for.
     let fast = index.is_some()
         && matches!(Encoding::of_transfer_syntax(&header_ts), Some(e) if e != Encoding::ExplicitBe);
     let (obj, frame) = if let (true, Some(index)) = (fast, index) {
-        (single_frame(&mut r, index, spec.frame)?, 0)
+        (
+            single_frame(header, &header_ts, &mut r, index, spec.frame)?,
+            0,
+        )
     } else {
         check_part10(&mut r)?;
         r.seek(SeekFrom::Start(0))?;

@@ -347,8 +347,6 @@ const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
 /// Rows inserted at once: well under SQLite's limit of bound variables.
 const INSERT_CHUNK: usize = 200;
 
-/// Indexes a batch with a handful of statements per study and series, and one
-/// multi-row insert for the instances and one for the events.
 /// A slide file's barcode names one slide: another live instance with it
 /// (checked under the barcode's lock) is a conflict.
 fn barcode_taken(
@@ -373,6 +371,8 @@ fn barcode_taken(
     }))
 }
 
+/// Indexes a batch with a handful of statements per study and series, and one
+/// multi-row insert for the instances and one for the events.
 fn store_batch(
     c: &mut AnyConnection,
     tenant: &TenantName,

@@ -11,7 +11,7 @@ use pacs_domain::model::{
 use pacs_domain::ports::{RelocationStore, RepositoryError};
 
 use crate::audit::{AuditEntry, record};
-use crate::connection::{Database, TxError};
+use crate::connection::{AnyConnection, Database, Decision};
 use crate::counters::{study_event, study_ref};
 use crate::deprecation::study_ids;
 use crate::events::append;
@@ -109,19 +109,16 @@ impl RelocationStore for Database {
                 e.1 = Some(&m.new_key);
             }
         }
-        let stale = std::cell::Cell::new(false);
-        let result = self.write(|c| {
+        let switched = self.decide(|c| {
             let ids = study_ids(c, t, &StudySelector::Uid(study.clone()), false)?;
             let [id] = ids.as_slice() else {
-                stale.set(true);
-                return Err(TxError::Rollback);
+                return Ok(Decision::Rollback(None));
             };
             for (row, (from, key, slide_key)) in &rows {
                 let Some(key) = key else {
-                    stale.set(true);
-                    return Err(TxError::Rollback);
+                    return Ok(Decision::Rollback(None));
                 };
-                let mut changed = diesel::update(
+                let changed = diesel::update(
                     instances::table
                         .filter(instances::id.eq(row))
                         .filter(instances::medium.eq(*from)),
@@ -131,61 +128,72 @@ impl RelocationStore for Database {
                     instances::storage_key.eq(*key),
                 ))
                 .execute(c)?;
-                if let Some(slide_key) = slide_key {
-                    changed = changed.min(
-                        diesel::update(instances::table.filter(instances::id.eq(row)))
-                            .set(instances::slide_key.eq(*slide_key))
-                            .execute(c)?,
-                    );
-                }
                 if changed != 1 {
-                    stale.set(true);
-                    return Err(TxError::Rollback);
+                    return Ok(Decision::Rollback(None));
+                }
+                if let Some(slide_key) = slide_key {
+                    diesel::update(instances::table.find(row))
+                        .set(instances::slide_key.eq(*slide_key))
+                        .execute(c)?;
                 }
             }
-            let study_ref = study_ref(c, *id)?;
-            let mut details = BTreeMap::new();
-            details.insert("medium", target.as_str().to_owned());
-            details.insert("objects", moved.len().to_string());
-            record(
-                c,
-                tenant,
-                &AuditEntry {
-                    actor: &change.author,
-                    action: "STUDY_RELOCATED",
-                    study_uid: Some(&study_ref.uid),
-                    series_uid: None,
-                    patient_id: Some(&study_ref.patient_id),
-                    details,
-                },
-            )?;
-            let event = study_event(EventType::StudyRelocated, &study_ref, None, change)
-                .detail("medium", target.as_str().to_owned());
-            append(c, tenant, &[event])?;
-            let mut orphans = Vec::new();
-            for m in moved {
-                let from = m.file.medium.as_str();
-                let objects: i64 = instances::table
-                    .filter(instances::medium.eq(from))
-                    .filter(instances::storage_key.eq(&m.file.key))
-                    .count()
-                    .get_result(c)?;
-                let slides: i64 = instances::table
-                    .filter(instances::medium.eq(from))
-                    .filter(instances::slide_key.eq(&m.file.key))
-                    .count()
-                    .get_result(c)?;
-                if objects + slides == 0 {
-                    orphans.push(m.file.clone());
-                }
-            }
-            Ok(orphans)
-        });
-        match result {
-            Err(_) if stale.get() => Err(RepositoryError::Conflict(
-                "the study changed while it was being relocated".into(),
-            )),
-            other => other,
+            record_relocation(c, tenant, *id, target, moved.len(), change)?;
+            Ok(Decision::Commit(Some(orphans(c, moved)?)))
+        })?;
+        switched.ok_or_else(|| {
+            RepositoryError::Conflict("the study changed while it was being relocated".into())
+        })
+    }
+}
+
+/// The audit record and the event of a relocation.
+fn record_relocation(
+    c: &mut AnyConnection,
+    tenant: &TenantName,
+    study: i64,
+    target: &MediumName,
+    objects: usize,
+    change: &Change,
+) -> QueryResult<()> {
+    let study_ref = study_ref(c, study)?;
+    let mut details = BTreeMap::new();
+    details.insert("medium", target.as_str().to_owned());
+    details.insert("objects", objects.to_string());
+    record(
+        c,
+        tenant,
+        &AuditEntry {
+            actor: &change.author,
+            action: "STUDY_RELOCATED",
+            study_uid: Some(&study_ref.uid),
+            series_uid: None,
+            patient_id: Some(&study_ref.patient_id),
+            details,
+        },
+    )?;
+    let event = study_event(EventType::StudyRelocated, &study_ref, None, change)
+        .detail("medium", target.as_str().to_owned());
+    append(c, tenant, &[event])
+}
+
+/// The old objects that no row names any more (a deprecated row may share one).
+fn orphans(c: &mut AnyConnection, moved: &[RelocatedFile]) -> QueryResult<Vec<StudyFile>> {
+    let mut out = Vec::new();
+    for m in moved {
+        let from = m.file.medium.as_str();
+        let objects: i64 = instances::table
+            .filter(instances::medium.eq(from))
+            .filter(instances::storage_key.eq(&m.file.key))
+            .count()
+            .get_result(c)?;
+        let slides: i64 = instances::table
+            .filter(instances::medium.eq(from))
+            .filter(instances::slide_key.eq(&m.file.key))
+            .count()
+            .get_result(c)?;
+        if objects + slides == 0 {
+            out.push(m.file.clone());
         }
     }
+    Ok(out)
 }

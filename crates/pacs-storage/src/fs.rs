@@ -55,6 +55,14 @@ impl FsMedium {
     }
 }
 
+/// A staged object of this kind of medium (commit and place take only those).
+fn fs_staged(blob: Box<dyn StagedBlob>) -> Result<FsStaged, StorageError> {
+    blob.into_any()
+        .downcast::<FsStaged>()
+        .map(|b| *b)
+        .map_err(|_| StorageError::Io("object staged by another medium".into()))
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -145,13 +153,8 @@ impl BlobStore for FsMedium {
     ) -> Result<Vec<CommittedBlob>, StorageError> {
         let staged: Vec<(FsStaged, ObjectName)> = items
             .into_iter()
-            .map(
-                |(blob, name)| match blob.into_any().downcast::<FsStaged>() {
-                    Ok(b) => Ok((*b, name)),
-                    Err(_) => Err(StorageError::Io("object staged by another medium".into())),
-                },
-            )
-            .collect::<Result<_, _>>()?;
+            .map(|(blob, name)| Ok((fs_staged(blob)?, name)))
+            .collect::<Result<_, StorageError>>()?;
         if self.fsync {
             self.sync_data(&staged)?;
         }
@@ -185,10 +188,7 @@ impl BlobStore for FsMedium {
 
     fn place(&self, blob: Box<dyn StagedBlob>, key: &str) -> Result<CommittedBlob, StorageError> {
         check_key(key)?;
-        let blob = blob
-            .into_any()
-            .downcast::<FsStaged>()
-            .map_err(|_| StorageError::Io("object staged by another medium".into()))?;
+        let blob = fs_staged(blob)?;
         if self.fsync {
             blob.file.as_file().sync_data()?;
         }

@@ -1,7 +1,7 @@
 //! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`.
 //!
 //! Parts are streamed one by one: each is written to the medium's staging area
-//! as it arrives (in 1 MiB slices, off the async workers), so a request of any
+//! as it arrives (in slices, off the async workers), so a request of any
 //! size and any number of parts never sits in memory.
 
 use actix_web::http::StatusCode;

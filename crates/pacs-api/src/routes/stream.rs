@@ -24,20 +24,14 @@ fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
 
 /// Sends `reader` to `tx` in slices; false when the client went away.
 fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
-    let (home, returned) = std::sync::mpsc::channel::<Vec<u8>>();
+    let pool = Slices::new();
     loop {
         // Not zero-filled: `read_to_end` reads into the spare capacity.
-        let mut buf = returned
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(SLICE));
+        let mut buf = pool.take();
         match reader.take(SLICE as u64).read_to_end(&mut buf) {
             Ok(0) => return true,
             Ok(n) => {
-                let lent = Lent {
-                    buf,
-                    home: home.clone(),
-                };
-                if tx.blocking_send(Ok(Bytes::from_owner(lent))).is_err() {
+                if tx.blocking_send(Ok(pool.lend(buf))).is_err() {
                     return false;
                 }
                 if n < SLICE {
@@ -52,9 +46,35 @@ fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>) -> bool {
     }
 }
 
-/// A slice lent to the response. Once sent it comes back to be read into again,
-/// so a download of any size cycles through the same few buffers (fresh
-/// buffers each time kept whole huge pages of the heap resident).
+/// The slices of one response. A slice lent to the response comes back once
+/// sent, to be filled again, so a download of any size cycles through the same
+/// few buffers (fresh buffers each time kept whole huge pages of the heap resident).
+struct Slices {
+    home: std::sync::mpsc::Sender<Vec<u8>>,
+    returned: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl Slices {
+    fn new() -> Self {
+        let (home, returned) = std::sync::mpsc::channel();
+        Self { home, returned }
+    }
+
+    /// An empty slice: a returned one when there is one.
+    fn take(&self) -> Vec<u8> {
+        self.returned
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(SLICE))
+    }
+
+    fn lend(&self, buf: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Lent {
+            buf,
+            home: self.home.clone(),
+        })
+    }
+}
+
 struct Lent {
     buf: Vec<u8>,
     home: std::sync::mpsc::Sender<Vec<u8>>,
@@ -70,7 +90,7 @@ impl Drop for Lent {
     fn drop(&mut self) {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        // The reader may have finished: then the buffer is freed here.
+        // The response may outlive its writer: then the buffer is freed here.
         let _ = self.home.send(buf);
     }
 }
@@ -172,16 +192,26 @@ pub fn blob_body(mut reader: Box<dyn BlobRead>, start: u64, len: u64) -> impl St
 struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,
     buf: Vec<u8>,
+    pool: Slices,
 }
 
 impl ChannelWriter {
+    fn new(tx: mpsc::Sender<Chunk>) -> Self {
+        let pool = Slices::new();
+        Self {
+            tx,
+            buf: pool.take(),
+            pool,
+        }
+    }
+
     fn send(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(SLICE));
+        let full = std::mem::replace(&mut self.buf, self.pool.take());
         self.tx
-            .blocking_send(Ok(Bytes::from(full)))
+            .blocking_send(Ok(self.pool.lend(full)))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
     }
 }
@@ -204,10 +234,7 @@ impl Write for ChannelWriter {
 pub fn zip_body(ports: Ports, instances: Vec<StoredInstance>) -> impl Stream<Item = Chunk> {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
-        let mut out = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(SLICE),
-        };
+        let mut out = ChannelWriter::new(tx.clone());
         let written = pacs_app::pathology::write_instances_zip(&ports, &instances, &mut out)
             .and_then(|()| out.flush());
         if let Err(e) = written

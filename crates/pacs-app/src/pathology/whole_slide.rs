@@ -7,9 +7,7 @@ use pacs_domain::model::{BlobLocation, SlideKind, StoredInstance};
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
-
-/// VL Whole Slide Microscopy Image Storage.
-const WSI_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.77.1.6";
+use crate::rendering::WSI_SOP_CLASS;
 
 /// What `GET /wholeslide` returns.
 #[derive(Debug, Clone)]
