@@ -10,15 +10,21 @@
 # Env: DB=sqlite|pg (our index; pg = throwaway database pacs_bench_<pid> on
 #      127.0.0.1:5432 as user postgres, dropped at the end), REPS (20, QIDO reps),
 #      STOW_BATCH (20), STOW_CONC (4), STEP_TIMEOUT (1800 s per client step),
-#      PACS_LOG (warn; RUST_LOG of our server), KEEP=1 keeps our archives,
+#      PACS_LOG (warn; RUST_LOG of our server), KEEP=1 keeps the archives (and leaves the
+#      scratch filesystem mounted), SCRATCH=0 keeps the archives on the results directory's
+#      own filesystem instead of a fresh one (see below), SCRATCH_SIZE (24G, sparse),
+#      ORTHANC_HTTP / ORTHANC_DICOM (8052 / 4252: the private Orthanc's ports),
 #      NO_BUILD=1 skips `cargo build` (uses the existing target/release/pacs),
 #      REV=<commit> builds and measures that commit from a `git archive` snapshot (REV_SRC,
 #      default /tmp/pacs-bench/rev-src-core; REV_TARGET, default /tmp/pacs-bench/rev-target-core)
 #      instead of the working tree (see benches/lib.sh), OSRV_TIMEOUT (600 s per orthanc.sh call).
 #
-# Each phase starts both servers from EMPTY state: `orthanc.sh reset` for Orthanc, a
-# fresh temp dir + database + process for ours (fsync on). Orthanc is measured first,
-# stopped, then ours runs alone. Clients: ../shared/lab/bench_client.py through
+# Each measured step starts both servers from EMPTY state: a new Orthanc (orthanc.sh with a
+# new ORTHANC_DIR), a new dir + database + process for ours (fsync on). Orthanc is measured
+# first, stopped, then ours runs alone. Both servers' files live on one fresh ext4 made for
+# the run (benches/lib.sh scratch_fs, same features as the disk's) and nothing is deleted
+# before the end: on this VM's journal-less root, files freed in the last minutes make every
+# new file's inode search slower, which made STOW results depend on the previous run. Clients: ../shared/lab/bench_client.py through
 # benches/pacs_bench.py (adds our Authorization header and per-service base URLs).
 # Results: /tmp/pacs-bench/<stamp>/{results.jsonl,summary.md,env.txt,pacs-*/}.
 # Everything talks to 127.0.0.1 only; every loop and wait is bounded.
@@ -39,7 +45,10 @@ export TCP_NODELAY=${TCP_NODELAY:-1}   # dcmtk clients (Orthanc's C-STORE load),
 BD="$DATA/bulk-100-3-10"
 QD="$DATA/bulk-10000-1-1"
 BS="$DATA/bulk-1-1-200-big"
-OHTTP=http://127.0.0.1:${ORTHANC_HTTP:-8042}
+# A private Orthanc per measured step (orthanc.sh with ORTHANC_DIR in the run's storage),
+# never the shared lab one on :8042.
+export ORTHANC_HTTP=${ORTHANC_HTTP:-8052} ORTHANC_DICOM=${ORTHANC_DICOM:-4252}
+OHTTP=http://127.0.0.1:$ORTHANC_HTTP
 ODW=$OHTTP/dicom-web
 RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RES"
@@ -50,8 +59,11 @@ OSRV_TIMEOUT=${OSRV_TIMEOUT:-600}   # orthanc.sh reset with ORTHANC_DB=pg waits 
 [ -f "$BD/DONE" ] || { echo "missing $BD: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
 case $DB in sqlite | pg) ;; *) echo "DB must be sqlite or pg" >&2; exit 2 ;; esac
 
-ORTHANC_WAS_RUNNING=0
-"$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
+for port in "$ORTHANC_HTTP" "$ORTHANC_DICOM"; do  # orthanc.sh would take a stranger on the port for itself
+  if ss -Htln "sport = :$port" | grep -q .; then
+    echo "port $port is in use by another process: set ORTHANC_HTTP / ORTHANC_DICOM" >&2; exit 1
+  fi
+done
 
 # lib.sh: bench_build, pacs_start/stop/done, pg_*, now, record, err, loadavg, osrv, ostat, client
 pacs_error() { err pacs "$1" "$2"; }
@@ -71,10 +83,18 @@ pacs_count() {  # LEVEL -> {"count":N,"status":S}
     || echo '{"count":-1,"status":"client failed"}'
 }
 
+# ofresh NAME: a new, empty Orthanc in $STORE/orthanc-NAME (nothing deleted: see scratch_fs)
+ofresh() {
+  [ -n "${ORTHANC_DIR:-}" ] && osrv stop
+  export ORTHANC_DIR="${STORE:-$RES}/orthanc-$1"
+  osrv reset
+}
+
 cleanup() {
   pacs_stop
   if [ "$DB" = pg ]; then pg_drop "$PGDB" || true; fi
-  if [ "$ORTHANC_WAS_RUNNING" = 1 ]; then osrv start || true; else osrv stop || true; fi
+  if [ -n "${ORTHANC_DIR:-}" ]; then osrv stop || true; fi
+  scratch_fs_remove
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -92,8 +112,11 @@ cstore_par() {
 
 # ----------------------------------------------------------------- build + env
 bench_build
+SCRATCH_NOTE="on the results directory's filesystem (SCRATCH=0)"
+if [ "${SCRATCH:-1}" != 0 ]; then scratch_fs; fi
 {
   bench_env_common "db=$DB, fsync=true"
+  echo "archives: $SCRATCH_NOTE"
   echo "orthanc: $(Orthanc --version 2>/dev/null | head -1) (SQLite index unless ORTHANC_DB=pg: ${ORTHANC_DB:-sqlite})"
   echo "phases: $PHASES; stow batch=$BATCH conc=$CONC; qido reps=$REPS"
 } >"$RES/env.txt"
@@ -105,9 +128,9 @@ for phase in $PHASES; do
   case $phase in
   stow)
     NB=$(($(wc -l <"$BD/manifest.csv") - 1))
-    osrv reset
+    ofresh stow-1x1
     client orthanc stow-1x1 stow "$BD" --batch 1 --conc 1 --limit 500 --label stow-1x1
-    osrv reset
+    ofresh stow-20x4
     client orthanc stow-20x4 stow "$BD" --batch "$BATCH" --conc "$CONC" --label stow-20x4
     record "{\"test\":\"stow-rs-check\",\"server\":\"orthanc\",\"instances\":$(ostat CountInstances),\"expected\":$NB}"
     osrv stop
@@ -123,7 +146,7 @@ for phase in $PHASES; do
     ;;
   qido)
     timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 10000 1 1 "$QD" --seed qido
-    osrv reset
+    ofresh qido
     t=$(now); cstore_par "$QD"; e=$(now); n=$(ostat CountInstances)
     record "$(jq -nc --argjson n "$n" --argjson w "$(echo "$e - $t" | bc)" \
       '{test:"c-store-qido-load",server:"orthanc",associations:4,instances:$n,wall_s:($w*1000|round/1000),inst_per_s:($n/$w*10|round/10)}')"
@@ -144,7 +167,7 @@ for phase in $PHASES; do
     IFS=, read -r _ _ _ _ sst sse _ < <(sed -n 2p "$BD/manifest.csv")
     BK=$(cut -d' ' -f3 <"$BD/DONE" | cut -d= -f2)
     for srv in orthanc pacs; do
-      if [ "$srv" = orthanc ]; then osrv reset; else osrv stop; pacs_fresh wado || continue; fi
+      if [ "$srv" = orthanc ]; then ofresh wado; else osrv stop; pacs_fresh wado || continue; fi
       # same content in both, as bench-orthanc.sh loads it: the big series, 300 bulk, the small WSI
       client "$srv" wado-load-big stow "$BS" --batch 20 --conc 2 --label wado-load-big
       client "$srv" wado-load-bulk stow "$BD" --batch 20 --conc 2 --limit 300 --label wado-load-bulk

@@ -23,19 +23,32 @@
 #                         (output appended to $RES/pg.log; returns psql's status).
 #   pg_query SQL [DB]     the same, printing the unaligned tuples-only result on stdout.
 #   pg_create DB / pg_drop DB   (re)create / drop a throwaway database.
-#   pacs_config DIR DB_URL      write DIR/pacs.toml: ephemeral port, data dir DIR/data, local
-#                         medium DIR/archive (fsync = ${PACS_FSYNC:-true}), tenant "default"
-#                         (AE PACS, key $KEY), then $PACS_EXTRA_TOML verbatim (more tenants...).
-#   pacs_start NAME [reuse]     start `$BIN serve` on $RES/pacs-NAME (a new config for
-#                         ${PACS_DB_URL:-sqlite://$RES/pacs-NAME/pacs.sqlite} unless `reuse`),
+#   scratch_fs            a fresh ext4 filesystem for this run's archives, mounted at $RES/fs and
+#                         backed by a sparse image $RES/fs.img on a loop device (direct I/O);
+#                         its features follow the filesystem under $RES (journal or none). Sets
+#                         STORE=$RES/fs, DEFER_DELETE=1 and SCRATCH_NOTE (for env.txt). Why: on ext4 without a journal (this
+#                         VM's root), inodes freed in the last 60-360 s are skipped, one by one,
+#                         by every new file's inode search, so a phase that starts after the
+#                         previous one's archive was deleted pays up to 2x the CPU per stored
+#                         file. On failure (no root, no loop device) it warns and leaves STORE.
+#   scratch_fs_remove     unmount, detach and delete it (in the EXIT trap; KEEP=1 leaves it).
+#   pacs_config DIR DB_URL STORE_DIR   write DIR/pacs.toml: ephemeral port, data dir
+#                         STORE_DIR/data, local medium STORE_DIR/archive (fsync =
+#                         ${PACS_FSYNC:-true}), tenant "default" (AE PACS, key $KEY), then
+#                         $PACS_EXTRA_TOML verbatim (more tenants...).
+#   pacs_start NAME [reuse]     start `$BIN serve` on $RES/pacs-NAME (config and logs) with its
+#                         data, archive and default SQLite file in $STORE/pacs-NAME (STORE
+#                         defaults to $RES; a new config for
+#                         ${PACS_DB_URL:-sqlite://$STORE/pacs-NAME/pacs.sqlite} unless `reuse`),
 #                         wait for its ready line (<= 120 s) and check that PACS_PID is the
 #                         server itself (/proc/PID/comm is the binary's name, not a wrapper's:
 #                         signals and RSS readings go to that pid); sets P (base URL including
-#                         /o3-dpacs-wado), PACS_PID and PACS_DIR. On failure calls
+#                         /o3-dpacs-wado), PACS_PID, PACS_DIR and PACS_STORE. On failure calls
 #                         `pacs_error NAME MESSAGE` (define it to record the error; the default
 #                         prints to stderr) and returns 1.
 #   pacs_stop             SIGTERM, <= 30 s, then SIGKILL; the server started by pacs_start only.
-#   pacs_done NAME        pacs_stop, then drop the archive and SQLite files (unless KEEP=1).
+#   pacs_done NAME        pacs_stop, then drop the archive and SQLite files (unless KEEP=1, or
+#                         DEFER_DELETE=1: the scratch filesystem goes as a whole at the end).
 #   bench_env_common [PACS_NOTE [CLIENT]]   host, load, binary (PACS_NOTE appended to its line,
 #                         e.g. "sqlite, fsync=true"), client (default: Python and requests
 #                         versions) and storage lines for env.txt (stdout).
@@ -107,13 +120,13 @@ pg_query() {
 pg_create() { pg_sql "drop database if exists $1" && pg_sql "create database $1"; }
 pg_drop() { pg_sql "drop database if exists $1"; }
 
-pacs_config() {  # DIR DB_URL
-  local d=$1
-  mkdir -p "$d/data" "$d/archive"
+pacs_config() {  # DIR DB_URL STORE_DIR
+  local d=$1 s=${3:-$1}
+  mkdir -p "$d" "$s/data" "$s/archive"
   cat >"$d/pacs.toml" <<EOF
 [server]
 bind = "127.0.0.1:0"
-data_dir = "$d/data"
+data_dir = "$s/data"
 shutdown_grace_secs = 5
 [database]
 url = "$2"
@@ -122,7 +135,7 @@ default_medium = "local"
 fsync = ${PACS_FSYNC:-true}
 [[storage.media]]
 name = "local"
-path = "$d/archive"
+path = "$s/archive"
 [[tenants]]
 name = "default"
 ae_title = "PACS"
@@ -132,10 +145,10 @@ EOF
 }
 
 pacs_start() {  # NAME [reuse] -> sets P, PACS_PID, PACS_DIR
-  local d="$RES/pacs-$1" line port="" comm want=${BIN##*/}
-  # shellcheck disable=SC2034  # PACS_DIR is for the caller
-  PACS_DIR=$d
-  if [ "${2:-}" != reuse ]; then pacs_config "$d" "${PACS_DB_URL:-sqlite://$d/pacs.sqlite}"; fi
+  local d="$RES/pacs-$1" s="${STORE:-$RES}/pacs-$1" line port="" comm want=${BIN##*/}
+  # shellcheck disable=SC2034  # PACS_DIR and PACS_STORE are for the caller
+  PACS_DIR=$d PACS_STORE=$s
+  if [ "${2:-}" != reuse ]; then pacs_config "$d" "${PACS_DB_URL:-sqlite://$s/pacs.sqlite}" "$s"; fi
   RUST_LOG=${PACS_LOG:-warn} setsid "$BIN" serve --config "$d/pacs.toml" >"$d/stdout.log" 2>>"$d/server.log" </dev/null &
   PACS_PID=$!
   for _ in $(seq 1 600); do  # <= 120 s (migrations included)
@@ -169,9 +182,39 @@ pacs_stop() {
   PACS_PID=""
 }
 
-pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1), keep config + logs
+pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1 or DEFER_DELETE=1), keep config + logs
   pacs_stop
-  [ "${KEEP:-0}" = 1 ] || rm -rf "$RES/pacs-$1/archive" "$RES/pacs-$1/pacs.sqlite"*
+  [ "${KEEP:-0}" = 1 ] || [ "${DEFER_DELETE:-0}" = 1 ] \
+    || rm -rf "${STORE:-$RES}/pacs-$1/archive" "${STORE:-$RES}/pacs-$1/pacs.sqlite"*
+}
+
+SCRATCH_LOOP=""
+scratch_fs() {
+  local img="$RES/fs.img" mnt="$RES/fs" dev features=()
+  dev=$(findmnt -no SOURCE -T "$RES" 2>/dev/null | head -1)
+  # a journalled ext4 shows up in /proc/fs/jbd2 as <device>-8
+  if [ -n "$dev" ] && ! ls /proc/fs/jbd2 2>/dev/null | grep -q "^${dev##*/}-"; then features=(-O ^has_journal); fi
+  if truncate -s "${SCRATCH_SIZE:-24G}" "$img" \
+    && mkfs.ext4 -q -F "${features[@]}" -E nodiscard "$img" \
+    && SCRATCH_LOOP=$(losetup --find --show --direct-io=on "$img") \
+    && mkdir -p "$mnt" && mount "$SCRATCH_LOOP" "$mnt"; then
+    STORE=$mnt DEFER_DELETE=1
+    SCRATCH_NOTE="a fresh ext4 ${features[*]:-(with journal)} on $SCRATCH_LOOP ($img, ${SCRATCH_SIZE:-24G} sparse, direct I/O) at $mnt"
+  else
+    SCRATCH_NOTE="WARNING: no scratch filesystem (needs root and a loop device): archives on $(df --output=source "$RES" | tail -1), where earlier deletions can slow file creation"
+    echo "$SCRATCH_NOTE" >&2
+    [ -n "$SCRATCH_LOOP" ] && losetup -d "$SCRATCH_LOOP"
+    SCRATCH_LOOP=""; rm -f "$img"
+  fi
+}
+
+scratch_fs_remove() {
+  [ -n "$SCRATCH_LOOP" ] || return 0
+  if [ "${KEEP:-0}" = 1 ]; then echo "KEEP=1: $RES/fs stays mounted (umount it, losetup -d $SCRATCH_LOOP)"; return 0; fi
+  umount "$RES/fs" 2>/dev/null || umount -l "$RES/fs" || true
+  losetup -d "$SCRATCH_LOOP" || true
+  rm -f "$RES/fs.img"; rmdir "$RES/fs" 2>/dev/null || true
+  SCRATCH_LOOP=""
 }
 
 bench_env_common() {  # [PACS_NOTE [CLIENT]]
@@ -181,7 +224,7 @@ bench_env_common() {  # [PACS_NOTE [CLIENT]]
   echo "pacs: $BIN (${BIN_SOURCE:-?}; binary built $(date -r "$BIN" -Is))${1:+, $1}, RUST_LOG=${PACS_LOG:-warn}"
   if [ -n "${2:-}" ]; then echo "client: $2"
   else echo "client: $(${PY:-python3} --version 2>&1), requests $(${PY:-python3} -c 'import requests;print(requests.__version__)' 2>/dev/null)"; fi
-  echo "storage: $(df -h "$RES" | tail -1)"
+  echo "storage: $(df -h "${STORE:-$RES}" | tail -1)"
 }
 
 # ----------------------------------------------------------------- side by side with Orthanc
