@@ -8,7 +8,7 @@ use pacs_domain::model::FrameIndex;
 
 use crate::error::DicomError;
 use crate::layout::PixelLayout;
-use crate::parse::int;
+use crate::parse::{frame_count, int};
 
 /// What native frames need to be found: their count and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +20,7 @@ pub struct FrameGeometry {
 
 impl FrameGeometry {
     pub fn of(obj: &InMemDicomObject) -> Self {
-        let frames = int(obj, tags::NUMBER_OF_FRAMES)
-            .filter(|n| *n > 0)
-            .unwrap_or(1) as u32;
+        let frames = frame_count(obj);
         let dims = (
             int(obj, tags::ROWS),
             int(obj, tags::COLUMNS),

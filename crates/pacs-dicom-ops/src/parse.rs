@@ -47,7 +47,7 @@ fn first_item_text(obj: &InMemDicomObject, seq: Tag, tag: Tag) -> Option<String>
     text(items.first()?, tag)
 }
 
-/// Checks the 128-byte preamble and `DICM` prefix.
+/// Checks the 128-byte preamble and `DICM` prefix, and leaves `r` at its start.
 pub fn check_part10<R: Read + Seek>(r: &mut R) -> Result<(), DicomError> {
     let mut head = [0u8; 132];
     r.seek(SeekFrom::Start(0))?;
@@ -66,6 +66,31 @@ pub fn check_part10<R: Read + Seek>(r: &mut R) -> Result<(), DicomError> {
     }
     r.seek(SeekFrom::Start(0))?;
     Ok(())
+}
+
+/// Number of Frames; 1 when absent or not positive (a single-frame image).
+pub(crate) fn frame_count(obj: &InMemDicomObject) -> u32 {
+    int(obj, tags::NUMBER_OF_FRAMES)
+        .filter(|n| *n > 0)
+        .unwrap_or(1) as u32
+}
+
+/// The file's Transfer Syntax UID without its padding.
+pub(crate) fn transfer_syntax_of(file: &DefaultDicomObject) -> String {
+    file.meta()
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_owned()
+}
+
+/// Opens a whole Part 10 object (pixel data included), reading through a
+/// buffer of `buffer` bytes.
+pub(crate) fn open_whole<R: Read + Seek>(mut r: R, buffer: usize) -> Result<DefaultDicomObject, DicomError> {
+    check_part10(&mut r)?;
+    OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Always)
+        .from_reader(BufReader::with_capacity(buffer, r))
+        .map_err(|e| DicomError::Parse(e.to_string()))
 }
 
 /// Opens the header (everything before Pixel Data) of a Part 10 file.
@@ -94,10 +119,7 @@ pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, Dico
 pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomError> {
     let file = open_header(&mut r)?;
     let meta = file.meta();
-    let ts_raw = meta
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_owned();
+    let ts_raw = transfer_syntax_of(&file);
     let transfer_syntax = TransferSyntaxUid::new(&ts_raw)?;
     let obj: &InMemDicomObject = &file;
 

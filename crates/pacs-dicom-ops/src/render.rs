@@ -19,7 +19,7 @@ use pacs_domain::model::FrameIndex;
 use crate::error::DicomError;
 use crate::frames::read_frame;
 use crate::layout::Encoding;
-use crate::parse::{check_part10, int, open_header};
+use crate::parse::{frame_count, int, open_header, open_whole, transfer_syntax_of};
 
 /// What to render.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,11 +100,7 @@ fn decode<R: Read + Seek>(
 ) -> Result<DynamicImage, DicomError> {
     let mut opts = ConvertOptions::new().force_8bit();
     let header = open_header(&mut r)?;
-    let header_ts = header
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_owned();
+    let header_ts = transfer_syntax_of(&header);
     // Little endian, not deflated, indexed: decode only the frame asked for.
     let fast = index.is_some()
         && matches!(Encoding::of_transfer_syntax(&header_ts), Some(e) if e != Encoding::ExplicitBe);
@@ -114,15 +110,8 @@ fn decode<R: Read + Seek>(
             0,
         )
     } else {
-        check_part10(&mut r)?;
-        r.seek(SeekFrom::Start(0))?;
-        let obj = OpenFileOptions::new()
-            .read_preamble(ReadPreamble::Always)
-            .from_reader(BufReader::with_capacity(256 * 1024, r))
-            .map_err(|e| DicomError::Parse(e.to_string()))?;
-        let frames = int(&obj, tags::NUMBER_OF_FRAMES)
-            .filter(|n| *n > 0)
-            .unwrap_or(1) as u32;
+        let obj = open_whole(r, 256 * 1024)?;
+        let frames = frame_count(&obj);
         if spec.frame == 0 || spec.frame > frames {
             return Err(DicomError::NoSuchFrame {
                 asked: spec.frame,
@@ -469,21 +458,14 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, DicomErro
 /// Native little-endian pixel bytes of frames (1-based) of a whole object,
 /// decoding compressed pixel data.
 pub fn decode_native_frames<R: Read + Seek>(
-    mut r: R,
+    r: R,
     frames: &[u32],
 ) -> Result<Vec<Vec<u8>>, DicomError> {
-    check_part10(&mut r)?;
-    r.seek(SeekFrom::Start(0))?;
-    let obj = OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Always)
-        .from_reader(BufReader::with_capacity(256 * 1024, r))
-        .map_err(|e| DicomError::Parse(e.to_string()))?;
+    let obj = open_whole(r, 256 * 1024)?;
     if obj.get(tags::PIXEL_DATA).is_none() {
         return Err(DicomError::NoPixelData);
     }
-    let total = int(&obj, tags::NUMBER_OF_FRAMES)
-        .filter(|n| *n > 0)
-        .unwrap_or(1) as u32;
+    let total = frame_count(&obj);
     frames
         .iter()
         .map(|n| {

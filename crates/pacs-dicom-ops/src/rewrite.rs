@@ -12,7 +12,7 @@ use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
 use crate::layout::Encoding;
 use crate::overrides::OVERRIDES;
-use crate::parse::{check_part10, open_header, text};
+use crate::parse::{open_header, open_whole, text, transfer_syntax_of};
 
 /// A corrected header and where the rest of the stored bytes resume.
 #[derive(Debug)]
@@ -66,19 +66,10 @@ pub fn rewrite_header<R: Read + Seek>(
     study: &StudyAttributes,
 ) -> Result<RewrittenHeader, DicomError> {
     let mut file = open_header(&mut r)?;
-    let ts = file
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_owned();
+    let ts = transfer_syntax_of(&file);
     let splice = pixel_data_offset.filter(|_| Encoding::of_transfer_syntax(&ts).is_some());
     if splice.is_none() {
-        check_part10(&mut r)?;
-        r.seek(SeekFrom::Start(0))?;
-        file = OpenFileOptions::new()
-            .read_preamble(ReadPreamble::Always)
-            .from_reader(BufReader::with_capacity(64 * 1024, &mut r))
-            .map_err(|e| DicomError::Parse(e.to_string()))?;
+        file = open_whole(&mut r, 64 * 1024)?;
         normalize_code_extensions(&mut file);
     }
     apply(&mut file, patient, study);

@@ -228,9 +228,7 @@ fn disposition(name: &str) -> ContentDisposition {
 /// The byte range to send of `len` bytes: `None` for the whole (no or
 /// several ranges), `Err` when unsatisfiable.
 fn requested_range(req: &HttpRequest, len: u64) -> Result<Option<(u64, u64)>, ()> {
-    if req.headers().get(header::RANGE).is_none() {
-        return Ok(None);
-    }
+    // No Range header (or an unreadable one) is a request for the whole.
     let Ok(header::Range::Bytes(specs)) = header::Range::parse(req) else {
         return Ok(None);
     };

@@ -9,7 +9,7 @@ use pacs_app::{AppError, Ports, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
-use crate::routes::util::{blocking, boundary, param, query_pairs};
+use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -83,17 +83,10 @@ async fn get_preview(
 /// Whether the client takes JPEG images (absent Accept, `*/*`, `image/*`,
 /// `image/jpeg`, or multipart of JPEG for study and series resources).
 fn accepts_jpeg(req: &HttpRequest) -> bool {
-    let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some((_, ranges)) = accepted(req) else {
         return true;
     };
-    accept
-        .split(',')
-        .filter_map(|r| r.trim().parse::<mime::Mime>().ok())
-        .any(|m| {
+    ranges.iter().any(|m| {
             matches!(
                 m.essence_str(),
                 "*/*" | "image/*" | "image/jpeg" | "multipart/*"
@@ -198,18 +191,29 @@ fn render_all(
 }
 
 fn multipart_jpegs(images: Vec<Vec<u8>>) -> HttpResponse {
+    multipart(
+        "image/jpeg",
+        images.iter().map(|i| ("image/jpeg".to_owned(), i.as_slice())),
+    )
+}
+
+/// A multipart/related response of `media` parts held in memory, each given
+/// with its own Content-Type.
+fn multipart<'a>(
+    media: &str,
+    parts: impl Iterator<Item = (String, &'a [u8])>,
+) -> HttpResponse {
+    let parts: Vec<_> = parts.collect();
     let b = boundary();
-    let mut body = Vec::with_capacity(images.iter().map(|i| i.len() + 96).sum());
-    for img in images {
-        body.extend_from_slice(format!("--{b}\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
-        body.extend_from_slice(&img);
+    let mut body = Vec::with_capacity(parts.iter().map(|(_, p)| p.len() + 128).sum());
+    for (content_type, bytes) in parts {
+        body.extend_from_slice(format!("--{b}\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
     HttpResponse::Ok()
-        .content_type(format!(
-            "multipart/related; type=\"image/jpeg\"; boundary={b}"
-        ))
+        .content_type(format!("multipart/related; type=\"{media}\"; boundary={b}"))
         .body(body)
 }
 
@@ -260,18 +264,11 @@ async fn image_resource(
 
 /// What the client accepts for frames: the stored bytes, or native pixels.
 fn frames_wanted(req: &HttpRequest, stored_ts: &str) -> Result<bool, ApiError> {
-    let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some((_, ranges)) = accepted(req) else {
         return Ok(false);
     };
     let stored_type = pacs_app::frames::frame_media_type(stored_ts);
-    for m in accept
-        .split(',')
-        .filter_map(|r| r.trim().parse::<mime::Mime>().ok())
-    {
+    for m in ranges {
         let ts = m
             .get_param("transfer-syntax")
             .map(|t| t.as_str().to_owned());
@@ -311,24 +308,14 @@ async fn frames(
     let native = frames_wanted(&req, inst.transfer_syntax.as_str())?;
     let ports = state.ports.clone();
     let parts = blocking(move || read_frames(&ports, &inst, &numbers, native)).await?;
-    let b = boundary();
     let media = parts
         .first()
         .map_or("application/octet-stream", |p| p.media_type);
-    let mut body = Vec::with_capacity(parts.iter().map(|p| p.bytes.len() + 128).sum());
-    for part in &parts {
-        body.extend_from_slice(
-            format!(
-                "--{b}\r\nContent-Type: {}; transfer-syntax={}\r\n\r\n",
-                part.media_type, part.transfer_syntax
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(&part.bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    Ok(HttpResponse::Ok()
-        .content_type(format!("multipart/related; type=\"{media}\"; boundary={b}"))
-        .body(body))
+    Ok(multipart(
+        media,
+        parts.iter().map(|p| {
+            let content_type = format!("{}; transfer-syntax={}", p.media_type, p.transfer_syntax);
+            (content_type, p.bytes.as_slice())
+        }),
+    ))
 }

@@ -55,3 +55,18 @@ pub fn base_url(req: &HttpRequest) -> String {
 pub fn boundary() -> String {
     crate::auth::generate_key()[..32].to_owned()
 }
+
+/// The media ranges of the request's `Accept` header (unreadable ones skipped)
+/// with the header as sent; `None` without one.
+pub fn accepted(req: &HttpRequest) -> Option<(&str, Vec<mime::Mime>)> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)?
+        .to_str()
+        .ok()?;
+    let ranges = accept
+        .split(',')
+        .filter_map(|r| r.trim().parse::<mime::Mime>().ok())
+        .collect();
+    Some((accept, ranges))
+}

@@ -8,7 +8,7 @@ use pacs_app::{AppError, Tenant};
 
 use crate::error::ApiError;
 use crate::routes::stream::{multipart_body, multipart_length, single_body};
-use crate::routes::util::{blocking, boundary, param, query_pairs};
+use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -55,18 +55,11 @@ enum Representation {
 }
 
 fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Representation, ApiError> {
-    let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some((accept, ranges)) = accepted(req) else {
         return Ok(Representation::Multipart);
     };
     let mut single = false;
-    for range in accept.split(',') {
-        let Ok(m) = range.trim().parse::<mime::Mime>() else {
-            continue;
-        };
+    for m in ranges {
         let essence = m.essence_str();
         let type_ok = m
             .get_param("type")
