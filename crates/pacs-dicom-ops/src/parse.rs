@@ -85,7 +85,10 @@ pub(crate) fn transfer_syntax_of(file: &DefaultDicomObject) -> String {
 
 /// Opens a whole Part 10 object (pixel data included), reading through a
 /// buffer of `buffer` bytes.
-pub(crate) fn open_whole<R: Read + Seek>(mut r: R, buffer: usize) -> Result<DefaultDicomObject, DicomError> {
+pub(crate) fn open_whole<R: Read + Seek>(
+    mut r: R,
+    buffer: usize,
+) -> Result<DefaultDicomObject, DicomError> {
     check_part10(&mut r)?;
     OpenFileOptions::new()
         .read_preamble(ReadPreamble::Always)

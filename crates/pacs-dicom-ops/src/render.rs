@@ -2,14 +2,13 @@
 //! a requested one, or min/max), MONOCHROME1 inverted, palette and YBR to RGB,
 //! fitted into a box without upscaling.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 use dicom_core::Tag;
 use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::file::ReadPreamble;
-use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use dicom_pixeldata::image::{DynamicImage, imageops::FilterType};
 use dicom_pixeldata::{
     ConvertOptions, ModalityLutOption, PhotometricInterpretation, PixelDecoder, VoiLutOption,

@@ -1,11 +1,10 @@
 //! Writing the database's current values into a header at retrieval time.
 
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::file::ReadPreamble;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_object::InMemDicomObject;
 use pacs_domain::model::{PatientAttributes, StudyAttributes};
 
 use crate::charset::normalize_code_extensions;

@@ -1,6 +1,5 @@
 //! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use pacs_app::frames::{is_native_le, parse_frame_list, read_frames};
 use pacs_app::rendering::{RenderSpec, preview, render, representative};
@@ -87,13 +86,13 @@ fn accepts_jpeg(req: &HttpRequest) -> bool {
         return true;
     };
     ranges.iter().any(|m| {
-            matches!(
-                m.essence_str(),
-                "*/*" | "image/*" | "image/jpeg" | "multipart/*"
-            ) || (m.essence_str() == "multipart/related"
-                && m.get_param("type")
-                    .is_none_or(|t| t.as_str() == "image/jpeg"))
-        })
+        matches!(
+            m.essence_str(),
+            "*/*" | "image/*" | "image/jpeg" | "multipart/*"
+        ) || (m.essence_str() == "multipart/related"
+            && m.get_param("type")
+                .is_none_or(|t| t.as_str() == "image/jpeg"))
+    })
 }
 
 /// `window=center,width[,function]`, `viewport=vw,vh`, `quality=q`.
@@ -193,16 +192,15 @@ fn render_all(
 fn multipart_jpegs(images: Vec<Vec<u8>>) -> HttpResponse {
     multipart(
         "image/jpeg",
-        images.iter().map(|i| ("image/jpeg".to_owned(), i.as_slice())),
+        images
+            .iter()
+            .map(|i| ("image/jpeg".to_owned(), i.as_slice())),
     )
 }
 
 /// A multipart/related response of `media` parts held in memory, each given
 /// with its own Content-Type.
-fn multipart<'a>(
-    media: &str,
-    parts: impl Iterator<Item = (String, &'a [u8])>,
-) -> HttpResponse {
+fn multipart<'a>(media: &str, parts: impl Iterator<Item = (String, &'a [u8])>) -> HttpResponse {
     let parts: Vec<_> = parts.collect();
     let b = boundary();
     let mut body = Vec::with_capacity(parts.iter().map(|(_, p)| p.len() + 128).sum());

@@ -1,6 +1,5 @@
 //! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`) and WADO-URI (`/wado?…`).
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use pacs_app::rendering::{RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
