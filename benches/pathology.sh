@@ -202,8 +202,8 @@ for run in $(seq 1 "$RUNS"); do
     '{test:"upload",run:$r,http:$c,curl_rc:$rc,ok:($c=="200" and $rc==0),bytes:$b,request_bytes:$sent,seconds:$s,mb_s:$m,vmhwm_kib:$h,sampled_max_rss_kib:$x,anon_huge_kib_after:$ahp,server_cpu_s:$sc,curl_cpu_s:$cc}')"
 
   dd_phase "$run" download
-  stored=$(find "$d/archive" -type f -name 'big.svs*' | head -1)
-  [ -n "$stored" ] || err "download-$run" "no stored copy of big.svs under $d/archive"
+  stored=$(find "$PACS_STORE/archive" -type f -name 'big.svs*' | head -1)
+  [ -n "$stored" ] || err "download-$run" "no stored copy of big.svs under $PACS_STORE/archive"
 
   # download (the target): to /dev/null, the server's read + send
   [ -n "$stored" ] && cold "$stored"
