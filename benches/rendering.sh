@@ -28,7 +28,7 @@
 #      ORTHANC_DIR / ORTHANC_HTTP / ORTHANC_DICOM: the Orthanc used. Default: a private
 #      instance of ../shared/lab/orthanc.sh in <results>/orthanc on 127.0.0.1:8052 / :4252,
 #      so the shared lab Orthanc (/tmp/orthanc-lab, :8042) is never touched. Pointing
-#      ORTHANC_DIR at the shared one WIPES its database (orthanc.sh reset), as core.sh does;
+#      ORTHANC_DIR at the shared one WIPES its database (orthanc.sh reset);
 #      its running/stopped state is restored at the end either way.
 #
 # Each phase starts both servers from EMPTY state (orthanc.sh reset; ours: a fresh temp dir,
