@@ -9,6 +9,7 @@ mod architecture;
 mod auth_tenants;
 mod cli;
 mod corrections;
+mod crash;
 mod kos;
 mod management;
 mod ops;

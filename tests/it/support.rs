@@ -156,12 +156,51 @@ pub const TENANT_B: TestTenant = TestTenant {
     key: "key-beta-9876543210",
 };
 
+/// Runs `pacs serve --config config` and waits for its ready line; returns the
+/// process and its base URL.
+fn launch(
+    config: &Path,
+    log: &Path,
+    stderr: std::fs::File,
+    env: &[(String, String)],
+) -> (Child, String) {
+    let mut child = Command::new(pacs_bin())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start pacs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("pacs ready: listening on ") {
+                let _ = tx.send(addr.to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "pacs did not become ready: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+    (child, base)
+}
+
 /// A running `pacs serve`, stopped (SIGTERM) when dropped.
 pub struct Server {
     pub child: Child,
     pub base: String,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
+    env: Vec<(String, String)>,
     _pg: Option<PgDatabase>,
 }
 
@@ -238,40 +277,39 @@ api_key_sha256 = "{bh}"
         env: &[(String, String)],
     ) -> Self {
         let log = dir.path().join("pacs.log");
-        let mut child = Command::new(pacs_bin())
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start pacs");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("pacs ready: listening on ") {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!(
-                    "pacs did not become ready: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            });
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let (child, base) = launch(&config, &log, stderr, env);
         Self {
             child,
             base,
             dir,
             log,
+            env: env.to_vec(),
             _pg: pg,
         }
+    }
+
+    /// Kills the process at once (SIGKILL: no shutdown at all), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts `pacs serve` again, stopped or crashed, on the same configuration,
+    /// database and archive; the log goes on in the same file.
+    pub fn restart(&mut self) {
+        assert!(
+            matches!(self.child.try_wait(), Ok(Some(_))),
+            "the server still runs"
+        );
+        let stderr = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let config = self.dir.path().join("pacs.toml");
+        let (child, base) = launch(&config, &self.log, stderr, &self.env);
+        self.child = child;
+        self.base = base;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -416,6 +454,17 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<Vec<u8>>,
 ) -> Answer {
+    try_request(method, url, key, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`request`], with a failed connection as an error instead of a panic.
+pub fn try_request(
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<Answer, ureq::Error> {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     if let Some(k) = key {
         builder = builder.header("Authorization", k);
@@ -428,7 +477,7 @@ pub fn request(
         Some(b) => agent.run(builder.body(b).expect("request")),
         None => agent.run(builder.body(()).expect("request")),
     };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let mut resp = result?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -439,12 +488,12 @@ pub fn request(
     resp.body_mut()
         .as_reader()
         .read_to_end(&mut body)
-        .expect("read body");
-    Answer {
+        .map_err(ureq::Error::Io)?;
+    Ok(Answer {
         status,
         headers,
         body,
-    }
+    })
 }
 
 pub fn get(url: &str, key: &str) -> Answer {

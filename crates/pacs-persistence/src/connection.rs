@@ -173,8 +173,9 @@ impl Database {
             .then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Runs `f` in one write transaction. A unique-key race with a concurrent
-    /// writer (PostgreSQL) is retried: the retry sees the other writer's rows.
+    /// Runs `f` in one write transaction, under the write lock (PostgreSQL; see
+    /// [`lock_writes`]). A unique-key race with a writer that takes no such lock
+    /// (another program) is retried: the retry sees the other writer's rows.
     pub(crate) fn write<T>(
         &self,
         mut f: impl FnMut(&mut AnyConnection) -> Result<T, TxError>,
@@ -190,7 +191,10 @@ impl Database {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match conn.transaction(|c| f(c)) {
+            match conn.transaction(|c| {
+                lock_writes(c)?;
+                f(c)
+            }) {
                 Ok(v) => return Ok(v),
                 Err(TxError::Db(diesel::result::Error::DatabaseError(kind, info)))
                     if attempt < 5
@@ -297,25 +301,13 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-/// Takes a barcode's lock (PostgreSQL, held to commit), so that two slide
-/// uploads cannot both find a barcode free. On SQLite the single writer does.
-pub(crate) fn lock_barcode(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    barcode: &str,
-) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7460912, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(format!("{tenant}\u{1f}{barcode}"))
-            .execute(c)?;
-    }
-    Ok(())
-}
-
-/// Takes the event-log lock: on PostgreSQL, held to commit, so that event ids are
-/// allocated in commit order and a poller never skips a late-committing event.
-/// On SQLite the single writer already guarantees it.
-pub(crate) fn lock_event_log(conn: &mut AnyConnection) -> QueryResult<()> {
+/// Takes the write lock (PostgreSQL; held to commit): write transactions run
+/// one at a time, as SQLite's single writer does. Concurrent stores of one
+/// study then cannot deadlock on its rows or lose an update of its modalities,
+/// and event ids are allocated in commit order, so a poller never skips a
+/// late-committing event. Files are received, hashed and synced before, outside
+/// any transaction: what is serialized is a few statements and the commit.
+fn lock_writes(conn: &mut AnyConnection) -> QueryResult<()> {
     if let AnyConnection::Postgresql(c) = conn {
         c.batch_execute("SELECT pg_advisory_xact_lock(7460911)")?;
     }

@@ -5,7 +5,7 @@ use pacs_domain::ids::TenantName;
 use pacs_domain::model::{EventType, NewEvent, StudyEvent};
 use pacs_domain::ports::{EventLog, RepositoryError};
 
-use crate::connection::{AnyConnection, Database, lock_event_log};
+use crate::connection::{AnyConnection, Database};
 use crate::schema::study_events;
 use crate::time::{from_db, to_db};
 
@@ -22,8 +22,8 @@ struct EventRow<'a> {
     occurred_at: chrono::NaiveDateTime,
 }
 
-/// Appends `events` at the end of a write transaction. Must be the last thing
-/// the transaction does: the log lock is held until commit.
+/// Appends `events` in a write transaction (whose write lock orders event ids
+/// by commit).
 pub(crate) fn append(
     conn: &mut AnyConnection,
     tenant: &TenantName,
@@ -32,7 +32,6 @@ pub(crate) fn append(
     if events.is_empty() {
         return Ok(());
     }
-    lock_event_log(conn)?;
     let now = to_db(std::time::SystemTime::now());
     for e in events {
         let row = EventRow {

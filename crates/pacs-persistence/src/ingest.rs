@@ -348,7 +348,7 @@ const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
 const INSERT_CHUNK: usize = 200;
 
 /// A slide file's barcode names one slide: another live instance with it
-/// (checked under the barcode's lock) is a conflict.
+/// (checked under the write lock) is a conflict.
 fn barcode_taken(
     c: &mut AnyConnection,
     t: &str,
@@ -357,7 +357,6 @@ fn barcode_taken(
     let (Some(_), Some(barcode)) = (&inst.slide, &inst.header.instance.container_identifier) else {
         return Ok(None);
     };
-    crate::connection::lock_barcode(c, t, barcode)?;
     let other: Option<String> = instances::table
         .filter(instances::tenant.eq(t))
         .filter(instances::container_identifier.eq(barcode))

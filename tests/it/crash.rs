@@ -1,0 +1,270 @@
+//! A crash in the middle of concurrent stores: what was acknowledged is all
+//! there after a restart, nothing is half-stored, and the rest can be sent again.
+//! The clients' batches mix studies (instances in SOP Instance UID order), so
+//! concurrent requests write into the same studies and series.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::{
+    Server, TENANT_A, backends, data_dir, files_under, get, multipart_related, request, try_request,
+};
+
+/// One instance of the lab's bulk set, as its manifest lists it.
+struct Entry {
+    path: PathBuf,
+    study: String,
+    series: String,
+    modality: String,
+}
+
+/// The first `n` instances of `bulk-100-3-10`, by SOP Instance UID.
+fn bulk(n: usize) -> Option<BTreeMap<String, Entry>> {
+    let dir = data_dir()?.join("bulk-100-3-10");
+    let manifest = std::fs::read_to_string(dir.join("manifest.csv")).expect("manifest");
+    Some(
+        manifest
+            .lines()
+            .skip(1)
+            .take(n)
+            .map(|line| {
+                let f: Vec<&str> = line.split(',').collect();
+                let entry = Entry {
+                    path: dir.join(f[0]),
+                    study: f[4].to_owned(),
+                    series: f[5].to_owned(),
+                    modality: f[7].to_owned(),
+                };
+                (f[6].to_owned(), entry)
+            })
+            .collect(),
+    )
+}
+
+/// The SOP Instance UIDs a store response lists as stored.
+fn referenced(answer: &serde_json::Value) -> Vec<String> {
+    answer["00081199"]["Value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["00081155"]["Value"][0].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn retrieve(server: &Server, sop: &str, e: &Entry) -> crate::support::Answer {
+    request(
+        "GET",
+        &server.url(&format!(
+            "/wado-rs/{}/studies/{}/series/{}/instances/{sop}",
+            TENANT_A.ae, e.study, e.series
+        )),
+        Some(TENANT_A.key),
+        &[("Accept", "application/dicom")],
+        None,
+    )
+}
+
+/// SOP Instance UIDs the archive lists (QIDO-RS, all of them).
+fn listed(server: &Server) -> BTreeSet<String> {
+    let a = get(
+        &server.url(&format!("/qido/{}/instances?limit=10000", TENANT_A.ae)),
+        TENANT_A.key,
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    a.json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|i| {
+            i["00080018"]["Value"][0]
+                .as_str()
+                .expect("SOP UID")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Four clients sending `sops` in batches of 10, each its quarter, at once.
+/// `Clients::until_down` lets them stop quietly once the server is gone;
+/// otherwise every request must be answered 200.
+struct Clients {
+    acknowledged: Arc<Mutex<BTreeSet<String>>>,
+    sent: Arc<AtomicUsize>,
+    down: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Clients {
+    fn start(server: &Server, set: &BTreeMap<String, Entry>, sops: &[&String]) -> Self {
+        let url = server.url("/stowRsListener/MOD01/studies");
+        let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let down = Arc::new(AtomicBool::new(false));
+        let threads = sops
+            .chunks(sops.len().div_ceil(4))
+            .map(|share| {
+                let batches: Vec<Vec<Vec<u8>>> = share
+                    .chunks(10)
+                    .map(|b| {
+                        b.iter()
+                            .map(|sop| std::fs::read(&set[*sop].path).expect("bulk file"))
+                            .collect()
+                    })
+                    .collect();
+                let (url, acknowledged, sent, down) = (
+                    url.clone(),
+                    acknowledged.clone(),
+                    sent.clone(),
+                    down.clone(),
+                );
+                std::thread::spawn(move || {
+                    for batch in batches {
+                        let (body, ct) = multipart_related(&batch);
+                        let headers = [
+                            ("Content-Type", ct.as_str()),
+                            ("Accept", "application/dicom+json"),
+                        ];
+                        match try_request("POST", &url, Some(TENANT_A.key), &headers, Some(body)) {
+                            Ok(a) if a.status == 200 => {
+                                acknowledged.lock().unwrap().extend(referenced(&a.json()));
+                                sent.fetch_add(batch.len(), Ordering::SeqCst);
+                            }
+                            Ok(a) => panic!("store refused ({}): {}", a.status, a.text()),
+                            Err(_) if down.load(Ordering::SeqCst) => return,
+                            Err(e) => panic!("store failed while the server ran: {e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            acknowledged,
+            sent,
+            down,
+            threads,
+        }
+    }
+
+    /// Waits for every client; returns the SOP Instance UIDs acknowledged.
+    fn finish(self, server: &Server, what: &str) -> BTreeSet<String> {
+        for t in self.threads {
+            if t.join().is_err() {
+                panic!(
+                    "{what}: a client failed; server log:\n{}",
+                    server.log_text()
+                );
+            }
+        }
+        self.acknowledged.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn acknowledged_instances_survive_a_crash() {
+    let Some(set) = bulk(600) else { return };
+    let sops: Vec<&String> = set.keys().collect();
+    for backend in backends() {
+        let mut server = Server::start(backend);
+        let clients = Clients::start(&server, &set, &sops);
+        // Crash once a good part is in and requests are in flight.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while clients.sent.load(Ordering::SeqCst) < sops.len() / 3 {
+            if clients.threads.iter().any(|t| t.is_finished()) {
+                clients.finish(&server, &format!("{backend:?} before the crash"));
+                panic!("{backend:?}: a client ended before the crash");
+            }
+            assert!(Instant::now() < deadline, "stores too slow");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        clients.down.store(true, Ordering::SeqCst);
+        server.kill();
+        let acknowledged = clients.finish(&server, &format!("{backend:?} before the crash"));
+        assert!(
+            acknowledged.len() >= sops.len() / 3 && acknowledged.len() < sops.len(),
+            "{backend:?}: the crash should come in the middle ({} acknowledged)",
+            acknowledged.len()
+        );
+
+        server.restart();
+        let staging = server.dir.path().join("archive/.staging");
+        assert!(
+            files_under(&staging).is_empty(),
+            "{backend:?}: staging not cleaned at start: {:?}",
+            files_under(&staging)
+        );
+        // Every acknowledged instance is there, byte for byte; every listed one
+        // can be retrieved (no row without its file).
+        let present = listed(&server);
+        assert!(
+            acknowledged.is_subset(&present),
+            "{backend:?}: lost after the crash: {:?}",
+            acknowledged.difference(&present).collect::<Vec<_>>()
+        );
+        for sop in &present {
+            let e = &set[sop];
+            let a = retrieve(&server, sop, e);
+            assert_eq!(
+                a.status, 200,
+                "{backend:?}: {sop} listed but not retrievable"
+            );
+            assert!(
+                a.body == std::fs::read(&e.path).unwrap(),
+                "{backend:?}: {sop} differs from what was sent"
+            );
+        }
+
+        // Sending everything again, as concurrently, completes the archive.
+        let again =
+            Clients::start(&server, &set, &sops).finish(&server, &format!("{backend:?} again"));
+        assert_eq!(
+            again.len(),
+            sops.len(),
+            "{backend:?}: every re-sent instance acknowledged"
+        );
+        let all: BTreeSet<String> = sops.iter().map(|s| (*s).clone()).collect();
+        assert_eq!(listed(&server), all, "{backend:?}");
+        assert_eq!(
+            server.stored_files().len(),
+            sops.len(),
+            "{backend:?}: one file per instance"
+        );
+        // Requests that stored into the same studies at once kept every count
+        // and every modality (no update lost between concurrent writers).
+        let mut expected: BTreeMap<&str, (usize, BTreeSet<&str>)> = BTreeMap::new();
+        for e in set.values() {
+            let s = expected.entry(e.study.as_str()).or_default();
+            s.0 += 1;
+            s.1.insert(e.modality.as_str());
+        }
+        let a = get(
+            &server.url(&format!(
+                "/qido/{}/studies?limit=1000&includefield=ModalitiesInStudy",
+                TENANT_A.ae
+            )),
+            TENANT_A.key,
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+        let studies = a.json();
+        let studies = studies.as_array().expect("array");
+        assert_eq!(studies.len(), expected.len(), "{backend:?}");
+        for st in studies {
+            let uid = st["0020000D"]["Value"][0].as_str().expect("study UID");
+            let (count, modalities) = &expected[uid];
+            assert_eq!(
+                st["00201208"]["Value"][0].as_u64(),
+                Some(*count as u64),
+                "{backend:?}: NumberOfStudyRelatedInstances of {uid}"
+            );
+            let got: BTreeSet<&str> = st["00080061"]["Value"]
+                .as_array()
+                .expect("ModalitiesInStudy")
+                .iter()
+                .filter_map(|m| m.as_str())
+                .collect();
+            assert_eq!(&got, modalities, "{backend:?}: ModalitiesInStudy of {uid}");
+        }
+    }
+}
