@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Server, TENANT_A, backends, data_dir, files_under, get, multipart_related, request, try_request,
+    Server, TENANT_A, backends, data_dir, files_under, multipart_related, qido, request,
+    try_request,
 };
 
 /// One instance of the lab's bulk set, as its manifest lists it.
@@ -69,14 +70,7 @@ fn retrieve(server: &Server, sop: &str, e: &Entry) -> crate::support::Answer {
 
 /// SOP Instance UIDs the archive lists (QIDO-RS, all of them).
 fn listed(server: &Server) -> BTreeSet<String> {
-    let a = get(
-        &server.url(&format!("/qido/{}/instances?limit=10000", TENANT_A.ae)),
-        TENANT_A.key,
-    );
-    assert_eq!(a.status, 200, "{}", a.text());
-    a.json()
-        .as_array()
-        .expect("array")
+    qido(server, &TENANT_A, "/instances?limit=10000")
         .iter()
         .map(|i| {
             i["00080018"]["Value"][0]
@@ -239,16 +233,11 @@ fn acknowledged_instances_survive_a_crash() {
             s.0 += 1;
             s.1.insert(e.modality.as_str());
         }
-        let a = get(
-            &server.url(&format!(
-                "/qido/{}/studies?limit=1000&includefield=ModalitiesInStudy",
-                TENANT_A.ae
-            )),
-            TENANT_A.key,
+        let studies = qido(
+            &server,
+            &TENANT_A,
+            "/studies?limit=1000&includefield=ModalitiesInStudy",
         );
-        assert_eq!(a.status, 200, "{}", a.text());
-        let studies = a.json();
-        let studies = studies.as_array().expect("array");
         assert_eq!(studies.len(), expected.len(), "{backend:?}");
         for st in studies {
             let uid = st["0020000D"]["Value"][0].as_str().expect("study UID");

@@ -258,19 +258,6 @@ fn retrieve(server: &Server, tenant: &TestTenant, [study, series, sop]: &[String
     parts.remove(0)
 }
 
-/// QIDO-RS results (empty for 204).
-fn qido(server: &Server, tenant: &TestTenant, path: &str) -> Vec<Value> {
-    let a = get(
-        &server.url(&format!("/qido/{}{path}", tenant.ae)),
-        tenant.key,
-    );
-    match a.status {
-        204 => Vec::new(),
-        200 => a.json().as_array().unwrap().clone(),
-        s => panic!("{path}: {s} {}", a.text()),
-    }
-}
-
 fn study_count(server: &Server, tenant: &TestTenant) -> u64 {
     let a = get(&server.url("/studies/count"), tenant.key);
     assert_eq!(a.status, 200, "{}", a.text());

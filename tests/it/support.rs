@@ -500,6 +500,19 @@ pub fn get(url: &str, key: &str) -> Answer {
     request("GET", url, Some(key), &[], None)
 }
 
+/// QIDO-RS `path` (e.g. `/studies?limit=10`) as `tenant`: the results (empty for 204).
+pub fn qido(server: &Server, tenant: &TestTenant, path: &str) -> Vec<serde_json::Value> {
+    let a = get(
+        &server.url(&format!("/qido/{}{path}", tenant.ae)),
+        tenant.key,
+    );
+    match a.status {
+        204 => Vec::new(),
+        200 => a.json().as_array().expect("a JSON array").clone(),
+        s => panic!("{path}: {s} {}", a.text()),
+    }
+}
+
 /// A multipart/related body of DICOM parts, and its Content-Type.
 pub fn multipart_related(parts: &[Vec<u8>]) -> (Vec<u8>, String) {
     let boundary = "pacs-test-boundary-7d1e0c";
