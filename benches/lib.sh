@@ -25,7 +25,8 @@
 #   pg_create DB / pg_drop DB   (re)create / drop a throwaway database.
 #   scratch_fs            a fresh ext4 filesystem for this run's archives, mounted at $RES/fs and
 #                         backed by a sparse image $RES/fs.img on a loop device (direct I/O);
-#                         its features follow the filesystem under $RES (journal or none). Sets
+#                         without a journal when the filesystem under $RES is an ext4 without
+#                         one (as this VM's root is), else with one. Sets
 #                         STORE=$RES/fs, DEFER_DELETE=1 and SCRATCH_NOTE (for env.txt). Why: on ext4 without a journal (this
 #                         VM's root), inodes freed in the last 60-360 s are skipped, one by one,
 #                         by every new file's inode search, so a phase that starts after the
@@ -190,10 +191,13 @@ pacs_done() {  # NAME: stop, drop the archive (unless KEEP=1 or DEFER_DELETE=1),
 
 SCRATCH_LOOP=""
 scratch_fs() {
-  local img="$RES/fs.img" mnt="$RES/fs" dev features=()
-  dev=$(findmnt -no SOURCE -T "$RES" 2>/dev/null | head -1)
-  # a journalled ext4 shows up in /proc/fs/jbd2 as <device>-8
-  if [ -n "$dev" ] && ! ls /proc/fs/jbd2 2>/dev/null | grep -q "^${dev##*/}-"; then features=(-O ^has_journal); fi
+  local img="$RES/fs.img" mnt="$RES/fs" dev fstype features=()
+  read -r dev fstype < <(findmnt -no SOURCE,FSTYPE -T "$RES" 2>/dev/null | head -1) || true
+  # An ext4 without a journal (a journalled one shows up in /proc/fs/jbd2 as <device>-8)
+  # is mirrored; anything else gets mkfs's default, with a journal.
+  if [ "${fstype:-}" = ext4 ] && ! ls /proc/fs/jbd2 2>/dev/null | grep -q "^${dev##*/}-"; then
+    features=(-O ^has_journal)
+  fi
   if truncate -s "${SCRATCH_SIZE:-24G}" "$img" \
     && mkfs.ext4 -q -F "${features[@]}" -E nodiscard "$img" \
     && SCRATCH_LOOP=$(losetup --find --show --direct-io=on "$img") \
