@@ -33,8 +33,9 @@ pub(crate) fn append(
         return Ok(());
     }
     let now = to_db(std::time::SystemTime::now());
-    for e in events {
-        let row = EventRow {
+    let rows: Vec<EventRow<'_>> = events
+        .iter()
+        .map(|e| EventRow {
             tenant: tenant.as_str(),
             event_type: e.event_type.as_str(),
             study_uid: e.study_uid.as_deref(),
@@ -43,13 +44,25 @@ pub(crate) fn append(
             accession_number: e.accession_number.as_deref(),
             details: serde_json::to_string(&e.details).unwrap_or_else(|_| "{}".into()),
             occurred_at: now,
+        })
+        .collect();
+    // One statement per chunk (ids follow the rows' order): fewer round trips
+    // while the write lock is held.
+    for chunk in rows.chunks(EVENT_CHUNK) {
+        match conn {
+            AnyConnection::Postgresql(c) => diesel::insert_into(study_events::table)
+                .values(chunk)
+                .execute(c)?,
+            AnyConnection::Sqlite(c) => diesel::insert_into(study_events::table)
+                .values(chunk)
+                .execute(c)?,
         };
-        diesel::insert_into(study_events::table)
-            .values(&row)
-            .execute(conn)?;
     }
     Ok(())
 }
+
+/// Events inserted at once: well under SQLite's limit of bound variables.
+const EVENT_CHUNK: usize = 500;
 
 type EventTuple = (
     i64,
