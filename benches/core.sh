@@ -24,7 +24,8 @@
 # first, stopped, then ours runs alone. Both servers' files live on one fresh ext4 made for
 # the run (benches/lib.sh scratch_fs, same features as the disk's) and nothing is deleted
 # before the end: on this VM's journal-less root, files freed in the last minutes make every
-# new file's inode search slower, which made STOW results depend on the previous run. Clients: ../shared/lab/bench_client.py through
+# new file's inode search slower, which made STOW results depend on the previous run.
+# Clients: ../shared/lab/bench_client.py through
 # benches/pacs_bench.py (adds our Authorization header and per-service base URLs).
 # Results: /tmp/pacs-bench/<stamp>/{results.jsonl,summary.md,env.txt,pacs-*/}.
 # Everything talks to 127.0.0.1 only; every loop and wait is bounded.
@@ -59,16 +60,13 @@ OSRV_TIMEOUT=${OSRV_TIMEOUT:-600}   # orthanc.sh reset with ORTHANC_DB=pg waits 
 [ -f "$BD/DONE" ] || { echo "missing $BD: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
 case $DB in sqlite | pg) ;; *) echo "DB must be sqlite or pg" >&2; exit 2 ;; esac
 
-for port in "$ORTHANC_HTTP" "$ORTHANC_DICOM"; do  # orthanc.sh would take a stranger on the port for itself
-  if ss -Htln "sport = :$port" | grep -q .; then
-    echo "port $port is in use by another process: set ORTHANC_HTTP / ORTHANC_DICOM" >&2; exit 1
-  fi
-done
+unset ORTHANC_DIR   # set by ofresh only: cleanup stops the Orthanc it started, no other
 
 # lib.sh: bench_build, pacs_start/stop/done, pg_*, now, record, err, loadavg, osrv, ostat, client
 pacs_error() { err pacs "$1" "$2"; }
 # shellcheck source=lib.sh
 . "$ROOT/benches/lib.sh"
+orthanc_ports_free
 
 # ----------------------------------------------------------------- our server
 if [ "$DB" = pg ]; then PACS_DB_URL="postgres://postgres@127.0.0.1:5432/$PGDB"; fi

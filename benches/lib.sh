@@ -232,6 +232,16 @@ bench_env_common() {  # [PACS_NOTE [CLIENT]]
 }
 
 # ----------------------------------------------------------------- side by side with Orthanc
+# Exits unless ORTHANC_HTTP and ORTHANC_DICOM are free (orthanc.sh would take a stranger on
+# the port for its own Orthanc).
+orthanc_ports_free() {
+  local port
+  for port in "$ORTHANC_HTTP" "$ORTHANC_DICOM"; do
+    if ss -Htln "sport = :$port" | grep -q .; then
+      echo "port $port is in use by another process: set ORTHANC_HTTP / ORTHANC_DICOM" >&2; exit 1
+    fi
+  done
+}
 osrv() { timeout "${OSRV_TIMEOUT:-120}" "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
 ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
 

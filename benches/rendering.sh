@@ -63,18 +63,12 @@ OHTTP=http://127.0.0.1:$ORTHANC_HTTP
 ODW=$OHTTP/dicom-web
 ORTHANC_WAS_RUNNING=0
 "$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
-if [ "$ORTHANC_WAS_RUNNING" = 0 ]; then
-  for port in "$ORTHANC_HTTP" "$ORTHANC_DICOM"; do  # orthanc.sh would take a stranger on the port for itself
-    if ss -Htln "sport = :$port" | grep -q .; then
-      echo "port $port is in use by another process: set ORTHANC_HTTP / ORTHANC_DICOM" >&2; exit 1
-    fi
-  done
-fi
 
 # lib.sh: bench_build, pacs_start/stop/done, now, record, err, loadavg, osrv, ostat, client
 pacs_error() { err pacs "$1" "$2"; }
 # shellcheck source=lib.sh
 . "$ROOT/benches/lib.sh"
+if [ "$ORTHANC_WAS_RUNNING" = 0 ]; then orthanc_ports_free; fi
 
 rss() {  # SERVER PID PHASE: peak and current resident memory of a server process
   local pid=$2
