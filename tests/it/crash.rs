@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Server, TENANT_A, backends, data_dir, files_under, multipart_related, qido, request,
+    Server, TENANT_A, backends, data_dir, files_under, multipart_related, qido, retrieve_instance,
     try_request,
 };
 
@@ -53,19 +53,6 @@ fn referenced(answer: &serde_json::Value) -> Vec<String> {
         .flatten()
         .filter_map(|item| item["00081155"]["Value"][0].as_str().map(str::to_owned))
         .collect()
-}
-
-fn retrieve(server: &Server, sop: &str, e: &Entry) -> crate::support::Answer {
-    request(
-        "GET",
-        &server.url(&format!(
-            "/wado-rs/{}/studies/{}/series/{}/instances/{sop}",
-            TENANT_A.ae, e.study, e.series
-        )),
-        Some(TENANT_A.key),
-        &[("Accept", "application/dicom")],
-        None,
-    )
 }
 
 /// SOP Instance UIDs the archive lists (QIDO-RS, all of them).
@@ -199,13 +186,9 @@ fn acknowledged_instances_survive_a_crash() {
         );
         for sop in &present {
             let e = &set[sop];
-            let a = retrieve(&server, sop, e);
-            assert_eq!(
-                a.status, 200,
-                "{backend:?}: {sop} listed but not retrievable"
-            );
+            let bytes = retrieve_instance(&server, &TENANT_A, &e.study, &e.series, sop);
             assert!(
-                a.body == std::fs::read(&e.path).unwrap(),
+                bytes == std::fs::read(&e.path).unwrap(),
                 "{backend:?}: {sop} differs from what was sent"
             );
         }

@@ -245,17 +245,7 @@ fn dump(path: &Path) -> Value {
 
 /// The stored object, as WADO-RS returns it.
 fn retrieve(server: &Server, tenant: &TestTenant, [study, series, sop]: &[String; 3]) -> Vec<u8> {
-    let a = get(
-        &server.url(&format!(
-            "/wado-rs/{}/studies/{study}/series/{series}/instances/{sop}",
-            tenant.ae
-        )),
-        tenant.key,
-    );
-    assert_eq!(a.status, 200, "{}", a.text());
-    let mut parts = split_multipart(&a.body, a.header("content-type").unwrap());
-    assert_eq!(parts.len(), 1);
-    parts.remove(0)
+    retrieve_instance(server, tenant, study, series, sop)
 }
 
 fn study_count(server: &Server, tenant: &TestTenant) -> u64 {

@@ -82,15 +82,7 @@ fn relocate(server: &Server, body: &Value) -> Answer {
 }
 
 fn retrieve(server: &Server, study: &str, series: &str, sop: &str) -> Vec<u8> {
-    let a = get(
-        &server.url(&format!(
-            "/wado-rs/{}/studies/{study}/series/{series}/instances/{sop}",
-            TENANT_A.ae
-        )),
-        TENANT_A.key,
-    );
-    assert_eq!(a.status, 200, "{}", a.text());
-    split_multipart(&a.body, a.header("content-type").unwrap()).remove(0)
+    retrieve_instance(server, &TENANT_A, study, series, sop)
 }
 
 #[test]

@@ -500,6 +500,27 @@ pub fn get(url: &str, key: &str) -> Answer {
     request("GET", url, Some(key), &[], None)
 }
 
+/// One stored instance as WADO-RS returns it (answered 200, one part).
+pub fn retrieve_instance(
+    server: &Server,
+    tenant: &TestTenant,
+    study: &str,
+    series: &str,
+    sop: &str,
+) -> Vec<u8> {
+    let a = get(
+        &server.url(&format!(
+            "/wado-rs/{}/studies/{study}/series/{series}/instances/{sop}",
+            tenant.ae
+        )),
+        tenant.key,
+    );
+    assert_eq!(a.status, 200, "instance {sop}: {}", a.text());
+    let mut parts = split_multipart(&a.body, a.header("content-type").unwrap());
+    assert_eq!(parts.len(), 1, "instance {sop}");
+    parts.remove(0)
+}
+
 /// QIDO-RS `path` (e.g. `/studies?limit=10`) as `tenant`: the results (empty for 204).
 pub fn qido(server: &Server, tenant: &TestTenant, path: &str) -> Vec<serde_json::Value> {
     let a = get(
