@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Core archive benchmark: our `pacs` server and the lab's Orthanc, side by side in one run.
+# Core archive benchmark: our `pacs` server and Orthanc 1.10 (tests/peers/orthanc.sh), side by side
+# in one run.
 #
 #   benches/core.sh [DATA] [PHASES]
-#     DATA    output of ../shared/lab/make-data.sh (default /tmp/pacs-data; needs
-#             DATA/bulk-100-3-10; DATA/bulk-10000-1-1 and DATA/bulk-1-1-200-big are
-#             generated here when missing, exactly as lab/bench-orthanc.sh does)
+#     DATA    output of tests/data/make-data.sh (default /tmp/pacs-data; needs
+#             DATA/bulk-100-3-10 and DATA/wsi/dicom-small; DATA/bulk-10000-1-1 and
+#             DATA/bulk-1-1-200-big are made here with tests/data/gen_bulk.py when missing)
 #     PHASES  space-separated subset of: stow qido wado   (default: all three)
 #
 # Env: DB=sqlite|pg (our index; pg = throwaway database pacs_bench_<pid> on
@@ -25,8 +26,10 @@
 # the run (benches/lib.sh scratch_fs, same features as the disk's) and nothing is deleted
 # before the end: on this VM's journal-less root, files freed in the last minutes make every
 # new file's inode search slower, which made STOW results depend on the previous run.
-# Clients: ../shared/lab/bench_client.py through
-# benches/pacs_bench.py (adds our Authorization header and per-service base URLs).
+# Clients: benches/bench_client.py through benches/pacs_bench.py (adds our Authorization
+# header and per-service base URLs); Orthanc's QIDO set is loaded by dcmtk's storescu.
+# Peers and data: tests/peers/install.sh (Orthanc, dcmtk, Python clients) and
+# tests/data/make-data.sh, once.
 # Results: /tmp/pacs-bench/<stamp>/{results.jsonl,summary.md,env.txt,pacs-*/}.
 # Everything talks to 127.0.0.1 only; every loop and wait is bounded.
 # shellcheck source-path=SCRIPTDIR
@@ -34,20 +37,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
 PHASES=${2:-stow qido wado}
-LAB=$(cd "$ROOT/../shared/lab" && pwd)
 PY=${PYTHON:-python3}
 DB=${DB:-sqlite}
 REPS=${REPS:-20}
 BATCH=${STOW_BATCH:-20}; CONC=${STOW_CONC:-4}
 TMO=${STEP_TIMEOUT:-1800}
 KEY=bench-key
-export PYTHONWARNINGS=ignore LAB
-export TCP_NODELAY=${TCP_NODELAY:-1}   # dcmtk clients (Orthanc's C-STORE load), as in bench-orthanc.sh
+export PYTHONWARNINGS=ignore
+export TCP_NODELAY=${TCP_NODELAY:-1}   # dcmtk leaves Nagle on without it (Orthanc's C-STORE load)
 BD="$DATA/bulk-100-3-10"
 QD="$DATA/bulk-10000-1-1"
 BS="$DATA/bulk-1-1-200-big"
-# A private Orthanc per measured step (orthanc.sh with ORTHANC_DIR in the run's storage),
-# never the shared lab one on :8042.
+# A private Orthanc per measured step (tests/peers/orthanc.sh with ORTHANC_DIR in the run's
+# storage), on its own ports: never an Orthanc running on the default :8042.
 export ORTHANC_HTTP=${ORTHANC_HTTP:-8052} ORTHANC_DICOM=${ORTHANC_DICOM:-4252}
 OHTTP=http://127.0.0.1:$ORTHANC_HTTP
 ODW=$OHTTP/dicom-web
@@ -57,7 +59,7 @@ J="$RES/results.jsonl"
 PGDB=pacs_bench_$$
 BENCH_NAME=core
 OSRV_TIMEOUT=${OSRV_TIMEOUT:-600}   # orthanc.sh reset with ORTHANC_DB=pg waits for pg_ctl too
-[ -f "$BD/DONE" ] || { echo "missing $BD: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
+[ -f "$BD/DONE" ] || { echo "missing $BD: run tests/data/make-data.sh $DATA" >&2; exit 1; }
 case $DB in sqlite | pg) ;; *) echo "DB must be sqlite or pg" >&2; exit 2 ;; esac
 
 unset ORTHANC_DIR   # set by ofresh only: cleanup stops the Orthanc it started, no other
@@ -97,7 +99,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Orthanc's C-STORE load for the QIDO set, as bench-orthanc.sh does: one storescu per AET folder.
+# Orthanc's C-STORE load for the QIDO set: one storescu association per sending-AET folder.
 cstore_dir() {
   timeout "$TMO" /usr/bin/storescu -q -aet "$2" -aec ORTHANC +sd +r +sp '*.dcm' 127.0.0.1 "${ORTHANC_DICOM:-4242}" "$1" \
     2>>"$RES/storescu.log" || echo "storescu $1 rc=$?" >>"$RES/storescu.log"
@@ -143,7 +145,7 @@ for phase in $PHASES; do
     fi
     ;;
   qido)
-    timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 10000 1 1 "$QD" --seed qido
+    [ -f "$QD/DONE" ] || timeout "$TMO" "$PY" "$ROOT/tests/data/gen_bulk.py" 10000 1 1 "$QD" --seed qido
     ofresh qido
     t=$(now); cstore_par "$QD"; e=$(now); n=$(ostat CountInstances)
     record "$(jq -nc --argjson n "$n" --argjson w "$(echo "$e - $t" | bc)" \
@@ -159,14 +161,14 @@ for phase in $PHASES; do
     fi
     ;;
   wado)
-    timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
+    [ -f "$BS/DONE" ] || timeout "$TMO" "$PY" "$ROOT/tests/data/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
       --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
-    IFS=, read -r _ _ _ _ bst bse _ < <(sed -n 2p "$BS/manifest.csv")
-    IFS=, read -r _ _ _ _ sst sse _ < <(sed -n 2p "$BD/manifest.csv")
-    BK=$(cut -d' ' -f3 <"$BD/DONE" | cut -d= -f2)
+    read -r bst bse _ < <(first_series "$BS/manifest.csv") || true
+    read -r sst sse BK < <(first_series "$BD/manifest.csv") || true
+    [ -n "${bse:-}" ] && [ -n "${sse:-}" ] || { echo "cannot read the manifests of $BS and $BD" >&2; exit 1; }
     for srv in orthanc pacs; do
       if [ "$srv" = orthanc ]; then ofresh wado; else osrv stop; pacs_fresh wado || continue; fi
-      # same content in both, as bench-orthanc.sh loads it: the big series, 300 bulk, the small WSI
+      # the same content in both: the big series, 300 bulk instances, the small WSI
       client "$srv" wado-load-big stow "$BS" --batch 20 --conc 2 --label wado-load-big
       client "$srv" wado-load-bulk stow "$BD" --batch 20 --conc 2 --limit 300 --label wado-load-bulk
       client "$srv" wado-load-wsi stow "$DATA/wsi/dicom-small" --batch 1 --conc 1 --label wado-load-wsi

@@ -57,11 +57,15 @@
 #   record LINE           append a JSON line to $J and echo it on stdout.
 #   err [SERVER] WHAT MESSAGE   record {"test":"error",("server":SERVER,)"what":WHAT,"message":MESSAGE}.
 #   loadavg PHASE         record {"test":"loadavg","phase":PHASE,"loadavg":"<1 5 15 min>"}.
-# Side by side with the lab's Orthanc (core.sh, rendering.sh; need LAB, OHTTP, ODW, PY, TMO):
-#   osrv ARGS...          $LAB/orthanc.sh ARGS (log: $RES/orthanc-ctl.log), bounded by
+#   first_series CSV      "STUDY_UID SERIES_UID N" of the first series of a gen_bulk.py
+#                         manifest (the first file in path order, as bench_client.py stow
+#                         sends them; columns study_uid, series_uid, path), N = its instances.
+# Side by side with Orthanc (core.sh, rendering.sh; need OHTTP, ODW, PY, TMO):
+#   osrv ARGS...          tests/peers/orthanc.sh ARGS (the private Orthanc of ORTHANC_DIR,
+#                         ORTHANC_HTTP, ORTHANC_DICOM; log: $RES/orthanc-ctl.log), bounded by
 #                         timeout ${OSRV_TIMEOUT:-120} s.
 #   ostat FIELD           a field of Orthanc's /statistics (null when unavailable).
-#   client SERVER WHAT ARGS...  benches/pacs_bench.py (the lab's bench_client.py; our
+#   client SERVER WHAT ARGS...  benches/pacs_bench.py (benches/bench_client.py with our
 #                         Authorization header and base URLs under $P for SERVER=pacs, $ODW
 #                         otherwise) bounded by $TMO s; its JSON lines go to $J, a failure
 #                         becomes an err line (the run goes on).
@@ -221,6 +225,19 @@ scratch_fs_remove() {
   SCRATCH_LOOP=""
 }
 
+first_series() {  # CSV -> "STUDY_UID SERIES_UID N" (see the header)
+  "${PY:-python3}" - "$1" <<'PYEOF'
+import csv, sys
+with open(sys.argv[1], newline="") as fh:
+    rows = list(csv.DictReader(fh))
+if not rows:
+    sys.exit(f"{sys.argv[1]}: no rows")
+first = min(rows, key=lambda r: r.get("path") or "")
+n = sum(1 for r in rows if r["series_uid"] == first["series_uid"])
+print(first["study_uid"], first["series_uid"], n)
+PYEOF
+}
+
 bench_env_common() {  # [PACS_NOTE [CLIENT]]
   echo "date: $(date -Is)"
   echo "host: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
@@ -242,10 +259,10 @@ orthanc_ports_free() {
     fi
   done
 }
-osrv() { timeout "${OSRV_TIMEOUT:-120}" "$LAB/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
+osrv() { timeout "${OSRV_TIMEOUT:-120}" "$ROOT/tests/peers/orthanc.sh" "$@" >>"$RES/orthanc-ctl.log" 2>&1; }
 ostat() { curl -fsS -m 60 "$OHTTP/statistics" 2>/dev/null | jq -r ".$1" 2>/dev/null || echo null; }
 
-# client SERVER WHAT ARGS...: pacs_bench.py (the lab's bench_client.py) with a timeout; JSON
+# client SERVER WHAT ARGS...: pacs_bench.py (benches/bench_client.py) with a timeout; JSON
 # lines go to $J, failures become {"test":"error"} lines (the run goes on).
 client() {
   local srv=$1 what=$2; shift 2

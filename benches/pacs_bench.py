@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Thin wrapper around the lab's bench_client.py for benches/core.sh.
+"""Runs benches/bench_client.py for benches/core.sh and benches/rendering.sh.
 
   pacs_bench.py [--server NAME] [--auth KEY] [--stow-base URL] [--qido-base URL]
-                [--wado-base URL] [--lab DIR] CMD ARGS...
+                [--wado-base URL] CMD ARGS...
       Runs bench_client.py CMD ARGS... (stow, stowc, qido, wado, frames) with
-      - an Authorization header on every requests.Session (when --auth is given),
+      - an Authorization header on every request (when --auth is given),
       - --base set per service: stow/stowc -> --stow-base, qido -> --qido-base,
         wado/frames -> --wado-base (bench_client appends /studies itself),
       - "server": NAME added to every JSON line.
@@ -13,7 +13,7 @@
   pacs_bench.py summary RESULTS.jsonl [--md OUT.md]
       Prints (and writes) the ours-vs-Orthanc table with ratios and targets.
 
-bench_client.py is imported from the lab (default: <project>/../shared/lab), never copied.
+bench_client.py is the module beside this file (benches/bench_client.py).
 """
 import argparse
 import json
@@ -21,19 +21,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_LAB = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "lab"))
-
-
-def install_auth(key):
-    import requests
-
-    class AuthSession(requests.Session):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, **kw)
-            self.headers["Authorization"] = key
-
-    requests.Session = AuthSession
-    requests.session = AuthSession
+BASE_OPTION = {"stow": "stow_base", "stowc": "stow_base", "qido": "qido_base",
+               "wado": "wado_base", "frames": "wado_base"}
 
 
 def run_client(argv):
@@ -43,24 +32,19 @@ def run_client(argv):
     ap.add_argument("--stow-base", default="")
     ap.add_argument("--qido-base", default="")
     ap.add_argument("--wado-base", default="")
-    ap.add_argument("--lab", default=os.environ.get("LAB", DEFAULT_LAB))
     a, rest = ap.parse_known_args(argv)
     if not rest:
         sys.exit(__doc__)
-    sys.path.insert(0, a.lab)
-    import bench_client  # noqa: E402  (the lab's client, imported from ../shared/lab)
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import bench_client  # noqa: E402  (benches/bench_client.py)
 
-    if a.auth:
-        install_auth(a.auth)
-    cmd = rest[0]
-    base = {"stow": a.stow_base, "stowc": a.stow_base, "qido": a.qido_base,
-            "wado": a.wado_base, "frames": a.wado_base}.get(cmd, "")
+    base = getattr(a, BASE_OPTION[rest[0]]) if rest[0] in BASE_OPTION else ""
     if base:
         rest += ["--base", base]
-    if a.server:
-        bench_client.LABEL["server"] = a.server
-    sys.argv = ["bench_client.py", *rest]
-    return bench_client.main()
+    fields = {"server": a.server} if a.server else {}
+    headers = {"Authorization": a.auth} if a.auth else {}
+    return bench_client.main(rest, fields=fields, headers=headers)
 
 
 def count(argv):

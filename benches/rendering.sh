@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Rendering benchmark: previews and WSI frames, our `pacs` server and the lab's Orthanc in one run.
+# Rendering benchmark: previews and WSI frames, our `pacs` server and Orthanc 1.10
+# (tests/peers/orthanc.sh) in one run.
 #
 #   benches/rendering.sh [DATA] [PHASES]
-#     DATA    output of ../shared/lab/make-data.sh (default /tmp/pacs-data; needs DATA/wsi/dicom-small;
-#             DATA/bulk-1-1-200-big is generated here when missing, as core.sh / bench-orthanc.sh do)
+#     DATA    output of tests/data/make-data.sh (default /tmp/pacs-data; needs DATA/wsi/dicom-small;
+#             DATA/bulk-1-1-200-big is made here with tests/data/gen_bulk.py when missing, as
+#             core.sh does)
 #     PHASES  space-separated subset of: preview frames   (default: both)
 #
 # preview: the 200 x 512x512 CT series (bulk-1-1-200-big), loaded by STOW-RS (20 x 2) into an
@@ -18,7 +20,7 @@
 #   bench_client.py frames (through pacs_bench.py) on the largest level, wsi-000000.dcm
 #   (768 frames of 256x256), 300 random frames over one connection, Accept
 #   multipart/related; type="application/octet-stream"; transfer-syntax=* (stored bytes),
-#   then 100 with type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.50 (as bench-orthanc.sh).
+#   then 100 with type="image/jpeg"; transfer-syntax=1.2.840.10008.1.2.4.50.
 #
 # Env: THREADS (4), FRAME_REPS (300), STEP_TIMEOUT (600 s per client step), PACS_LOG (warn),
 #      KEEP=1 keeps our archives and Orthanc's storage, NO_BUILD=1 skips `cargo build`,
@@ -26,9 +28,9 @@
 #      (REV_SRC, default /tmp/pacs-bench/rev-src; REV_TARGET, default /tmp/pacs-bench/rev-target)
 #      instead of the working tree, OSRV_TIMEOUT (120 s per orthanc.sh call),
 #      ORTHANC_DIR / ORTHANC_HTTP / ORTHANC_DICOM: the Orthanc used. Default: a private
-#      instance of ../shared/lab/orthanc.sh in <results>/orthanc on 127.0.0.1:8052 / :4252,
-#      so the shared lab Orthanc (/tmp/orthanc-lab, :8042) is never touched. Pointing
-#      ORTHANC_DIR at the shared one WIPES its database (orthanc.sh reset);
+#      instance of tests/peers/orthanc.sh in <results>/orthanc on 127.0.0.1:8052 / :4252,
+#      so an Orthanc on orthanc.sh's defaults (/tmp/pacs-orthanc, :8042) is never touched.
+#      Pointing ORTHANC_DIR at another instance WIPES its database (orthanc.sh reset);
 #      its running/stopped state is restored at the end either way.
 #
 # Each phase starts both servers from EMPTY state (orthanc.sh reset; ours: a fresh temp dir,
@@ -40,13 +42,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${1:-/tmp/pacs-data}" && pwd)
 PHASES=${2:-preview frames}
-LAB=$(cd "$ROOT/../shared/lab" && pwd)
 PY=${PYTHON:-python3}
 THREADS=${THREADS:-4}
 FREPS=${FRAME_REPS:-300}
 TMO=${STEP_TIMEOUT:-600}
 KEY=bench-key
-export PYTHONWARNINGS=ignore LAB
+export PYTHONWARNINGS=ignore
 BS="$DATA/bulk-1-1-200-big"
 WSI="$DATA/wsi/dicom-small"
 RES=/tmp/pacs-bench/$(date +%Y%m%d-%H%M%S)-render
@@ -54,7 +55,7 @@ mkdir -p "$RES"
 J="$RES/results.jsonl"
 # REV snapshot dirs without lib.sh's -$BENCH_NAME suffix, as documented above and in docs/benchmarks.md
 REV_SRC=${REV_SRC:-/tmp/pacs-bench/rev-src}; REV_TARGET=${REV_TARGET:-/tmp/pacs-bench/rev-target}
-[ -f "$WSI/wsi-000000.dcm" ] || { echo "missing $WSI: run ../shared/lab/make-data.sh $DATA" >&2; exit 1; }
+[ -f "$WSI/wsi-000000.dcm" ] || { echo "missing $WSI: run tests/data/make-data.sh $DATA" >&2; exit 1; }
 
 export ORTHANC_DIR=${ORTHANC_DIR:-$RES/orthanc}
 export ORTHANC_HTTP=${ORTHANC_HTTP:-8052}
@@ -62,7 +63,7 @@ export ORTHANC_DICOM=${ORTHANC_DICOM:-4252}
 OHTTP=http://127.0.0.1:$ORTHANC_HTTP
 ODW=$OHTTP/dicom-web
 ORTHANC_WAS_RUNNING=0
-"$LAB/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
+"$ROOT/tests/peers/orthanc.sh" status >/dev/null 2>&1 && ORTHANC_WAS_RUNNING=1
 
 # lib.sh: bench_build, pacs_start/stop/done, now, record, err, loadavg, osrv, ostat, client
 pacs_error() { err pacs "$1" "$2"; }
@@ -98,7 +99,7 @@ pacs_count() {  # -> number of instances our QIDO-RS finds (-1 on failure)
 cleanup() {
   pacs_stop
   if [ "$ORTHANC_WAS_RUNNING" = 1 ]; then osrv start || true; else osrv stop || true; fi
-  if [ "${KEEP:-0}" != 1 ] && [ "$ORTHANC_DIR" = "$RES/orthanc" ]; then rm -rf "$RES/orthanc/db"; fi
+  if [ "${KEEP:-0}" != 1 ] && [ "$ORTHANC_DIR" = "$RES/orthanc" ]; then rm -rf "$RES/orthanc/storage"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -106,7 +107,7 @@ trap 'exit 130' INT TERM
 # ----------------------------------------------------------------- build + env
 bench_build
 if [ ! -f "$BS/DONE" ]; then
-  timeout "$TMO" "$PY" "$LAB/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
+  timeout "$TMO" "$PY" "$ROOT/tests/data/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
     --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
 fi
 NB=$(($(wc -l <"$BS/manifest.csv") - 1))

@@ -115,7 +115,7 @@ req = urllib.request.Request(f"{base}/o3-dpacs-wado/stowRsListener/OPSCHECK/stud
 urllib.request.urlopen(req).read()
 PY
   done
-  log "stored $stored instance(s) of the lab's test data"
+  log "stored $stored instance(s) of the test data"
   # Every operation that answers JSON (multipart, DICOM, JPEG and text ones
   # excluded). One worker: hypothesis' source parsing is not thread-safe on
   # CPython 3.11 ("AST constructor recursion depth mismatch").

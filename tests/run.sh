@@ -1,47 +1,28 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, on SQLite and on PostgreSQL, on a fresh
-# Debian machine with Rust: installs what the tests need (apt and pip packages,
-# the lab's DICOM peers and test data), starts PostgreSQL when none answers on
+# Debian 12 machine with Rust and a C compiler: installs the build packages
+# (deploy/build-deps.sh) and the test peers (tests/peers/install.sh: DCMTK,
+# dicom3tools, Orthanc, OpenSlide, the Python clients), makes the test data
+# (tests/data/make-data.sh), starts PostgreSQL when none answers on
 # 127.0.0.1:5432, builds the `pacs` binary and runs `cargo test --workspace`.
 #
 #   tests/run.sh [extra cargo test arguments]
 #
-# Env: PACS_LAB (lab scripts, default ../shared/lab), PACS_TEST_DATA (default
-# /tmp/pacs-data), PACS_TEST_DATABASE_URL (admin URL; default the local server).
+# Env: PACS_TEST_DATA (default /tmp/pacs-data), PACS_TEST_DATABASE_URL (admin
+# URL; default the local server).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 log() { printf '[tests] %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# 1. System packages for the build (charls needs cmake) and the tests.
-APT=(cmake g++ pkg-config libpq-dev postgresql curl jq python3-pip)
-missing=()
-for p in "${APT[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "apt: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
-  $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/tmp/pacs-tests-apt.log 2>&1 \
-    || { tail -30 /tmp/pacs-tests-apt.log; exit 1; }
-fi
+# 1. The build packages, and what the tests themselves call (PostgreSQL, curl, jq, pip).
+deploy/build-deps.sh postgresql curl jq python3-pip
 
-# 2. The lab: DICOM peers (dcmtk, dicom3tools, Orthanc...), Python clients, test data.
-LAB=${PACS_LAB:-}
-if [ -z "$LAB" ]; then
-  for d in "$ROOT/../shared/lab" /work/shared/lab; do
-    if [ -x "$d/install.sh" ]; then LAB=$(cd "$d" && pwd); break; fi
-  done
-fi
-[ -n "$LAB" ] || { echo "tests/run.sh: the lab scripts (../shared/lab) are missing; set PACS_LAB" >&2; exit 1; }
-"$LAB/install.sh" | grep -v '^  ' || true
-# Decoders pydicom needs to render reference images (JPEG lossless, JPEG 2000).
-python3 -c "import pylibjpeg, libjpeg, openjpeg" 2>/dev/null \
-  || python3 -m pip install -q --disable-pip-version-check pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
+# 2. The peers (DICOM tools, Orthanc, OpenSlide, Python clients) and the test data.
+tests/peers/install.sh
 export PACS_TEST_DATA=${PACS_TEST_DATA:-/tmp/pacs-data}
-"$LAB/make-data.sh" "$PACS_TEST_DATA" | grep -E 'real:|done' || true
+tests/data/make-data.sh "$PACS_TEST_DATA"
 
 # 3. PostgreSQL: use the one on 127.0.0.1:5432, or start one.
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

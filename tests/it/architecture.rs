@@ -140,3 +140,32 @@ fn workspace_has_the_documented_shape() {
     };
     assert_eq!(names("migrations/sqlite"), names("migrations/postgres"));
 }
+
+/// A clone is all a contributor has: nothing tracked may reach outside the
+/// repository for scripts, data or documents.
+#[test]
+fn nothing_refers_to_files_outside_the_repository() {
+    let root = workspace_root();
+    let outside = ["..", "/shared"].concat();
+    let mut found = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" || name == ".ci" {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && text.contains(&outside)
+            {
+                found.push(path.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    assert!(found.is_empty(), "files naming {outside}: {found:?}");
+}

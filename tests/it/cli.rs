@@ -176,3 +176,48 @@ fn embedded_default_generates_a_key_once_and_stops_on_sigterm() {
     );
     let _ = second.kill();
 }
+
+#[test]
+fn serve_warns_once_per_section_it_does_not_use_yet() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_toml: r#"
+[dimse]
+bind = "127.0.0.1:11199"
+[[storage.buckets]]
+name = "online-bucket"
+endpoint = "http://127.0.0.1:9"
+bucket = "pacs"
+[[tenants.nodes]]
+ae_title = "ORTHANC"
+host = "127.0.0.1"
+port = 4242
+[tenants.forward]
+series_node = "ORTHANC"
+"#
+            .into(),
+            ..Options::default()
+        },
+    );
+    let log = server.log_text();
+    for section in [
+        "[dimse]",
+        "[[storage.buckets]] online-bucket",
+        "[[tenants.nodes]] of tenant beta",
+        "[tenants.forward] of tenant beta",
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(section))
+            .collect();
+        assert_eq!(lines.len(), 1, "one warning for {section} in:\n{log}");
+    }
+    // Without those sections, no such warning.
+    let plain = Server::start(Backend::Sqlite);
+    assert!(
+        !plain.log_text().contains("this version"),
+        "{}",
+        plain.log_text()
+    );
+}

@@ -14,7 +14,7 @@ use crate::support::{
     try_request,
 };
 
-/// One instance of the lab's bulk set, as its manifest lists it.
+/// One instance of the generated bulk set, as its manifest lists it.
 struct Entry {
     path: PathBuf,
     study: String,
@@ -23,26 +23,24 @@ struct Entry {
 }
 
 /// The first `n` instances of `bulk-100-3-10`, by SOP Instance UID.
-fn bulk(n: usize) -> Option<BTreeMap<String, Entry>> {
-    let dir = data_dir()?.join("bulk-100-3-10");
+fn bulk(n: usize) -> BTreeMap<String, Entry> {
+    let dir = data_dir().join("bulk-100-3-10");
     let manifest = std::fs::read_to_string(dir.join("manifest.csv")).expect("manifest");
-    Some(
-        manifest
-            .lines()
-            .skip(1)
-            .take(n)
-            .map(|line| {
-                let f: Vec<&str> = line.split(',').collect();
-                let entry = Entry {
-                    path: dir.join(f[0]),
-                    study: f[4].to_owned(),
-                    series: f[5].to_owned(),
-                    modality: f[7].to_owned(),
-                };
-                (f[6].to_owned(), entry)
-            })
-            .collect(),
-    )
+    manifest
+        .lines()
+        .skip(1)
+        .take(n)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let entry = Entry {
+                path: dir.join(f[0]),
+                study: f[4].to_owned(),
+                series: f[5].to_owned(),
+                modality: f[7].to_owned(),
+            };
+            (f[6].to_owned(), entry)
+        })
+        .collect()
 }
 
 /// The SOP Instance UIDs a store response lists as stored.
@@ -145,7 +143,7 @@ impl Clients {
 
 #[test]
 fn acknowledged_instances_survive_a_crash() {
-    let Some(set) = bulk(600) else { return };
+    let set = bulk(600);
     let sops: Vec<&String> = set.keys().collect();
     for backend in backends() {
         let mut server = Server::start(backend);

@@ -1,5 +1,5 @@
 //! Key Object Selection manifests: generated and stored, checked with dciodvfy
-//! and against highdicom's reference manifests of the lab.
+//! and against highdicom's reference manifests (tests/data).
 
 use std::path::Path;
 
@@ -27,10 +27,10 @@ fn reference_refs(path: &Path) -> Value {
 
 #[test]
 fn generated_manifests_pass_dciodvfy_and_match_highdicom() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     for backend in backends() {
         let server = Server::start(backend);
-        // CT_small alone, as the lab's reference kos-ct_small.dcm.
+        // CT_small alone, as the reference kos-ct_small.dcm.
         let ct = std::fs::read(data.join("real/CT_small.dcm")).unwrap();
         assert_eq!(stow(&server, &TENANT_A, "MOD01", &[ct]).status, 200);
         let want = reference_refs(&data.join("kos/kos-ct_small.dcm"));
@@ -64,9 +64,8 @@ fn generated_manifests_pass_dciodvfy_and_match_highdicom() {
             )),
             "{url}"
         );
-        if let Some(errors) = dciodvfy_errors(&a.body) {
-            assert!(errors.is_empty(), "dciodvfy: {errors:?}");
-        }
+        let errors = dciodvfy_errors(&a.body);
+        assert!(errors.is_empty(), "dciodvfy: {errors:?}");
 
         // The first five instances of bulk study 0, as kos-bulk-study0.dcm.
         let dir = data.join("bulk-100-3-10");
@@ -90,7 +89,7 @@ fn generated_manifests_pass_dciodvfy_and_match_highdicom() {
 
 #[test]
 fn create_kos_stores_a_manifest_in_a_new_series() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     let mut all = Vec::new();
     for f in ["CT_small.dcm", "test-SR.dcm"] {
@@ -154,9 +153,8 @@ fn create_kos_stores_a_manifest_in_a_new_series() {
         kinds.contains(&"IMAGE") && kinds.contains(&"COMPOSITE"),
         "{kinds:?}"
     );
-    if let Some(errors) = dciodvfy_errors(&part) {
-        assert!(errors.is_empty(), "dciodvfy: {errors:?}");
-    }
+    let errors = dciodvfy_errors(&part);
+    assert!(errors.is_empty(), "dciodvfy: {errors:?}");
     // A second manifest does not list the first.
     let again = post_json(
         &server,
@@ -208,7 +206,7 @@ fn create_kos_stores_a_manifest_in_a_new_series() {
 
 #[test]
 fn manifests_follow_deprecation_and_corrections() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     let study = "2.25.888";
     let keep = variant(
@@ -260,4 +258,101 @@ fn manifests_follow_deprecation_and_corrections() {
         r["patient_id"], "NEW",
         "patient values come from the database"
     );
+}
+
+/// URLs the archive hands out or stores come from `server.public_url` (or the
+/// bound address), never from the client's `Host`, `X-Forwarded-Host` or
+/// `Forwarded` headers.
+#[test]
+fn retrieve_urls_never_follow_request_headers() {
+    let data = data_dir();
+    let forged: &[(&str, &str)] = &[
+        ("X-Forwarded-Host", "evil.example"),
+        ("X-Forwarded-Proto", "https"),
+        ("Forwarded", "host=evil.example;proto=https"),
+    ];
+    for public in [None, Some("https://pacs.hospital.example/archive")] {
+        let server = Server::start_with(
+            Backend::Sqlite,
+            Options {
+                env: public
+                    .map(|p| vec![("PACS__SERVER__PUBLIC_URL".to_owned(), format!("{p}/"))])
+                    .unwrap_or_default(),
+                ..Options::default()
+            },
+        );
+        let base = public.map_or(server.base.clone(), str::to_owned);
+        let root = format!("{base}/o3-dpacs-wado/wado-rs/{}", TENANT_A.ae);
+        // STOW response.
+        let bytes = variant(
+            &data.join("real/CT_small.dcm"),
+            &[
+                "StudyInstanceUID=2.25.9191",
+                "SeriesInstanceUID=NEW",
+                "SOPInstanceUID=NEW",
+            ],
+        );
+        let (body, ct) = multipart_related(&[bytes]);
+        let mut headers = vec![
+            ("Content-Type", ct.as_str()),
+            ("Accept", "application/dicom+json"),
+        ];
+        headers.extend_from_slice(forged);
+        let a = request(
+            "POST",
+            &server.url("/stowRsListener/MOD01/studies"),
+            Some(TENANT_A.key),
+            &headers,
+            Some(body),
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+        let url = a.json()["00081199"]["Value"][0]["00081190"]["Value"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(url.starts_with(&root), "{url} does not start with {root}");
+        // QIDO answer.
+        let q = request(
+            "GET",
+            &server.url(&format!(
+                "/qido/{}/studies?StudyInstanceUID=2.25.9191",
+                TENANT_A.ae
+            )),
+            Some(TENANT_A.key),
+            forged,
+            None,
+        );
+        assert!(
+            q.text().contains(&root) && !q.text().contains("evil"),
+            "{}",
+            q.text()
+        );
+        // The stored KOS.
+        let mut headers = vec![("Content-Type", "application/json")];
+        headers.extend_from_slice(forged);
+        let k = request(
+            "POST",
+            &server.url("/studies/createKos"),
+            Some(TENANT_A.key),
+            &headers,
+            Some(
+                json!({"studyInstanceUid": "2.25.9191", "callingAE": "NGV"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        );
+        assert_eq!(k.status, 200, "{}", k.text());
+        let sop = k.json()["sopInstanceUid"].as_str().unwrap().to_owned();
+        let hit = qido(
+            &server,
+            &TENANT_A,
+            &format!("/instances?SOPInstanceUID={sop}"),
+        );
+        let kos_url = hit[0]["00081190"]["Value"][0].as_str().unwrap();
+        let got = get(kos_url.replace(&base, &server.base).as_str(), TENANT_A.key);
+        let stored = split_multipart(&got.body, got.header("content-type").unwrap()).remove(0);
+        let text = String::from_utf8_lossy(&stored);
+        assert!(!text.contains("evil"), "the stored KOS names a forged host");
+        assert!(text.contains(&root), "the stored KOS names {root}");
+    }
 }

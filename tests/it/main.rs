@@ -1,9 +1,10 @@
 //! Black-box tests of the `pacs` binary: real HTTP, real SQLite and PostgreSQL,
-//! real DICOM clients (dicomweb-client), the lab's real test data.
+//! real DICOM clients (dicomweb-client), real test data.
 //!
-//! PostgreSQL runs when `PACS_TEST_DATABASE_URL` is set; test data comes from
-//! `PACS_TEST_DATA` (default /tmp/pacs-data). Outside CI a missing dependency is
-//! skipped LOUDLY; in CI (`CI` or `PACS_CI` set) it fails the test.
+//! PostgreSQL is reached through `PACS_TEST_DATABASE_URL`; test data comes from
+//! `PACS_TEST_DATA` (default /tmp/pacs-data, made by `tests/data/make-data.sh`).
+//! A test whose data or peer is missing fails, naming the command that
+//! provides it; `tests/run.sh` provides everything.
 
 mod architecture;
 mod auth_tenants;

@@ -60,7 +60,7 @@ fn qido_count(server: &Server, path: &str) -> usize {
 
 #[test]
 fn count_filters_match_the_bulk_manifest() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let dir = data.join("bulk-100-3-10");
     let text = std::fs::read_to_string(dir.join("manifest.csv")).unwrap();
     let rows: Vec<Vec<String>> = text
@@ -169,7 +169,7 @@ fn chrono_today() -> String {
 
 #[test]
 fn deprecation_hides_keeps_and_recovers() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     for backend in backends() {
         let server = Server::start(backend);
         let (study, series, sop, bytes) =
@@ -208,6 +208,10 @@ fn deprecation_hides_keeps_and_recovers() {
             TENANT_A.key,
         )
         .assert_json_error(404);
+        // Hidden from previews too (KOS: kos.rs).
+        for q in [format!("seriesUID={series}"), format!("objectUID={sop}")] {
+            get(&server.url(&format!("/preview?{q}")), TENANT_A.key).assert_json_error(404);
+        }
         assert_eq!(server.stored_files().len(), files);
         let events = events_after(&server, &TENANT_A, before);
         assert_eq!(events.len(), 1);
@@ -262,7 +266,7 @@ fn deprecation_hides_keeps_and_recovers() {
 
 #[test]
 fn deprecation_errors_follow_the_source_document() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     let (_, s1, ..) = store_new(
         &server,
@@ -326,7 +330,7 @@ fn deprecation_errors_follow_the_source_document() {
 
 #[test]
 fn concurrent_deprecations_of_one_study_give_exactly_one_success() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     for backend in backends() {
         let server = Server::start(backend);
         let (study, ..) = store_new(&server, &data, "MOD01", &[]);
@@ -370,7 +374,7 @@ fn concurrent_deprecations_of_one_study_give_exactly_one_success() {
 
 #[test]
 fn moving_a_study_changes_what_every_retrieval_says_but_not_the_file() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     for backend in backends() {
         let server = Server::start(backend);
         let (study, series, sop, bytes) = store_new(

@@ -1,4 +1,4 @@
-//! QIDO-RS answers checked against the lab's bulk manifest, on both backends.
+//! QIDO-RS answers checked against the generated bulk manifest, on both backends.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -124,7 +124,7 @@ fn wildcard(pattern: &str, value: &str) -> bool {
 
 #[test]
 fn qido_matches_the_bulk_manifest() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let dir = data.join("bulk-100-3-10");
     let rows = manifest(&dir);
     assert_eq!(rows.len(), 3000);
@@ -372,7 +372,7 @@ fn qido_matches_the_bulk_manifest() {
 
 #[test]
 fn character_sets_round_trip_patient_names() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let files: Vec<String> = files_under(&data.join("real/charset"))
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
@@ -415,4 +415,60 @@ fn character_sets_round_trip_patient_names() {
         }
         assert!(checked >= 12, "only {checked} charset files checked");
     }
+}
+
+/// An answer holds at most the configured number of matches, whatever `limit`
+/// asks; when the server's cap cut it, a `Warning: 299` says so.
+#[test]
+fn answers_are_capped_by_configuration_with_a_warning() {
+    let data = data_dir();
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_toml: "[limits]\nqido_max_results = 5\nqido_max_header_results = 2\n".into(),
+            ..Options::default()
+        },
+    );
+    let ct = data.join("real/CT_small.dcm");
+    let study = "2.25.4242";
+    let parts: Vec<Vec<u8>> = (0..7)
+        .map(|_| {
+            variant(
+                &ct,
+                &[
+                    &format!("StudyInstanceUID={study}"),
+                    "SeriesInstanceUID=NEW",
+                    "SOPInstanceUID=NEW",
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(stow(&server, &TENANT_A, "MOD01", &parts).status, 200);
+    let ask = |q: &str| {
+        let a = get(
+            &server.url(&format!(
+                "/qido/{}/instances?StudyInstanceUID={study}{q}",
+                TENANT_A.ae
+            )),
+            TENANT_A.key,
+        );
+        assert_eq!(a.status, 200, "{q}: {}", a.text());
+        let warning = a.header("warning").map(str::to_owned);
+        (a.json().as_array().unwrap().len(), warning)
+    };
+    for q in ["", "&limit=100000000"] {
+        let (n, warning) = ask(q);
+        assert_eq!(n, 5, "{q}");
+        assert!(
+            warning.is_some_and(|w| w.starts_with("299 ") && w.contains("(5)")),
+            "{q}"
+        );
+    }
+    // The client's own limit cut it: no warning.
+    assert_eq!(ask("&limit=3"), (3, None));
+    assert_eq!(ask("&limit=7&offset=5"), (2, None));
+    // Records with stored headers have their own, lower cap.
+    let (n, warning) = ask("&includefield=all&limit=1000");
+    assert_eq!(n, 2);
+    assert!(warning.is_some_and(|w| w.contains("(2)")));
 }

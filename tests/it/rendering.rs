@@ -63,7 +63,7 @@ fn store_files(server: &Server, data: &Path, files: &[&str]) {
 
 #[test]
 fn previews_match_a_pydicom_rendering() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     store_files(&server, &data, FILES);
     for f in FILES {
@@ -99,7 +99,7 @@ fn previews_match_a_pydicom_rendering() {
 
 #[test]
 fn preview_picks_and_refuses_as_documented() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     // Two instances of one series; the one with the lowest Instance Number is the preview.
     let series = "2.25.31337001";
@@ -190,7 +190,7 @@ fn preview_picks_and_refuses_as_documented() {
 
 #[test]
 fn a_whole_slide_series_previews_from_its_smallest_level() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     let levels = files_under(&data.join("wsi/dicom-small"));
     let levels: Vec<_> = levels
@@ -221,7 +221,7 @@ fn a_whole_slide_series_previews_from_its_smallest_level() {
 
 #[test]
 fn wado_uri_renders_jpeg_with_its_parameters() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     store_files(&server, &data, &["CT_small.dcm", "emri_small_RLE.dcm"]);
     let path = data.join("real/CT_small.dcm");
@@ -293,7 +293,7 @@ fn frames_of(server: &Server, path: &Path, list: &str, accept: Option<&str>) -> 
 
 #[test]
 fn frames_are_the_stored_frames() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     store_files(
         &server,
@@ -365,6 +365,13 @@ fn frames_are_the_stored_frames() {
     for bad in ["0", "abc", "1,,2"] {
         frames_of(&server, &ybr, bad, None).assert_json_error(400);
     }
+    // A frame listed twice: refused, so an answer never outgrows the instance.
+    let repeated = vec!["1"; 100].join(",");
+    for bad in ["1,1", "2,1,2", repeated.as_str()] {
+        let a = frames_of(&server, &ybr, bad, any);
+        a.assert_json_error(400);
+        assert!(a.text().contains("more than once"), "{}", a.text());
+    }
     frames_of(&server, &ybr, "31", None).assert_json_error(404);
     frames_of(
         &server,
@@ -377,7 +384,7 @@ fn frames_are_the_stored_frames() {
 
 #[test]
 fn rendered_and_thumbnail_resources() {
-    let Some(data) = data_dir() else { return };
+    let data = data_dir();
     let server = Server::start(Backend::Sqlite);
     store_files(&server, &data, &["emri_small_RLE.dcm", "CT_small.dcm"]);
     let mr = data.join("real/emri_small_RLE.dcm");
@@ -433,4 +440,49 @@ fn rendered_and_thumbnail_resources() {
         "/wado-rs/{ae}/studies/{st}/series/{se}/instances/{sop}/rendered?viewport=0,1"
     ))
     .assert_json_error(400);
+}
+
+/// Rendering is bounded by `[limits]`, not by the request: a frame above
+/// `render_max_pixels` is not decoded (422), and an image without a viewport
+/// is fitted into `render_max_side`.
+#[test]
+fn rendering_stays_within_the_configured_limits() {
+    let data = data_dir();
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_toml: "[limits]\nrender_max_pixels = 10000\nrender_max_side = 48\n".into(),
+            ..Options::default()
+        },
+    );
+    // CT_small: 128 x 128 = 16,384 pixels, above the bound.
+    // emri_small_RLE: 64 x 64 = 4,096 pixels, under it but above 48 px a side.
+    store_files(&server, &data, &["CT_small.dcm", "emri_small_RLE.dcm"]);
+    let (_, _, ct) = uids(&data.join("real/CT_small.dcm"));
+    let big = get(
+        &server.url(&format!("/preview?objectUID={ct}")),
+        TENANT_A.key,
+    );
+    assert_eq!(big.assert_json_error(422), "image_too_large");
+    assert!(
+        big.text().contains("limits.render_max_pixels"),
+        "{}",
+        big.text()
+    );
+
+    let (st, se, sop) = uids(&data.join("real/emri_small_RLE.dcm"));
+    let ae = TENANT_A.ae;
+    for path in [
+        format!("/wado-rs/{ae}/studies/{st}/series/{se}/instances/{sop}/rendered"),
+        format!("/wado-rs/{ae}/studies/{st}/series/{se}/instances/{sop}/rendered?viewport=512,512"),
+        format!("/preview?objectUID={sop}&size=512"),
+    ] {
+        let a = get(&server.url(&path), TENANT_A.key);
+        assert_eq!(a.status, 200, "{path}: {}", a.text());
+        let stats = stats_of_jpeg(&a.body);
+        assert!(
+            stats["width"].as_i64().unwrap() <= 48 && stats["height"].as_i64().unwrap() <= 48,
+            "{path}: {stats}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Test support: the real `pacs` binary on a free port with a fresh database
 //! (SQLite, and PostgreSQL when `PACS_TEST_DATABASE_URL` is set) and a fresh
-//! storage directory; an HTTP client; the lab's test data.
+//! storage directory; an HTTP client; the test data.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -15,43 +15,39 @@ pub enum Backend {
     Postgres,
 }
 
-/// Whether CI runs these tests: then nothing may be skipped.
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("PACS_CI").is_some()
+/// Fails the test because something it needs is missing, naming the command
+/// that provides it. A test never passes without having run.
+pub fn missing(what: &str, provider: &str) -> ! {
+    panic!(
+        "{what} is missing: run `tests/run.sh`, which provides everything the tests need \
+         (or only `{provider}`)"
+    )
 }
 
-/// Says loudly that something is skipped, or fails when in CI.
-pub fn skip(what: &str) {
-    if in_ci() {
-        panic!("{what} is required in CI but is not available");
-    }
-    eprintln!("\n!!!!!!!!!! SKIPPED: {what} !!!!!!!!!!\n");
-}
-
-/// The backends available here. PostgreSQL needs `PACS_TEST_DATABASE_URL`
-/// (an admin URL, e.g. postgres://postgres@127.0.0.1:5432/postgres).
+/// Both engines. PostgreSQL is reached through `PACS_TEST_DATABASE_URL`, an
+/// admin URL such as postgres://postgres@127.0.0.1:5432/postgres.
 pub fn backends() -> Vec<Backend> {
-    if std::env::var("PACS_TEST_DATABASE_URL").is_ok() {
-        vec![Backend::Sqlite, Backend::Postgres]
-    } else {
-        skip("PostgreSQL (PACS_TEST_DATABASE_URL is not set)");
-        vec![Backend::Sqlite]
+    if std::env::var("PACS_TEST_DATABASE_URL").is_err() {
+        missing(
+            "PostgreSQL (PACS_TEST_DATABASE_URL is not set)",
+            "export PACS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
+        );
     }
+    vec![Backend::Sqlite, Backend::Postgres]
 }
 
-/// The lab's test data (`make-data.sh`), or `None` (loudly) outside CI.
-pub fn data_dir() -> Option<PathBuf> {
+/// The test data made by `tests/data/make-data.sh` (`PACS_TEST_DATA`,
+/// default /tmp/pacs-data).
+pub fn data_dir() -> PathBuf {
     let dir =
         PathBuf::from(std::env::var("PACS_TEST_DATA").unwrap_or_else(|_| "/tmp/pacs-data".into()));
-    if dir.join("real/catalog.tsv").exists() {
-        Some(dir)
-    } else {
-        skip(&format!(
-            "test data in {} (run ../shared/lab/make-data.sh)",
-            dir.display()
-        ));
-        None
+    if !dir.join("real/catalog.tsv").exists() {
+        missing(
+            &format!("the test data in {}", dir.display()),
+            &format!("tests/data/make-data.sh {}", dir.display()),
+        );
     }
+    dir
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -671,12 +667,10 @@ pub fn last_event(server: &Server, tenant: &TestTenant) -> i64 {
         .map_or(0, |e| e["id"].as_i64().expect("id"))
 }
 
-/// The `Error` lines dciodvfy (dicom3tools) reports on a DICOM file, or `None`
-/// (loudly) when dciodvfy is not installed.
-pub fn dciodvfy_errors(bytes: &[u8]) -> Option<Vec<String>> {
+/// The `Error` lines dciodvfy (dicom3tools) reports on a DICOM file.
+pub fn dciodvfy_errors(bytes: &[u8]) -> Vec<String> {
     if Command::new("dciodvfy").arg("-h").output().is_err() {
-        skip("dciodvfy (dicom3tools, ../shared/lab/install.sh)");
-        return None;
+        missing("dciodvfy (dicom3tools)", "tests/peers/install.sh");
     }
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("object.dcm");
@@ -687,10 +681,8 @@ pub fn dciodvfy_errors(bytes: &[u8]) -> Option<Vec<String>> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with("Error"))
-            .map(String::from)
-            .collect(),
-    )
+    text.lines()
+        .filter(|l| l.starts_with("Error"))
+        .map(String::from)
+        .collect()
 }

@@ -22,6 +22,8 @@ pub struct Settings {
     pub dimse: Option<DimseSettings>,
     #[serde(default)]
     pub pathology: PathologySettings,
+    #[serde(default)]
+    pub limits: LimitsSettings,
     #[serde(default = "default_tenants")]
     pub tenants: Vec<TenantSettings>,
 }
@@ -41,6 +43,11 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     /// HTTP worker threads; 0 means one per CPU.
     pub workers: usize,
+    /// The archive's address as clients reach it (`https://pacs.example.org`,
+    /// optionally with a path prefix), used in every URL the archive hands out
+    /// or stores (RetrieveURL, KOS). Unset: `http://` and the bound address.
+    /// Request headers (`Host`, `X-Forwarded-Host`) are never used for it.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -51,6 +58,7 @@ impl Default for ServerSettings {
             time_zone: "UTC".into(),
             shutdown_grace_secs: 30,
             data_dir: PathBuf::from("./data"),
+            public_url: None,
             workers: 0,
         }
     }
@@ -85,6 +93,44 @@ impl PathologySettings {
             max_entries: self.zip_max_entries,
             max_uncompressed_bytes: self.zip_max_uncompressed_bytes,
             max_ratio: self.zip_max_ratio,
+        }
+    }
+}
+
+/// What one request may cost (`[limits]`): memory is bounded by these, not by
+/// what a client asks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSettings {
+    /// Matches in one QIDO answer.
+    pub qido_max_results: u32,
+    /// Matches in one QIDO answer that carries stored headers (includefield=all).
+    pub qido_max_header_results: u32,
+    /// Largest frame, in pixels, decoded for rendering.
+    pub render_max_pixels: u64,
+    /// Largest side of a rendered image.
+    pub render_max_side: u32,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        let d = pacs_app::Limits::default();
+        Self {
+            qido_max_results: d.qido_max_results,
+            qido_max_header_results: d.qido_max_header_results,
+            render_max_pixels: d.render_max_pixels,
+            render_max_side: d.render_max_side,
+        }
+    }
+}
+
+impl LimitsSettings {
+    pub fn to_limits(&self) -> pacs_app::Limits {
+        pacs_app::Limits {
+            qido_max_results: self.qido_max_results,
+            qido_max_header_results: self.qido_max_header_results,
+            render_max_pixels: self.render_max_pixels,
+            render_max_side: self.render_max_side,
         }
     }
 }
@@ -311,6 +357,47 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Sections of the contract that this version accepts and checks but does
+    /// not act on yet, one operator-facing sentence each: `serve` logs them as
+    /// warnings so nobody believes a bucket, a DICOM listener or a forward
+    /// target is in use when it is not.
+    pub fn unused_sections(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.dimse {
+            out.push(format!(
+                "[dimse] is configured (bind {}) but this version has no DICOM listener: nothing listens there",
+                d.bind
+            ));
+        }
+        if !self.storage.buckets.is_empty() {
+            let names: Vec<&str> = self
+                .storage
+                .buckets
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect();
+            out.push(format!(
+                "[[storage.buckets]] {} configured but this version stores on filesystem media only: relocation to a bucket answers 409 \"Bucket error\"",
+                names.join(", ")
+            ));
+        }
+        for t in &self.tenants {
+            if !t.nodes.is_empty() {
+                out.push(format!(
+                    "[[tenants.nodes]] of tenant {} are configured but this version does not contact DICOM peers yet",
+                    t.name
+                ));
+            }
+            if t.forward.is_some() {
+                out.push(format!(
+                    "[tenants.forward] of tenant {} is configured but this version has no forward API yet",
+                    t.name
+                ));
+            }
+        }
+        out
+    }
+
     /// Checks what serde cannot: names, references, values.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
@@ -328,8 +415,41 @@ impl Settings {
                 self.server.time_zone
             ));
         }
+        if let Some(url) = &self.server.public_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            let host = rest.map(|r| r.split('/').next().unwrap_or(""));
+            if host.is_none_or(str::is_empty)
+                || url.contains(['?', '#', ' '])
+                || url.chars().any(char::is_control)
+            {
+                return err(format!(
+                    "server.public_url: {url:?} is not an http(s) URL without query or fragment"
+                ));
+            }
+        }
         if self.database.pool_size == 0 {
             return err("database.pool_size: must be at least 1".into());
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.qido_max_results", u64::from(l.qido_max_results)),
+            (
+                "limits.qido_max_header_results",
+                u64::from(l.qido_max_header_results),
+            ),
+            ("limits.render_max_pixels", l.render_max_pixels),
+        ] {
+            if value == 0 {
+                return err(format!("{key}: must be at least 1"));
+            }
+        }
+        if !(16..=65_535).contains(&l.render_max_side) {
+            return err(format!(
+                "limits.render_max_side: {} is not from 16 to 65535",
+                l.render_max_side
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for m in &self.storage.media {

@@ -207,7 +207,7 @@ fn scrape_time(s: &Snapshot) -> Registry {
     gauge(
         &r,
         "pacs_job_queue_depth",
-        "Background jobs waiting. This version has no job queue yet (forwarding and relocation are not implemented): always 0",
+        "Background jobs waiting. This version has no job queue yet (relocation runs within its request; forwarding is not built): always 0",
         0,
     );
     gauge(

@@ -105,8 +105,29 @@ async fn not_found() -> HttpResponse {
     )
 }
 
+/// `http://` and the first bound address; an unspecified address (0.0.0.0)
+/// becomes the machine's host name, which clients are likelier to reach.
+fn bound_url(addrs: &[std::net::SocketAddr]) -> String {
+    let Some(addr) = addrs.first() else {
+        return "http://127.0.0.1".into();
+    };
+    if addr.ip().is_unspecified() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("http://{host}:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 /// Starts the server and runs it until SIGTERM/SIGINT.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    for unused in settings.unused_sections() {
+        log::warn!("{unused}");
+    }
     let database = {
         let s = settings.clone();
         tokio::task::spawn_blocking(move || open_database(&s))
@@ -128,13 +149,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         media,
         in_flight: pacs_app::InFlight::default(),
         rendering: pacs_app::rendering::Rendering::default(),
+        limits: settings.limits.to_limits(),
     };
     let state = web::Data::new(AppState {
         ports,
         max_body_bytes: settings.server.max_body_bytes,
         mirax_limits: settings.pathology.limits(),
         database: database.clone(),
+        public_url: Default::default(),
     });
+    let public_url = state.public_url.clone();
     let metrics = web::Data::new(crate::metrics::Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
@@ -156,6 +180,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             // Outermost: counts every answer, 401s included, by route pattern.
             .wrap(from_fn(crate::metrics::track))
     })
+    // Responses are written in pieces (head, then streamed body): with Nagle's
+    // algorithm a keep-alive connection's next small piece waited for the
+    // client's delayed ACK, 40 ms per retrieval. Every socket sends at once.
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = tcp.set_nodelay(true)
+        {
+            log::warn!("TCP_NODELAY: {e}");
+        }
+    })
     // Signals are handled by `notify`, which tells systemd before stopping.
     .disable_signals()
     .shutdown_timeout(settings.server.shutdown_grace_secs)
@@ -167,6 +201,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         .bind(&settings.server.bind)
         .map_err(|e| fail("server.bind")(e.to_string()))?;
     let addrs = server.addrs();
+    let _ = public_url.set(match &settings.server.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => bound_url(&addrs),
+    });
     let running = server.run();
     actix_web::rt::spawn(crate::notify::stop_on_signals(
         running.handle(),

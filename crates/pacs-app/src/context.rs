@@ -76,6 +76,8 @@ pub struct Ports {
     pub in_flight: InFlight,
     /// Decoding limits and the cache of rendered images.
     pub rendering: crate::rendering::Rendering,
+    /// What one request may cost.
+    pub limits: crate::Limits,
 }
 
 impl std::fmt::Debug for Ports {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
-use crate::fields::{date, optional, patient_id, required, sex, study_uid};
+use crate::fields::{date, optional, patient_id, person_name, required, sex, study_uid};
 
 /// `POST /patients/create`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -143,7 +143,7 @@ fn demographics(
     Ok(PatientAttributes {
         patient_id: patient_id(id, id_field, context)?,
         issuer,
-        name: optional(name),
+        name: person_name(optional(name), "patientName", context)?,
         birth_date: date(optional(birth), "patientBirthDate", context)?,
         sex: sex(optional(sx), "patientSex", context)?,
     })

@@ -85,3 +85,64 @@ pub fn sex(value: Option<String>, name: &str, context: &str) -> Result<Option<St
         )),
     }
 }
+
+/// A Person Name (PN, PS3.5 §6.2): at most three component groups
+/// (alphabetic, ideographic, phonetic) separated by `=`, each of at most five
+/// `^`-separated components and at most 64 characters; one value (no `\`), no
+/// control character but ESC (ISO 2022 escapes). Longer values could not be
+/// written back into the stored objects.
+pub fn person_name(
+    value: Option<String>,
+    name: &str,
+    context: &str,
+) -> Result<Option<String>, AppError> {
+    let Some(v) = value else { return Ok(None) };
+    let bad = |why: String| {
+        Err(AppError::invalid(
+            "invalid_field",
+            format!("{context}: {name}: {why}"),
+        ))
+    };
+    let groups: Vec<&str> = v.split('=').collect();
+    if groups.len() > 3 {
+        return bad(format!("{} component groups, at most 3", groups.len()));
+    }
+    for g in &groups {
+        let chars = g.chars().count();
+        if chars > 64 {
+            return bad(format!(
+                "a component group of {chars} characters, at most 64"
+            ));
+        }
+        if g.split('^').count() > 5 {
+            return bad("more than 5 components in a group".into());
+        }
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|c| *c == '\\' || (c.is_control() && *c != '\u{1b}'))
+    {
+        return bad(format!("the character {c:?} is not allowed"));
+    }
+    Ok(Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::person_name;
+
+    #[test]
+    fn person_names_follow_ps3_5() {
+        let ok = |v: &str| person_name(Some(v.into()), "patientName", "t").is_ok();
+        assert!(ok("DOE^JANE^Q^DR^III"));
+        assert!(ok("Yamada^Tarou=山田^太郎=やまだ^たろう"));
+        assert!(ok(&"A".repeat(64)));
+        assert!(!ok(&"A".repeat(65)));
+        assert!(!ok(&"A".repeat(70_000)));
+        assert!(!ok("A=B=C=D"));
+        assert!(!ok("A^B^C^D^E^F"));
+        assert!(!ok("DOE\\SMITH"));
+        assert!(!ok("DOE\nJANE"));
+        assert!(person_name(None, "patientName", "t").unwrap().is_none());
+    }
+}

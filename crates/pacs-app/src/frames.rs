@@ -44,7 +44,9 @@ pub struct FramePart {
     pub bytes: Vec<u8>,
 }
 
-/// Parses `1,2,5` (1-based frame numbers).
+/// Parses `1,2,5` (1-based frame numbers). A frame may be listed once: the
+/// answer holds each asked frame once, so its size is bounded by the
+/// instance's, never by the length of the URL.
 pub fn parse_frame_list(list: &str) -> Result<Vec<u32>, AppError> {
     let frames: Vec<u32> = list
         .split(',')
@@ -62,6 +64,13 @@ pub fn parse_frame_list(list: &str) -> Result<Vec<u32>, AppError> {
             "between 1 and 10,000 frames may be asked",
         ));
     }
+    let mut seen = std::collections::HashSet::with_capacity(frames.len());
+    if let Some(twice) = frames.iter().find(|n| !seen.insert(**n)) {
+        return Err(AppError::invalid(
+            "invalid_frame_list",
+            format!("frame {twice} is listed more than once"),
+        ));
+    }
     Ok(frames)
 }
 
@@ -72,32 +81,119 @@ fn no_frame(n: u32, total: usize) -> AppError {
     )
 }
 
-/// Reads frames as stored (`native` false) or as native little-endian pixels.
+/// The frames of one answer, read one at a time as the response is sent: at
+/// most one frame is in memory, whatever the list asks.
+pub struct FrameReader {
+    source: Source,
+    numbers: std::vec::IntoIter<u32>,
+}
+
+enum Source {
+    /// Through the frame index: as stored, or decoded one frame at a time.
+    Indexed {
+        blob: Box<dyn pacs_domain::ports::BlobRead>,
+        index: pacs_domain::model::FrameIndex,
+        transfer_syntax: String,
+        native: bool,
+    },
+    /// No index (big endian, deflated): decoded from the whole object up front.
+    Decoded(std::vec::IntoIter<Vec<u8>>),
+}
+
+impl std::fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("left", &self.numbers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameReader {
+    /// The media type of the answer's parts.
+    pub fn media_type(&self) -> &'static str {
+        match &self.source {
+            Source::Indexed {
+                transfer_syntax,
+                native: false,
+                ..
+            } => frame_media_type(transfer_syntax),
+            _ => "application/octet-stream",
+        }
+    }
+}
+
+impl Iterator for FrameReader {
+    type Item = Result<FramePart, AppError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let n = self.numbers.next()?;
+        Some(match &mut self.source {
+            Source::Indexed {
+                blob,
+                index,
+                transfer_syntax,
+                native,
+            } => {
+                let read = if *native {
+                    pacs_dicom_ops::decode_native_frame(&mut *blob, index, n)
+                } else {
+                    read_frame(&mut *blob, index, n)
+                };
+                read.map_err(|e| match e {
+                    DicomError::NoSuchFrame { .. } => no_frame(n, index.len()),
+                    other => AppError::from(other),
+                })
+                .map(|bytes| FramePart {
+                    media_type: if *native {
+                        "application/octet-stream"
+                    } else {
+                        frame_media_type(transfer_syntax)
+                    },
+                    transfer_syntax: if *native {
+                        EXPLICIT_LE.into()
+                    } else {
+                        transfer_syntax.clone()
+                    },
+                    bytes,
+                })
+            }
+            Source::Decoded(frames) => Ok(FramePart {
+                media_type: "application/octet-stream",
+                transfer_syntax: EXPLICIT_LE.into(),
+                bytes: frames.next().expect("one decoded frame per number"),
+            }),
+        })
+    }
+}
+
+/// Opens the frames `numbers` of `inst`, as stored (`native` false) or as
+/// native little-endian pixels. Every number is checked before the first frame
+/// is read, so a missing frame is a 404, never a cut answer.
 pub fn read_frames(
     ports: &Ports,
     inst: &StoredInstance,
-    numbers: &[u32],
+    numbers: Vec<u32>,
     native: bool,
-) -> Result<Vec<FramePart>, AppError> {
+) -> Result<FrameReader, AppError> {
     let ts = inst.transfer_syntax.as_str();
     let medium = ports.media.get(&inst.blob.medium)?;
-    if let (Some(index), false) = (&inst.frame_index, native && !is_native_le(ts)) {
-        let mut r = medium.open(&inst.blob.key)?;
-        let media_type = frame_media_type(ts);
-        return numbers
-            .iter()
-            .map(|n| {
-                let bytes = read_frame(&mut r, index, *n).map_err(|e| match e {
-                    DicomError::NoSuchFrame { .. } => no_frame(*n, index.len()),
-                    other => AppError::from(other),
-                })?;
-                Ok(FramePart {
-                    media_type,
-                    transfer_syntax: ts.to_owned(),
-                    bytes,
-                })
-            })
-            .collect();
+    if let Some(index) = &inst.frame_index
+        && !(native && !is_native_le(ts) && !has_index_decoder(ts))
+    {
+        if let Some(n) = numbers.iter().find(|n| **n as usize > index.len()) {
+            return Err(no_frame(*n, index.len()));
+        }
+        let blob = medium.open(&inst.blob.key)?;
+        return Ok(FrameReader {
+            source: Source::Indexed {
+                blob,
+                index: index.clone(),
+                transfer_syntax: ts.to_owned(),
+                // Native frames stored native are sent as stored.
+                native: native && !is_native_le(ts),
+            },
+            numbers: numbers.into_iter(),
+        });
     }
     if inst.rows.is_none() {
         return Err(AppError::not_found(
@@ -105,22 +201,25 @@ pub fn read_frames(
             "the instance has no pixel data",
         ));
     }
-    // Decoded: compressed data asked as uncompressed, or no index (big endian,
-    // deflated): the object is read whole, which is what these rare cases cost.
+    // No index (big endian, deflated): the object is read whole, which is what
+    // these rare, small cases cost.
     let mut r = medium.open(&inst.blob.key)?;
     r.seek(SeekFrom::Start(0))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let frames =
-        pacs_dicom_ops::decode_native_frames(BufReader::new(r), numbers).map_err(|e| match e {
+        pacs_dicom_ops::decode_native_frames(BufReader::new(r), &numbers).map_err(|e| match e {
             DicomError::NoSuchFrame { asked, frames } => no_frame(asked, frames as usize),
             other => AppError::from(other),
         })?;
-    Ok(frames
-        .into_iter()
-        .map(|bytes| FramePart {
-            media_type: "application/octet-stream",
-            transfer_syntax: EXPLICIT_LE.into(),
-            bytes,
-        })
-        .collect())
+    Ok(FrameReader {
+        source: Source::Decoded(frames.into_iter()),
+        numbers: numbers.into_iter(),
+    })
+}
+
+/// Whether one frame of syntax `ts` can be decoded alone, from its index entry.
+fn has_index_decoder(ts: &str) -> bool {
+    // Encapsulated syntaxes are little endian and frame-aligned; big endian
+    // native data is the exception, decoded from the whole object.
+    ts != "1.2.840.10008.1.2.2"
 }

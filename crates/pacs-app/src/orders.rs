@@ -8,7 +8,7 @@ use pacs_domain::model::{Change, Order, OrderOutcome, PatientAttributes};
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
-use crate::fields::{date, patient_id, sex, study_uid, time};
+use crate::fields::{date, patient_id, person_name, sex, study_uid, time};
 
 const CTX: &str = "orders/create";
 
@@ -78,7 +78,7 @@ pub fn create_order(
         patient: PatientAttributes {
             patient_id: patient_id(&get("PatientID").unwrap_or_default(), "PatientID", CTX)?,
             issuer: get("IssuerOfPatientID"),
-            name: get("PatientName"),
+            name: person_name(get("PatientName"), "PatientName", CTX)?,
             birth_date: date(get("PatientBirthDate"), "PatientBirthDate", CTX)?,
             sex: sex(get("PatientSex"), "PatientSex", CTX)?,
         },

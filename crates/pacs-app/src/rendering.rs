@@ -133,6 +133,26 @@ pub fn render(
             "the instance has no pixel data",
         ));
     }
+    let pixels = u64::from(inst.rows.unwrap_or(0).unsigned_abs())
+        * u64::from(inst.columns.unwrap_or(0).unsigned_abs());
+    if pixels > ports.limits.render_max_pixels {
+        return Err(AppError::Unprocessable {
+            code: "image_too_large",
+            message: format!(
+                "the frame has {pixels} pixels; this archive renders at most {} (limits.render_max_pixels)",
+                ports.limits.render_max_pixels
+            ),
+        });
+    }
+    // No viewport, or a larger one, is the configured largest side: a client
+    // cannot make the archive encode a 100 MB JPEG.
+    let side = ports.limits.render_max_side;
+    let fit = |v: u32| if v == 0 { side } else { v.min(side) };
+    let spec = &RenderSpec {
+        max_width: fit(spec.max_width),
+        max_height: fit(spec.max_height),
+        ..spec.clone()
+    };
     let key = CacheKey {
         tenant: tenant.name.to_string(),
         sop: inst.sop_uid.to_string(),

@@ -7,9 +7,6 @@ use pacs_domain::model::{Matcher, Query, QueryKey, QueryLevel, QueryScope};
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 
-/// Largest number of matches one answer carries; more are announced by a warning.
-pub const MAX_RESULTS: u32 = 10_000;
-
 /// The answer to a search: DICOM JSON (none when nothing matched) and warnings
 /// for the HTTP `Warning` header.
 #[derive(Debug)]
@@ -259,14 +256,23 @@ pub fn search(
     retrieve_base: &str,
 ) -> Result<SearchAnswer, AppError> {
     let (mut query, include, mut warnings) = parse_query(target, params)?;
-    let asked = query.limit.unwrap_or(MAX_RESULTS);
-    query.limit = Some(asked.min(MAX_RESULTS).saturating_add(1));
+    // Records that carry stored headers weigh tens of kilobytes: their own cap.
+    let max = if query.with_header {
+        ports.limits.qido_max_header_results
+    } else {
+        ports.limits.qido_max_results
+    };
+    // Without a limit, or with one above the cap, the server's cap is what cut
+    // the answer: the client is told so (PS3.18 §8.3.4.4 Warning 299).
+    let server_cut = query.limit.is_none_or(|l| l > max);
+    let cap = query.limit.unwrap_or(max).min(max);
+    query.limit = Some(cap.saturating_add(1));
     let mut matches = ports.queries.query(&tenant.name, &query)?;
-    if matches.len() as u64 > u64::from(asked.min(MAX_RESULTS)) {
-        matches.truncate(asked.min(MAX_RESULTS) as usize);
-        if asked > MAX_RESULTS {
+    if matches.len() as u64 > u64::from(cap) {
+        matches.truncate(cap as usize);
+        if server_cut {
             warnings.push(format!(
-                "299 pacs \"The number of results exceeded the maximum supported by the server ({MAX_RESULTS}). Additional results can be requested.\""
+                "299 pacs \"The number of results exceeded the maximum supported by the server ({max}). Additional results can be requested.\""
             ));
         }
     }

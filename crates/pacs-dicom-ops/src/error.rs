@@ -14,6 +14,15 @@ pub enum DicomError {
     Parse(String),
     #[error("mandatory attribute {0} is missing")]
     Missing(&'static str),
+    /// A value longer than its VR can carry in Explicit VR (a 16-bit length):
+    /// the object could not be written again (corrections, KOS, transcoding).
+    #[error("{tag} {keyword} is {bytes} bytes long; a {vr} value holds at most 65,534")]
+    ValueTooLong {
+        tag: String,
+        keyword: String,
+        vr: String,
+        bytes: usize,
+    },
     #[error(transparent)]
     InvalidId(#[from] IdError),
     #[error("I/O error while reading DICOM: {0}")]

@@ -40,5 +40,5 @@ pub use pathology::{
     MiraxCheck, MiraxLimits, PATHOLOGY_SOP_CLASS, Sidecar, SidecarUids, SlideMetadata, ZipEntry,
     build_sidecar, check_mirax, read_sidecar, write_stored_zip,
 };
-pub use render::{RenderSpec, decode_native_frames, encode_jpeg, render_jpeg};
+pub use render::{RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, render_jpeg};
 pub use rewrite::{RewrittenHeader, rewrite_header};

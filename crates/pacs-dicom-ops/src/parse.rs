@@ -119,12 +119,73 @@ pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, Dico
 ///
 /// Fails when the file is not Part 10, cannot be parsed, or lacks or has an
 /// invalid Study, Series or SOP Instance UID or SOP Class UID.
+/// Refuses values of the VRs with a 16-bit length in Explicit VR that are too
+/// long for it (an Implicit VR file can carry them): such an object could be
+/// stored but never written again. Sequences are checked item by item.
+fn check_value_lengths(obj: &InMemDicomObject) -> Result<(), DicomError> {
+    use dicom_core::header::Header;
+    for elem in obj.iter() {
+        let vr = elem.vr();
+        if let Some(items) = elem.items() {
+            for item in items {
+                check_value_lengths(item)?;
+            }
+            continue;
+        }
+        if !short_length(vr) {
+            continue;
+        }
+        let bytes = match elem.value() {
+            dicom_core::DicomValue::Primitive(p) => p.calculate_byte_len(),
+            _ => 0,
+        };
+        if bytes > 0xFFFE {
+            return Err(DicomError::ValueTooLong {
+                tag: format!("({:04X},{:04X})", elem.tag().group(), elem.tag().element()),
+                keyword: crate::keyword_of(elem.tag()).unwrap_or("").to_owned(),
+                vr: vr.to_string().to_owned(),
+                bytes,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// VRs whose Explicit VR length field has 16 bits (PS3.5 §7.1.2).
+fn short_length(vr: VR) -> bool {
+    use VR::*;
+    matches!(
+        vr,
+        AE | AS
+            | AT
+            | CS
+            | DA
+            | DS
+            | DT
+            | FL
+            | FD
+            | IS
+            | LO
+            | LT
+            | PN
+            | SH
+            | SL
+            | SS
+            | ST
+            | TM
+            | UI
+            | UL
+            | US
+    )
+}
+
 pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomError> {
     let file = open_header(&mut r)?;
     let meta = file.meta();
     let ts_raw = transfer_syntax_of(&file);
     let transfer_syntax = TransferSyntaxUid::new(&ts_raw)?;
     let obj: &InMemDicomObject = &file;
+    check_value_lengths(obj)?;
 
     let uid = |tag: Tag, name: &'static str| -> Result<String, DicomError> {
         text(obj, tag).ok_or(DicomError::Missing(name))

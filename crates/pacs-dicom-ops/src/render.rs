@@ -454,6 +454,21 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, DicomErro
     Ok(out)
 }
 
+/// Frame `n` decoded to native pixels, read through the frame index: one
+/// frame's bytes are read and decoded, however many the object holds.
+pub fn decode_native_frame<R: Read + Seek>(
+    mut r: R,
+    index: &FrameIndex,
+    n: u32,
+) -> Result<Vec<u8>, DicomError> {
+    r.seek(std::io::SeekFrom::Start(0))?;
+    let header = open_header(&mut r)?;
+    let ts = transfer_syntax_of(&header);
+    let obj = single_frame(header, &ts, &mut r, index, n)?;
+    let px = obj.decode_pixel_data_frame(0).map_err(unsupported)?;
+    Ok(px.data().to_vec())
+}
+
 /// Native little-endian pixel bytes of frames (1-based) of a whole object,
 /// decoding compressed pixel data.
 pub fn decode_native_frames<R: Read + Seek>(

@@ -8,7 +8,7 @@ use pacs_domain::ids::StudyInstanceUid;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::routes::util::{base_url, blocking, param, query_pairs};
+use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,7 +30,6 @@ fn failure(e: &KosError) -> HttpResponse {
 }
 
 async fn create_kos(
-    req: HttpRequest,
     body: web::Bytes,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
@@ -57,11 +56,7 @@ async fn create_kos(
         (Err(e), _) | (_, Err(e)) => return failure(&e),
     };
     let tenant = tenant.into_inner();
-    let base = format!(
-        "{}/o3-dpacs-wado/wado-rs/{}",
-        base_url(&req),
-        tenant.ae_title
-    );
+    let base = state.wado_rs_root(&tenant.ae_title);
     let ports = state.ports.clone();
     let outcome =
         web::block(move || create(&ports, &tenant, study.as_deref(), calling.as_deref(), &base))
@@ -84,11 +79,7 @@ async fn get_kos(
         .ok_or_else(|| ApiError::bad_request("missing_parameter", "studyUid is required"))?;
     let study = StudyInstanceUid::new(study.trim()).map_err(AppError::from)?;
     let tenant = tenant.into_inner();
-    let base = format!(
-        "{}/o3-dpacs-wado/wado-rs/{}",
-        base_url(&req),
-        tenant.ae_title
-    );
+    let base = state.wado_rs_root(&tenant.ae_title);
     let ports = state.ports.clone();
     let (sop, bytes) = blocking(move || generate(&ports, &tenant, &study, &base)).await?;
     Ok(HttpResponse::Ok()

@@ -8,7 +8,7 @@ use pacs_app::search::{SearchTarget, search};
 use pacs_domain::model::QueryLevel;
 
 use crate::error::ApiError;
-use crate::routes::util::{base_url, blocking, query_pairs};
+use crate::routes::util::{blocking, query_pairs};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,11 +40,7 @@ async fn run(
 ) -> Result<HttpResponse, ApiError> {
     check_aet(&tenant, &aet)?;
     let pairs = query_pairs(&req)?;
-    let retrieve_base = format!(
-        "{}/o3-dpacs-wado/wado-rs/{}",
-        base_url(&req),
-        tenant.ae_title
-    );
+    let retrieve_base = state.wado_rs_root(&tenant.ae_title);
     let ports = state.ports.clone();
     let answer = blocking(move || {
         let target = SearchTarget {

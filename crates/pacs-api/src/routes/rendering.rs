@@ -8,6 +8,7 @@ use pacs_app::{AppError, Ports, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
+use crate::routes::stream::frames_body;
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 
@@ -305,15 +306,17 @@ async fn frames(
     let inst = blocking(move || Ok(locate(&ports, &tenant, &t, false)?.remove(0))).await?;
     let native = frames_wanted(&req, inst.transfer_syntax.as_str())?;
     let ports = state.ports.clone();
-    let parts = blocking(move || read_frames(&ports, &inst, &numbers, native)).await?;
-    let media = parts
-        .first()
-        .map_or("application/octet-stream", |p| p.media_type);
-    Ok(multipart(
-        media,
-        parts.iter().map(|p| {
-            let content_type = format!("{}; transfer-syntax={}", p.media_type, p.transfer_syntax);
-            (content_type, p.bytes.as_slice())
-        }),
-    ))
+    let (first, rest) = blocking(move || {
+        let mut reader = read_frames(&ports, &inst, numbers, native)?;
+        let first = reader.next().expect("a frame list is never empty")?;
+        Ok((first, reader))
+    })
+    .await?;
+    let b = boundary();
+    Ok(HttpResponse::Ok()
+        .content_type(format!(
+            "multipart/related; type=\"{}\"; boundary={b}",
+            first.media_type
+        ))
+        .streaming(frames_body(first, rest, b)))
 }

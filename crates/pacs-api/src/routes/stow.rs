@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::routes::parts::{finish_part, next_part, stream_part};
-use crate::routes::util::base_url;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -91,10 +90,7 @@ async fn stow(
         }
     };
     let report = web::block(move || store.finish()).await??;
-    Ok(store_response(
-        &report,
-        &format!("{}/o3-dpacs-wado/wado-rs/{}", base_url(&req), ae),
-    ))
+    Ok(store_response(&report, &state.wado_rs_root(&ae)))
 }
 
 type Failed = (Option<StoreRequest>, ApiError);

@@ -7,6 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use bytes::Bytes;
 use futures_util::Stream;
 use pacs_app::Ports;
+use pacs_app::frames::{FramePart, FrameReader};
 use pacs_app::retrieve::{InstanceBytes, open};
 use pacs_domain::model::StoredInstance;
 use pacs_domain::ports::BlobRead;
@@ -189,6 +190,45 @@ pub fn multipart_body(
             if tx.blocking_send(Ok(Bytes::from_static(b"\r\n"))).is_err() {
                 return;
             }
+        }
+        let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
+    });
+    receiver_stream(rx)
+}
+
+/// A multipart/related body of frames: `first`, read already (so that its
+/// failure is a status, not a cut answer), then the rest, read one at a time as
+/// the client takes them.
+pub fn frames_body(
+    first: FramePart,
+    mut rest: FrameReader,
+    boundary: String,
+) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut next: Option<Result<FramePart, pacs_app::AppError>> = Some(Ok(first));
+        while let Some(part) = next {
+            let part = match part {
+                Ok(p) => p,
+                Err(e) => {
+                    log::error!("frame retrieval stopped: {e}");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            let head = format!(
+                "--{boundary}\r\nContent-Type: {}; transfer-syntax={}\r\nContent-Length: {}\r\n\r\n",
+                part.media_type,
+                part.transfer_syntax,
+                part.bytes.len()
+            );
+            if tx.blocking_send(Ok(Bytes::from(head))).is_err()
+                || tx.blocking_send(Ok(Bytes::from(part.bytes))).is_err()
+                || tx.blocking_send(Ok(Bytes::from_static(b"\r\n"))).is_err()
+            {
+                return;
+            }
+            next = rest.next();
         }
         let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
     });

@@ -45,12 +45,6 @@ where
     Ok(web::block(f).await??)
 }
 
-/// `scheme://host` of this request, for URLs the archive hands out.
-pub fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 /// A random multipart boundary.
 pub fn boundary() -> String {
     crate::auth::generate_key()[..32].to_owned()

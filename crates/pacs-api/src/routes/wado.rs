@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use pacs_app::rendering::{RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
 use pacs_app::{AppError, Tenant};
+use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
 use crate::routes::stream::{multipart_body, multipart_length, single_body};
@@ -53,23 +54,82 @@ enum Representation {
     Single,
 }
 
-fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Representation, ApiError> {
-    let Some((accept, ranges)) = accepted(req) else {
-        return Ok(Representation::Multipart);
+/// What the client accepts: the representation, and the transfer syntaxes it
+/// named (`None`: any, as stored: no `transfer-syntax` parameter, or `*`).
+struct Wanted {
+    representation: Representation,
+    syntaxes: Option<Vec<String>>,
+}
+
+impl Wanted {
+    /// 406 when an instance is stored in a syntax the client did not ask for:
+    /// this version sends objects as stored and does not transcode.
+    fn check(&self, found: &[StoredInstance]) -> Result<(), ApiError> {
+        let Some(syntaxes) = &self.syntaxes else {
+            return Ok(());
+        };
+        match found
+            .iter()
+            .find(|i| !syntaxes.iter().any(|t| t == i.transfer_syntax.as_str()))
+        {
+            Some(inst) => Err(ApiError(AppError::NotAcceptable(format!(
+                "instance {} is stored as {}; transcoding to {} is not available",
+                inst.sop_uid,
+                inst.transfer_syntax,
+                syntaxes.join(", ")
+            )))),
+            None => Ok(()),
+        }
+    }
+}
+
+fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Wanted, ApiError> {
+    let any = |representation| Wanted {
+        representation,
+        syntaxes: None,
     };
-    let mut single = false;
+    let Some((accept, ranges)) = accepted(req) else {
+        return Ok(any(Representation::Multipart));
+    };
+    let mut multipart: Option<Vec<String>> = None;
+    let mut single: Option<Vec<String>> = None;
+    let mut multipart_any = false;
+    let mut single_any = false;
     for m in ranges {
         let essence = m.essence_str();
+        let ts = m
+            .get_param("transfer-syntax")
+            .map(|t| t.as_str().to_owned())
+            .filter(|t| t != "*");
         let type_ok = m
             .get_param("type")
             .is_none_or(|t| t.as_str().eq_ignore_ascii_case("application/dicom"));
-        if matches!(essence, "*/*" | "multipart/*") || (essence == "multipart/related" && type_ok) {
-            return Ok(Representation::Multipart);
+        let (slot, any_flag) = if matches!(essence, "*/*" | "multipart/*")
+            || (essence == "multipart/related" && type_ok)
+        {
+            (&mut multipart, &mut multipart_any)
+        } else if essence == "application/dicom" || essence == "application/*" {
+            (&mut single, &mut single_any)
+        } else {
+            continue;
+        };
+        let list = slot.get_or_insert_with(Vec::new);
+        match ts {
+            Some(t) => list.push(t),
+            None => *any_flag = true,
         }
-        single |= essence == "application/dicom" || essence == "application/*";
     }
-    if single && single_allowed {
-        return Ok(Representation::Single);
+    let pick = |representation, list: Vec<String>, any_ts: bool| Wanted {
+        representation,
+        syntaxes: (!any_ts).then_some(list),
+    };
+    if let Some(list) = multipart {
+        return Ok(pick(Representation::Multipart, list, multipart_any));
+    }
+    if let Some(list) = single
+        && single_allowed
+    {
+        return Ok(pick(Representation::Single, list, single_any));
     }
     Err(ApiError(AppError::NotAcceptable(format!(
         "cannot answer with {accept}; instances are available as multipart/related; type=\"application/dicom\""
@@ -85,11 +145,12 @@ async fn retrieve(
     let p = path.into_inner();
     let tenant = tenant.into_inner();
     check_aet(&tenant, &p.aet)?;
-    let representation = negotiate(&req, p.instance.is_some())?;
+    let wanted = negotiate(&req, p.instance.is_some())?;
     let target = Target::parse(&p.study, p.series.as_deref(), p.instance.as_deref())?;
     let ports = state.ports.clone();
     let found = blocking(move || locate(&ports, &tenant, &target, false)).await?;
-    if representation == Representation::Single {
+    wanted.check(&found)?;
+    if wanted.representation == Representation::Single {
         let ports = state.ports.clone();
         let inst = found
             .into_iter()

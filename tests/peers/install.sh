@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Installs the peers the integration tests and the benchmarks talk to, on
+# Debian 12 (bookworm): Orthanc and its plugins, DCMTK, dicom3tools, GDCM,
+# OpenSlide, libvips and a few shell tools from Debian; the Python DICOM and
+# DICOMweb libraries from PyPI, at pinned versions.
+#
+#   tests/peers/install.sh              install what is missing (one line when nothing is)
+#   tests/peers/install.sh --versions   the same, then list the installed versions
+#   tests/peers/install.sh --check      install nothing; exit 1 when something is missing
+#
+# Runs as root, or through sudo for apt. PYTHON selects the interpreter whose
+# site-packages receive the PyPI packages (default: python3 on PATH).
+#
+# Safe to re-run and to run beside other apt users: apt waits up to 10 minutes
+# for the dpkg lock. The second run only asks dpkg and importlib.metadata
+# (well under a second).
+#
+# Debian's orthanc package would start a system-wide Orthanc (/etc/orthanc,
+# ports 8042 and 4242) as soon as it is unpacked. The tests and benchmarks run
+# their own Orthanc instances, so this script keeps the packaged service from
+# starting during the install and stops it if it runs anyway.
+#
+# Note: pynetdicom puts console scripts named like DCMTK's tools (storescu,
+# echoscu, findscu, getscu, movescu, storescp...) in the Python environment's
+# bin directory, which usually comes earlier in PATH than /usr/bin. Scripts
+# that mean DCMTK must call it by absolute path (/usr/bin/storescu).
+set -euo pipefail
+
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+PY=${PYTHON:-python3}
+say() { printf '[peers] %s\n' "$*"; }
+
+mode=install
+case "${1:-}" in
+  "") ;;
+  --versions) mode=versions ;;
+  --check) mode=check ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 [--versions|--check]" >&2; exit 2 ;;
+esac
+
+# Debian packages. dcmtk: storescu/findscu/movescu/getscu/echoscu/storescp,
+# dcmdump, dump2dcm, wlmscpfs (and its example worklists); dicom3tools:
+# dciodvfy; libgdcm-tools: gdcmconv and friends; openslide-tools and
+# libvips-tools also bring the libraries openslide-python and pyvips load.
+DEBS=(
+  orthanc orthanc-dicomweb orthanc-wsi orthanc-gdcm orthanc-postgresql
+  dcmtk dicom3tools libgdcm-tools
+  openslide-tools libvips-tools
+  curl jq sqlite3 time bc
+)
+
+# PyPI packages, pinned to the versions current when this list was last
+# updated (Python 3.11). pyjpegls and retrying are pulled in by highdicom and
+# dicomweb-client; they are pinned too so that a new release cannot change
+# what the data generators write. Bump the pins together, on purpose.
+PINS=(
+  pydicom==3.0.2
+  pydicom-data==1.0.0
+  pynetdicom==3.0.4
+  dicomweb-client==0.61.2
+  highdicom==0.28.2
+  requests==2.34.2
+  numpy==2.4.6
+  tifffile==2026.3.3
+  Pillow==13.0.0
+  openslide-python==1.4.7
+  pyvips==3.2.0
+  pylibjpeg==2.1.0
+  pylibjpeg-libjpeg==2.5.0
+  pylibjpeg-openjpeg==2.6.0
+  pyjpegls==1.5.1
+  retrying==1.4.2
+)
+
+# ----------------------------------------------------------------- what is missing
+missing_debs() {
+  local installed
+  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${DEBS[@]}" 2>/dev/null |
+    awk '$1 == "ii" { print $2 }' || true)
+  for p in "${DEBS[@]}"; do
+    grep -qx "$p" <<<"$installed" || printf '%s\n' "$p"
+  done
+}
+
+# Prints the pins whose distribution is absent or at another version.
+missing_pins() {
+  "$PY" - "${PINS[@]}" <<'EOF' 2>/dev/null || printf '%s\n' "${PINS[@]}"
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    try:
+        have = version(name)
+    except PackageNotFoundError:
+        have = None
+    if have != want:
+        print(pin)
+EOF
+}
+
+# The packaged Orthanc runs as the system user "orthanc"; ours never do.
+stop_packaged_orthanc() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    if systemctl is-enabled --quiet orthanc 2>/dev/null || systemctl is-active --quiet orthanc 2>/dev/null; then
+      say "disabling the packaged orthanc service"
+      $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true
+    fi
+  elif id orthanc >/dev/null 2>&1 && pgrep -u orthanc -x Orthanc >/dev/null 2>&1; then
+    say "stopping the packaged orthanc service"
+    $SUDO service orthanc stop >/dev/null 2>&1 || true
+  fi
+}
+
+mapfile -t need_debs < <(missing_debs)
+mapfile -t need_pins < <(missing_pins)
+
+if [ "$mode" = check ]; then
+  ((${#need_debs[@]})) && say "missing apt: ${need_debs[*]}"
+  ((${#need_pins[@]})) && say "missing pip: ${need_pins[*]}"
+  if ((${#need_debs[@]} + ${#need_pins[@]})); then exit 1; fi
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip)"
+  exit 0
+fi
+
+# ----------------------------------------------------------------- apt
+if ((${#need_debs[@]})); then
+  say "apt: ${need_debs[*]}"
+  log=$(mktemp /tmp/pacs-peers-apt.XXXXXX)
+  # A policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d from
+  # starting services while the packages are configured. Container images
+  # often ship one already: then it is left alone.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# temporary, from tests/peers/install.sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=1
+  fi
+  drop_policy() { if [ "$own_policy" = 1 ]; then $SUDO rm -f "$policy"; own_policy=0; fi; }
+  trap drop_policy EXIT
+  apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+  if ! { apt_get update -qq && apt_get install -y -qq --no-install-recommends "${need_debs[@]}"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "[peers] apt-get failed; full log in $log" >&2
+    exit 1
+  fi
+  rm -f "$log"
+  drop_policy
+  trap - EXIT
+  mapfile -t still < <(missing_debs)
+  if ((${#still[@]})); then echo "[peers] still missing after apt-get: ${still[*]}" >&2; exit 1; fi
+fi
+stop_packaged_orthanc
+
+# ----------------------------------------------------------------- pip
+if ((${#need_pins[@]})); then
+  say "pip: ${need_pins[*]}"
+  if ! "$PY" -m pip --version >/dev/null 2>&1; then
+    # Debian's own python3 comes without pip.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends python3-pip >/dev/null
+  fi
+  pip_args=(-q --disable-pip-version-check --no-input)
+  # Debian's python3 is "externally managed" (PEP 668): installing into it
+  # needs an explicit opt-in. A pyenv or venv interpreter does not.
+  if "$PY" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    pip_args+=(--break-system-packages)
+  fi
+  pip_sudo=""
+  if [ -n "$SUDO" ] && ! "$PY" -c 'import os, sys, sysconfig; sys.exit(not os.access(sysconfig.get_path("purelib"), os.W_OK))'; then
+    pip_sudo=$SUDO
+  fi
+  $pip_sudo "$PY" -m pip install "${pip_args[@]}" "${PINS[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
+  mapfile -t still < <(missing_pins)
+  if ((${#still[@]})); then echo "[peers] still missing after pip: ${still[*]}" >&2; exit 1; fi
+fi
+
+if ((${#need_debs[@]} + ${#need_pins[@]} == 0)); then
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip)"
+else
+  say "installed (${#need_debs[@]} apt, ${#need_pins[@]} pip)"
+fi
+
+# ----------------------------------------------------------------- versions
+if [ "$mode" = versions ]; then
+  echo "debian:"
+  dpkg-query -W -f='  ${Package} ${Version}\n' "${DEBS[@]}"
+  echo "python: $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+  "$PY" - "${PINS[@]}" <<'EOF'
+import sys
+from importlib.metadata import version
+for pin in sys.argv[1:]:
+    name = pin.split("==")[0]
+    print(f"  {name} {version(name)}")
+EOF
+fi
