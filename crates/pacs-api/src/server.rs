@@ -107,10 +107,7 @@ async fn not_found() -> HttpResponse {
 
 /// `http://` and the first bound address; an unspecified address (0.0.0.0)
 /// becomes the machine's host name, which clients are likelier to reach.
-fn bound_url(addrs: &[std::net::SocketAddr]) -> String {
-    let Some(addr) = addrs.first() else {
-        return "http://127.0.0.1".into();
-    };
+fn bound_url(addr: std::net::SocketAddr) -> String {
     if addr.ip().is_unspecified() {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
@@ -151,14 +148,23 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         rendering: pacs_app::rendering::Rendering::default(),
         limits: settings.limits.to_limits(),
     };
+    // Bound before the application is built: the public URL may need the port.
+    let listener = std::net::TcpListener::bind(&settings.server.bind)
+        .map_err(|e| fail("server.bind")(e.to_string()))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| fail("server.bind")(e.to_string()))?;
+    let public_url = match &settings.server.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => bound_url(local),
+    };
     let state = web::Data::new(AppState {
         ports,
         max_body_bytes: settings.server.max_body_bytes,
         mirax_limits: settings.pathology.limits(),
         database: database.clone(),
-        public_url: Default::default(),
+        public_url,
     });
-    let public_url = state.public_url.clone();
     let metrics = web::Data::new(crate::metrics::Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
@@ -198,13 +204,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         server = server.workers(settings.server.workers);
     }
     let server = server
-        .bind(&settings.server.bind)
+        .listen(listener)
         .map_err(|e| fail("server.bind")(e.to_string()))?;
     let addrs = server.addrs();
-    let _ = public_url.set(match &settings.server.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => bound_url(&addrs),
-    });
     let running = server.run();
     actix_web::rt::spawn(crate::notify::stop_on_signals(
         running.handle(),

@@ -13,21 +13,14 @@ pub struct AppState {
     /// Readiness probes of dependencies that are not storage media.
     pub database: std::sync::Arc<pacs_persistence::Database>,
     /// `scheme://host[:port][/prefix]` of every URL handed out or stored: from
-    /// `server.public_url`, else the bound address (set once bound).
-    pub public_url: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// `server.public_url`, else the bound address.
+    pub public_url: String,
 }
 
 impl AppState {
-    /// The base of the URLs the archive hands out; never from request headers,
-    /// so a client cannot make the archive store or send a foreign host.
-    pub fn public_url(&self) -> &str {
-        self.public_url
-            .get()
-            .map_or("http://127.0.0.1", String::as_str)
-    }
-
-    /// The WADO-RS root of tenant `ae`, as clients reach it.
+    /// The WADO-RS root of tenant `ae` as clients reach it; never from request
+    /// headers, so a client cannot make the archive store or send a foreign host.
     pub fn wado_rs_root(&self, ae: &impl std::fmt::Display) -> String {
-        format!("{}/o3-dpacs-wado/wado-rs/{ae}", self.public_url())
+        format!("{}/o3-dpacs-wado/wado-rs/{ae}", self.public_url)
     }
 }

@@ -86,6 +86,9 @@ fn no_frame(n: u32, total: usize) -> AppError {
 pub struct FrameReader {
     source: Source,
     numbers: std::vec::IntoIter<u32>,
+    /// How every part is labelled: as stored, or native Explicit VR LE.
+    media_type: &'static str,
+    transfer_syntax: String,
 }
 
 enum Source {
@@ -93,8 +96,7 @@ enum Source {
     Indexed {
         blob: Box<dyn pacs_domain::ports::BlobRead>,
         index: pacs_domain::model::FrameIndex,
-        transfer_syntax: String,
-        native: bool,
+        decode: bool,
     },
     /// No index (big endian, deflated): decoded from the whole object up front.
     Decoded(std::vec::IntoIter<Vec<u8>>),
@@ -108,33 +110,18 @@ impl std::fmt::Debug for FrameReader {
     }
 }
 
-impl FrameReader {
-    /// The media type of the answer's parts.
-    pub fn media_type(&self) -> &'static str {
-        match &self.source {
-            Source::Indexed {
-                transfer_syntax,
-                native: false,
-                ..
-            } => frame_media_type(transfer_syntax),
-            _ => "application/octet-stream",
-        }
-    }
-}
-
 impl Iterator for FrameReader {
     type Item = Result<FramePart, AppError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let n = self.numbers.next()?;
-        Some(match &mut self.source {
+        let bytes = match &mut self.source {
             Source::Indexed {
                 blob,
                 index,
-                transfer_syntax,
-                native,
+                decode,
             } => {
-                let read = if *native {
+                let read = if *decode {
                     pacs_dicom_ops::decode_native_frame(&mut *blob, index, n)
                 } else {
                     read_frame(&mut *blob, index, n)
@@ -143,28 +130,20 @@ impl Iterator for FrameReader {
                     DicomError::NoSuchFrame { .. } => no_frame(n, index.len()),
                     other => AppError::from(other),
                 })
-                .map(|bytes| FramePart {
-                    media_type: if *native {
-                        "application/octet-stream"
-                    } else {
-                        frame_media_type(transfer_syntax)
-                    },
-                    transfer_syntax: if *native {
-                        EXPLICIT_LE.into()
-                    } else {
-                        transfer_syntax.clone()
-                    },
-                    bytes,
-                })
             }
-            Source::Decoded(frames) => Ok(FramePart {
-                media_type: "application/octet-stream",
-                transfer_syntax: EXPLICIT_LE.into(),
-                bytes: frames.next().expect("one decoded frame per number"),
-            }),
-        })
+            Source::Decoded(frames) => Ok(frames.next().expect("one decoded frame per number")),
+        };
+        Some(bytes.map(|bytes| FramePart {
+            media_type: self.media_type,
+            transfer_syntax: self.transfer_syntax.clone(),
+            bytes,
+        }))
     }
 }
+
+/// Explicit VR Big Endian: its native frames are decoded from the whole
+/// object, not one by one through the index.
+const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 
 /// Opens the frames `numbers` of `inst`, as stored (`native` false) or as
 /// native little-endian pixels. Every number is checked before the first frame
@@ -177,22 +156,28 @@ pub fn read_frames(
 ) -> Result<FrameReader, AppError> {
     let ts = inst.transfer_syntax.as_str();
     let medium = ports.media.get(&inst.blob.medium)?;
+    // Native frames asked of native little-endian data are sent as stored.
+    let decode = native && !is_native_le(ts);
+    let (media_type, transfer_syntax) = if decode {
+        ("application/octet-stream", EXPLICIT_LE.to_owned())
+    } else {
+        (frame_media_type(ts), ts.to_owned())
+    };
     if let Some(index) = &inst.frame_index
-        && !(native && !is_native_le(ts) && !has_index_decoder(ts))
+        && !(decode && ts == EXPLICIT_BE)
     {
         if let Some(n) = numbers.iter().find(|n| **n as usize > index.len()) {
             return Err(no_frame(*n, index.len()));
         }
-        let blob = medium.open(&inst.blob.key)?;
         return Ok(FrameReader {
             source: Source::Indexed {
-                blob,
+                blob: medium.open(&inst.blob.key)?,
                 index: index.clone(),
-                transfer_syntax: ts.to_owned(),
-                // Native frames stored native are sent as stored.
-                native: native && !is_native_le(ts),
+                decode,
             },
             numbers: numbers.into_iter(),
+            media_type,
+            transfer_syntax,
         });
     }
     if inst.rows.is_none() {
@@ -214,12 +199,7 @@ pub fn read_frames(
     Ok(FrameReader {
         source: Source::Decoded(frames.into_iter()),
         numbers: numbers.into_iter(),
+        media_type: "application/octet-stream",
+        transfer_syntax: EXPLICIT_LE.to_owned(),
     })
-}
-
-/// Whether one frame of syntax `ts` can be decoded alone, from its index entry.
-fn has_index_decoder(ts: &str) -> bool {
-    // Encapsulated syntaxes are little endian and frame-aligned; big endian
-    // native data is the exception, decoded from the whole object.
-    ts != "1.2.840.10008.1.2.2"
 }

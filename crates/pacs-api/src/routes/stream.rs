@@ -201,13 +201,12 @@ pub fn multipart_body(
 /// the client takes them.
 pub fn frames_body(
     first: FramePart,
-    mut rest: FrameReader,
+    rest: FrameReader,
     boundary: String,
 ) -> impl Stream<Item = Chunk> {
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     tokio::task::spawn_blocking(move || {
-        let mut next: Option<Result<FramePart, pacs_app::AppError>> = Some(Ok(first));
-        while let Some(part) = next {
+        for part in std::iter::once(Ok(first)).chain(rest) {
             let part = match part {
                 Ok(p) => p,
                 Err(e) => {
@@ -228,7 +227,6 @@ pub fn frames_body(
             {
                 return;
             }
-            next = rest.next();
         }
         let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
     });
