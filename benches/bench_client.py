@@ -16,6 +16,10 @@ against Orthanc's DICOMweb plugin (--base http://127.0.0.1:8042/dicom-web).
       come from the manifest (gen_bulk.py's manifest.csv), --reps times each.
   bench_client.py wado   --study UID --series UID [--reps 5]
       GET the whole series (any transfer syntax) and its metadata, --reps times each.
+  bench_client.py single --manifest CSV --series UID [--reps 5] [--accept MEDIA-TYPE]
+      GET every instance of the series one at a time (.../instances/{sop}), all over ONE
+      keep-alive connection, --reps rounds: what a viewer does. Reports the per-request
+      latency from the second request on (the first one opens the connection).
   bench_client.py frames --study UID --series UID --sop UID --frames N [--reps 200]
                          [--accept MEDIA-TYPE]
       GET .../instances/{sop}/frames/{k} for random k in 1..N over one connection.
@@ -33,6 +37,8 @@ Records (the keys benches/pacs_bench.py and benches/render_bench.py read):
           mean_ms}   (results_last: studies in the last answer, or "HTTP <status>")
   wado   {"test":"wado-rs", what: series-retrieve|series-metadata, status, bytes, reps,
           p50_ms, best_ms, mib_per_s_p50}
+  single {"test":"wado-rs-instance-keepalive", accept, instances, requests, statuses,
+          first_ms, p50_ms, p95_ms, max_ms}
   frames {"test":"wado-rs-frames", accept, reps, statuses, avg_bytes, p50_ms, p95_ms,
           frames_per_s}
 
@@ -246,6 +252,29 @@ def cmd_wado(run, a):
                    mib_per_s_p50=round(size / MIB / p50, 1) if p50 > 0 else 0.0)
 
 
+def cmd_single(run, a):
+    with open(a.manifest, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["series_uid"] == a.series]
+    if not rows:
+        sys.exit(f"no instance of series {a.series} in {a.manifest}")
+    http = run.session()
+    secs, statuses = [], set()
+    for _ in range(a.reps):
+        for r in rows:
+            url = (f"{run.base}/studies/{r['study_uid']}/series/{r['series_uid']}"
+                   f"/instances/{r['sop_uid']}")
+            started = time.perf_counter()
+            resp = http.get(url, headers={"Accept": a.accept})
+            _ = resp.content
+            secs.append(time.perf_counter() - started)
+            statuses.add(resp.status_code)
+    later = secs[1:] or secs
+    run.report("wado-rs-instance-keepalive", accept=a.accept, instances=len(rows),
+               requests=len(secs), statuses=sorted(statuses), first_ms=ms(secs[0], 2),
+               p50_ms=ms(nearest_rank(later, 50), 2), p95_ms=ms(nearest_rank(later, 95), 2),
+               max_ms=ms(max(later), 2))
+
+
 def cmd_frames(run, a):
     http = run.session()
     rng = random.Random(768)
@@ -299,6 +328,12 @@ def parser():
     p.add_argument("--study", required=True)
     p.add_argument("--series", required=True)
     p.add_argument("--reps", type=int, default=5)
+
+    p = command("single", cmd_single, "WADO-RS instances one by one on one connection")
+    p.add_argument("--manifest", required=True, help="manifest.csv of gen_bulk.py")
+    p.add_argument("--series", required=True)
+    p.add_argument("--reps", type=int, default=5, help="rounds over the series")
+    p.add_argument("--accept", default=SERIES_ACCEPT)
 
     p = command("frames", cmd_frames, "WADO-RS random frames of one instance")
     p.add_argument("--study", required=True)

@@ -174,6 +174,8 @@ for phase in $PHASES; do
       client "$srv" wado-load-wsi stow "$DATA/wsi/dicom-small" --batch 1 --conc 1 --label wado-load-wsi
       client "$srv" wado-big wado --study "$bst" --series "$bse" --reps 5 --label "200 x CT 512x512 (693_UNCR), ~100 MiB"
       client "$srv" wado-small wado --study "$sst" --series "$sse" --reps 20 --label "$BK x CT_small 128x128"
+      # what a viewer does: instance after instance on one keep-alive connection
+      client "$srv" wado-single single --manifest "$BD/manifest.csv" --series "$sse" --reps 5 --label keepalive
       if [ "$srv" = pacs ]; then pacs_done wado; fi
     done
     ;;

@@ -3,10 +3,10 @@
 
   pacs_bench.py [--server NAME] [--auth KEY] [--stow-base URL] [--qido-base URL]
                 [--wado-base URL] CMD ARGS...
-      Runs bench_client.py CMD ARGS... (stow, stowc, qido, wado, frames) with
+      Runs bench_client.py CMD ARGS... (stow, stowc, qido, wado, single, frames) with
       - an Authorization header on every request (when --auth is given),
       - --base set per service: stow/stowc -> --stow-base, qido -> --qido-base,
-        wado/frames -> --wado-base (bench_client appends /studies itself),
+        wado/single/frames -> --wado-base (bench_client appends /studies itself),
       - "server": NAME added to every JSON line.
   pacs_bench.py count --qido-base URL [--auth KEY] [--level studies]
       Prints {"count": N, "status": S} for GET {base}/{level}?limit=10000.
@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASE_OPTION = {"stow": "stow_base", "stowc": "stow_base", "qido": "qido_base",
-               "wado": "wado_base", "frames": "wado_base"}
+               "wado": "wado_base", "frames": "wado_base", "single": "wado_base"}
 
 
 def run_client(argv):
@@ -89,6 +89,8 @@ ROWS = [
     ("WADO-RS series, 10 x CT_small 128x128 (p50 ms)",
      lambda r: r.get("test") == "wado-rs" and r.get("what") == "series-retrieve"
      and "CT_small" in r.get("label", ""), "p50_ms", "lat", None),
+    ("WADO-RS one instance at a time, keep-alive, CT_small (p50 ms)",
+     lambda r: r.get("test") == "wado-rs-instance-keepalive", "p50_ms", "lat", None),
     ("QIDO load of 10k studies (inst/s; ours STOW 20x4, Orthanc C-STORE x4)",
      lambda r: r.get("label") == "qido-load" or r.get("test") == "c-store-qido-load", "inst_per_s",
      "tput", None),
@@ -111,6 +113,8 @@ def _own_problems(r):
         p.append(str(r.get("results_last")))
     if r.get("test") == "wado-rs" and r.get("status") != 200:
         p.append(f"HTTP {r.get('status')}")
+    if r.get("test") == "wado-rs-instance-keepalive" and r.get("statuses") != [200]:
+        p.append(f"HTTP {r.get('statuses')}")
     return p
 
 
