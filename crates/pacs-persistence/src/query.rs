@@ -97,133 +97,87 @@ fn ints(m: &Matcher) -> Vec<i32> {
     }
 }
 
-macro_rules! patient_key {
-    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+/// The condition of a matcher on a column of one kind: `text` (any matcher),
+/// `lowered` (person names, matched without regard to case) or `int` (IS
+/// values: one or a list), bound to `$c` for `$apply`.
+macro_rules! column_cond {
+    (text, $col:expr, $m:expr, |$c:ident| $apply:expr) => {
+        cond!($col, $m, |$c| $apply)
+    };
+    (lowered, $col:expr, $m:expr, |$c:ident| $apply:expr) => {
+        cond!($col, &lowered($m), |$c| $apply)
+    };
+    (int, $col:expr, $m:expr, |$c:ident| $apply:expr) => {{
+        let $c = $col.eq_any(ints($m));
+        $apply;
+    }};
+}
+
+/// Applies the matcher of `$key` when the key is one of the listed ones (each
+/// with its column), and says whether it was.
+macro_rules! key_columns {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr, [$($k:pat => $kind:ident $col:expr),* $(,)?]) => {
         match $key {
-            QueryKey::PatientId => {
-                cond!(patients::patient_id, $m, |$c| $apply);
-                true
-            }
-            QueryKey::IssuerOfPatientId => {
-                cond!(patients::issuer, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PatientName => {
-                cond!(patients::patient_name_lc, &lowered($m), |$c| $apply);
-                true
-            }
-            QueryKey::PatientBirthDate => {
-                cond!(patients::birth_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PatientSex => {
-                cond!(patients::sex, $m, |$c| $apply);
-                true
-            }
+            $(
+                $k => {
+                    column_cond!($kind, $col, $m, |$c| $apply);
+                    true
+                }
+            )*
             _ => false,
         }
+    };
+}
+
+macro_rules! patient_key {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::PatientId => text patients::patient_id,
+            QueryKey::IssuerOfPatientId => text patients::issuer,
+            QueryKey::PatientName => lowered patients::patient_name_lc,
+            QueryKey::PatientBirthDate => text patients::birth_date,
+            QueryKey::PatientSex => text patients::sex,
+        ])
     };
 }
 
 macro_rules! study_key {
     ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::StudyInstanceUid => {
-                cond!(studies::study_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyDate => {
-                cond!(studies::study_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyTime => {
-                cond!(studies::study_time, $m, |$c| $apply);
-                true
-            }
-            QueryKey::AccessionNumber => {
-                cond!(studies::accession_number, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyId => {
-                cond!(studies::study_id, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyDescription => {
-                cond!(studies::study_description, $m, |$c| $apply);
-                true
-            }
-            QueryKey::ReferringPhysicianName => {
-                cond!(studies::referring_physician, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::StudyInstanceUid => text studies::study_uid,
+            QueryKey::StudyDate => text studies::study_date,
+            QueryKey::StudyTime => text studies::study_time,
+            QueryKey::AccessionNumber => text studies::accession_number,
+            QueryKey::StudyId => text studies::study_id,
+            QueryKey::StudyDescription => text studies::study_description,
+            QueryKey::ReferringPhysicianName => text studies::referring_physician,
+        ])
     };
 }
 
 macro_rules! series_key {
     ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::SeriesInstanceUid => {
-                cond!(series::series_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::Modality | QueryKey::ModalitiesInStudy => {
-                cond!(series::modality, $m, |$c| $apply);
-                true
-            }
-            QueryKey::SeriesNumber => {
-                let $c = series::series_number.eq_any(ints($m));
-                $apply;
-                true
-            }
-            QueryKey::SeriesDescription => {
-                cond!(series::series_description, $m, |$c| $apply);
-                true
-            }
-            QueryKey::BodyPartExamined => {
-                cond!(series::body_part, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StationName => {
-                cond!(series::station_name, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PerformedProcedureStepStartDate => {
-                cond!(series::performed_start_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PerformedProcedureStepStartTime => {
-                cond!(series::performed_start_time, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::SeriesInstanceUid => text series::series_uid,
+            QueryKey::Modality | QueryKey::ModalitiesInStudy => text series::modality,
+            QueryKey::SeriesNumber => int series::series_number,
+            QueryKey::SeriesDescription => text series::series_description,
+            QueryKey::BodyPartExamined => text series::body_part,
+            QueryKey::StationName => text series::station_name,
+            QueryKey::PerformedProcedureStepStartDate => text series::performed_start_date,
+            QueryKey::PerformedProcedureStepStartTime => text series::performed_start_time,
+        ])
     };
 }
 
 macro_rules! instance_key {
     ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::SopInstanceUid => {
-                cond!(instances::sop_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::SopClassUid => {
-                cond!(instances::sop_class_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::InstanceNumber => {
-                let $c = instances::instance_number.eq_any(ints($m));
-                $apply;
-                true
-            }
-            QueryKey::ContainerIdentifier => {
-                cond!(instances::container_identifier, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::SopInstanceUid => text instances::sop_uid,
+            QueryKey::SopClassUid => text instances::sop_class_uid,
+            QueryKey::InstanceNumber => int instances::instance_number,
+            QueryKey::ContainerIdentifier => text instances::container_identifier,
+        ])
     };
 }
 
