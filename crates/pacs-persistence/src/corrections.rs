@@ -98,18 +98,31 @@ fn live_study(
         .optional()
 }
 
-/// Writes the journal of a correction, made with these facts, and reports it done.
-fn record(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    journal: Recorder<'_, Corrected>,
-    facts: Corrected,
-) -> Result<CorrectionOutcome, TxError> {
-    crate::journal::write(c, tenant, &journal(&facts))?;
-    Ok(CorrectionOutcome::Done {
-        studies: facts.studies.into_iter().map(|s| s.uid).collect(),
-        patient: facts.patient,
-    })
+/// What a correction's transaction found: the facts of the change it made, or
+/// (nothing changed) the answer.
+type Found = Result<Corrected, CorrectionOutcome>;
+
+impl Database {
+    /// Runs a correction in one write transaction and, when it changed
+    /// something, writes the journal of its facts there too.
+    fn correct(
+        &self,
+        tenant: &TenantName,
+        journal: Recorder<'_, Corrected>,
+        mut change: impl FnMut(&mut AnyConnection, &str) -> Result<Found, TxError>,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        self.write(|c| {
+            let facts = match change(c, tenant.as_str())? {
+                Ok(facts) => facts,
+                Err(answer) => return Ok(answer),
+            };
+            crate::journal::write(c, tenant, &journal(&facts))?;
+            Ok(CorrectionOutcome::Done {
+                studies: facts.studies.iter().map(|s| s.uid.clone()).collect(),
+                patient: facts.patient,
+            })
+        })
+    }
 }
 
 /// The facts of a correction of `patient`'s `studies`.
@@ -148,15 +161,14 @@ impl CorrectionStore for Database {
         p: &PatientAttributes,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             if !patients_with_id(c, t, &p.patient_id, Some(p.issuer.as_deref().unwrap_or("")))?
                 .is_empty()
             {
-                return Ok(CorrectionOutcome::PatientExists);
+                return Ok(Err(CorrectionOutcome::PatientExists));
             }
             create_patient_row(c, t, p)?;
-            record(c, tenant, journal, facts(p.clone(), Vec::new()))
+            Ok(Ok(facts(p.clone(), Vec::new())))
         })
     }
 
@@ -166,13 +178,12 @@ impl CorrectionStore for Database {
         p: &PatientAttributes,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let found = patients_with_id(c, t, &p.patient_id, p.issuer.as_deref())?;
             let row = match found.as_slice() {
-                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [] => return Ok(Err(CorrectionOutcome::PatientNotFound)),
                 [one] => one.clone(),
-                _ => return Ok(CorrectionOutcome::MultiplePatients),
+                _ => return Ok(Err(CorrectionOutcome::MultiplePatients)),
             };
             diesel::update(patients::table.find(row.id))
                 .set((
@@ -190,7 +201,7 @@ impl CorrectionStore for Database {
                 orders,
                 ..facts(current, refs(c, &studies)?)
             };
-            record(c, tenant, journal, facts)
+            Ok(Ok(facts))
         })
     }
 
@@ -201,35 +212,34 @@ impl CorrectionStore for Database {
         target: &PatientAttributes,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             // A source merged earlier still exists: it just has no study left.
             let sources = patients_with_id_any(c, t, source, None, true)?;
             let src = match sources.as_slice() {
-                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [] => return Ok(Err(CorrectionOutcome::PatientNotFound)),
                 [one] => one.clone(),
-                _ => return Ok(CorrectionOutcome::MultiplePatients),
+                _ => return Ok(Err(CorrectionOutcome::MultiplePatients)),
             };
             let moved = studies_of(c, src.id)?;
             if moved.is_empty() {
-                return Ok(CorrectionOutcome::NoStudyForPatient);
+                return Ok(Err(CorrectionOutcome::NoStudyForPatient));
             }
             let targets = patients_with_id(c, t, &target.patient_id, None)?;
             let dst = match targets.as_slice() {
                 [] => create_patient_row(c, t, target)?,
                 [one] => one.id,
-                _ => return Ok(CorrectionOutcome::MultipleTargetPatients),
+                _ => return Ok(Err(CorrectionOutcome::MultipleTargetPatients)),
             };
             if dst == src.id {
                 // Nothing changes, nothing is recorded.
                 let current = patient_attrs(c, dst)?;
-                return Ok(CorrectionOutcome::Done {
+                return Ok(Err(CorrectionOutcome::Done {
                     patient: current,
                     studies: moved
                         .iter()
                         .filter_map(|(_, u)| StudyInstanceUid::new(u).ok())
                         .collect(),
-                });
+                }));
             }
             // Every study, hidden ones included, follows the patient.
             diesel::update(studies::table.filter(studies::patient_fk.eq(src.id)))
@@ -244,7 +254,7 @@ impl CorrectionStore for Database {
                 source_patient: Some(patient_id(&src.patient_id)?),
                 ..facts(current, refs(c, &moved)?)
             };
-            record(c, tenant, journal, facts)
+            Ok(Ok(facts))
         })
     }
 
@@ -255,14 +265,13 @@ impl CorrectionStore for Database {
         target: &PatientAttributes,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((study_id, from_patient)) = live_study(c, t, study)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(study.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(study.clone())));
             };
             let dst = match find_or_create(c, t, target)? {
                 Ok(id) => id,
-                Err(outcome) => return Ok(outcome),
+                Err(outcome) => return Ok(Err(outcome)),
             };
             diesel::update(studies::table.find(study_id))
                 .set((studies::patient_fk.eq(dst), studies::updated_at.eq(now())))
@@ -276,7 +285,7 @@ impl CorrectionStore for Database {
                 source_patient: Some(patient_id(&from.patient_id)?),
                 ..facts(current, vec![study_ref(c, study_id)?])
             };
-            record(c, tenant, journal, facts)
+            Ok(Ok(facts))
         })
     }
 
@@ -288,10 +297,9 @@ impl CorrectionStore for Database {
         patient: &PatientAttributes,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((source_id, _)) = live_study(c, t, source)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(source.clone())));
             };
             let (target_id, created) = match live_study(c, t, &target.study_uid)? {
                 Some((id, patient_fk)) => {
@@ -301,11 +309,11 @@ impl CorrectionStore for Database {
                         .select(PatientRow::as_select())
                         .first(c)?;
                     if owner.patient_id != patient.patient_id.as_str() {
-                        return Ok(CorrectionOutcome::PatientMismatch {
+                        return Ok(Err(CorrectionOutcome::PatientMismatch {
                             expected: patient.patient_id.clone(),
                             found: PatientId::new(&owner.patient_id)
                                 .unwrap_or_else(|_| patient.patient_id.clone()),
-                        });
+                        }));
                     }
                     (id, false)
                 }
@@ -360,7 +368,7 @@ impl CorrectionStore for Database {
                 created_study: created,
                 ..facts(current, studies)
             };
-            record(c, tenant, journal, facts)
+            Ok(Ok(facts))
         })
     }
 
@@ -371,13 +379,12 @@ impl CorrectionStore for Database {
         target: &StudyInstanceUid,
         journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((a, patient_a)) = live_study(c, t, source)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(source.clone())));
             };
             let Some((b, _)) = live_study(c, t, target)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(target.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(target.clone())));
             };
             let of = |c: &mut AnyConnection, study: i64| -> QueryResult<Vec<i64>> {
                 series::table
@@ -397,7 +404,7 @@ impl CorrectionStore for Database {
             refresh_study(c, b)?;
             let studies = vec![study_ref(c, a)?, study_ref(c, b)?];
             let current = patient_attrs(c, patient_a)?;
-            record(c, tenant, journal, facts(current, studies))
+            Ok(Ok(facts(current, studies)))
         })
     }
 }
