@@ -32,7 +32,8 @@ fn is_patient_detail(key: &str) -> bool {
 
 /// One record as a JSON line.
 pub fn line(r: &AuditRecord, with_patient_ids: bool) -> String {
-    let details: Map<String, Value> = r
+    let e = &r.record;
+    let details: Map<String, Value> = e
         .details
         .iter()
         .filter(|(k, _)| with_patient_ids || !is_patient_detail(k))
@@ -40,16 +41,16 @@ pub fn line(r: &AuditRecord, with_patient_ids: bool) -> String {
         .collect();
     let mut v = json!({
         "id": r.id,
-        "tenant": r.tenant,
+        "tenant": r.tenant.as_str(),
         "occurredAt": rfc3339(r.occurred_at),
-        "actor": r.actor,
-        "action": r.action,
-        "studyInstanceUid": r.study_uid,
-        "seriesInstanceUid": r.series_uid,
+        "actor": e.actor,
+        "action": e.action.as_str(),
+        "studyInstanceUid": e.study_uid.as_ref().map(|u| u.as_str()),
+        "seriesInstanceUid": e.series_uid.as_ref().map(|u| u.as_str()),
         "details": details,
     });
     if with_patient_ids {
-        v["patientId"] = json!(r.patient_id);
+        v["patientId"] = json!(e.patient_id.as_ref().map(|p| p.as_str()));
     }
     v.to_string()
 }
@@ -81,22 +82,27 @@ pub fn read(settings: &Settings, q: &AuditQuery) -> Result<Vec<AuditRecord>, Str
 mod tests {
     use std::collections::BTreeMap;
 
+    use pacs_domain::ids::{PatientId, StudyInstanceUid};
+    use pacs_domain::model::{EventType, NewAuditRecord};
+
     use super::*;
 
     #[test]
     fn patient_ids_are_printed_only_when_asked() {
         let r = AuditRecord {
             id: 7,
-            tenant: "alpha".into(),
-            actor: "dr who".into(),
-            action: "PATIENTS_MERGED".into(),
-            study_uid: Some("1.2.3".into()),
-            series_uid: None,
-            patient_id: Some("PID-1".into()),
-            details: BTreeMap::from([
-                ("sourcePatientId".to_owned(), "PID-0".to_owned()),
-                ("reason".to_owned(), "duplicate".to_owned()),
-            ]),
+            tenant: TenantName::new("alpha").unwrap(),
+            record: NewAuditRecord {
+                actor: "dr who".into(),
+                action: EventType::PatientsMerged,
+                study_uid: Some(StudyInstanceUid::new("1.2.3").unwrap()),
+                series_uid: None,
+                patient_id: Some(PatientId::new("PID-1").unwrap()),
+                details: BTreeMap::from([
+                    ("sourcePatientId".to_owned(), "PID-0".to_owned()),
+                    ("reason".to_owned(), "duplicate".to_owned()),
+                ]),
+            },
             occurred_at: SystemTime::UNIX_EPOCH,
         };
         let plain = line(&r, false);

@@ -75,7 +75,7 @@ pub struct Ports {
     /// one on the same data while the first runs.
     pub in_flight: InFlight,
     /// Decoding limits and the cache of rendered images.
-    pub rendering: crate::rendering::Rendering,
+    pub rendering: crate::renderer::Rendering,
     /// What one request may cost.
     pub limits: crate::Limits,
 }

@@ -2,12 +2,15 @@
 //! reconcile and swap studies (source document "Patient APIs", "Move study",
 //! "Reconcile", "Swap series"). Stored files are never touched.
 
-use pacs_domain::model::{Change, CorrectionOutcome, PatientAttributes, StudyAttributes};
+use pacs_domain::model::{
+    Change, Corrected, CorrectionOutcome, Journal, PatientAttributes, StudyAttributes,
+};
 use serde::Deserialize;
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 use crate::fields::{date, optional, patient_id, person_name, required, sex, study_uid};
+use crate::journal::{self, Correction};
 
 /// `POST /patients/create`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -149,6 +152,11 @@ fn demographics(
     })
 }
 
+/// What a correction records, decided by [`journal::correction`].
+fn journal(kind: Correction, change: &Change) -> impl Fn(&Corrected) -> Journal + '_ {
+    move |facts| journal::correction(kind, change, facts)
+}
+
 fn done(o: CorrectionOutcome) -> Result<CorrectionOutcome, AppError> {
     Ok(o)
 }
@@ -172,10 +180,11 @@ pub fn create_patient(
         CTX,
         "patientID",
     )?;
-    match ports
-        .corrections
-        .create_patient(&tenant.name, &p, &change)?
-    {
+    match ports.corrections.create_patient(
+        &tenant.name,
+        &p,
+        &journal(Correction::CreatePatient, &change),
+    )? {
         CorrectionOutcome::PatientExists => Err(AppError::conflict(
             "patient_exists",
             format!("patient {id} already exists for this issuer"),
@@ -203,10 +212,11 @@ pub fn update_patient(
         CTX,
         "patientID",
     )?;
-    match ports
-        .corrections
-        .update_patient(&tenant.name, &p, &change)?
-    {
+    match ports.corrections.update_patient(
+        &tenant.name,
+        &p,
+        &journal(Correction::UpdatePatient, &change),
+    )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::not_found(
             "patient_not_found",
             format!("patient {id} not found"),
@@ -243,10 +253,12 @@ pub fn merge_patients(
         CTX,
         "targetPatientID",
     )?;
-    match ports
-        .corrections
-        .merge_patients(&tenant.name, &source, &target, &change)?
-    {
+    match ports.corrections.merge_patients(
+        &tenant.name,
+        &source,
+        &target,
+        &journal(Correction::MergePatients, &change),
+    )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::conflict(
             "source_patient_not_found",
             "no patient found with source patient ID",
@@ -291,10 +303,12 @@ pub fn move_study(
         CTX,
         "targetPatientID",
     )?;
-    match ports
-        .corrections
-        .move_study(&tenant.name, &study, &target, &change)?
-    {
+    match ports.corrections.move_study(
+        &tenant.name,
+        &study,
+        &target,
+        &journal(Correction::MoveStudy, &change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("study {s} not found"),
@@ -345,10 +359,13 @@ pub fn reconcile_studies(
     target.accession_number = optional(&r.accession_number);
     target.description = optional(&r.study_description);
     target.study_date = date(optional(&r.study_date), "studyDate", CTX)?;
-    match ports
-        .corrections
-        .reconcile_studies(&tenant.name, &source, &target, &patient, &change)?
-    {
+    match ports.corrections.reconcile_studies(
+        &tenant.name,
+        &source,
+        &target,
+        &patient,
+        &journal(Correction::ReconcileStudies, &change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("the requested sourceStudyInstanceUID {s} is not available"),
@@ -387,10 +404,12 @@ pub fn swap_studies(
             format!("{CTX}: source and target are the same study"),
         ));
     }
-    match ports
-        .corrections
-        .swap_studies(&tenant.name, &source, &target, &change)?
-    {
+    match ports.corrections.swap_studies(
+        &tenant.name,
+        &source,
+        &target,
+        &journal(Correction::SwapStudies, &change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("study {s} not found"),

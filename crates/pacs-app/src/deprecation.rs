@@ -3,13 +3,17 @@
 //! kept, with who, when and why.
 
 use pacs_domain::ids::SeriesInstanceUid;
-use pacs_domain::model::{Change, DeprecationOutcome, SeriesSelector, StudySelector};
+use pacs_domain::model::{
+    Change, Deprecated, DeprecationAction, DeprecationOutcome, DeprecationTarget, SeriesSelector,
+    StudySelector,
+};
 use pacs_domain::ports::RepositoryError;
 use serde::Deserialize;
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 use crate::fields::{optional, required, study_uid};
+use crate::journal;
 
 /// Body of `POST /series/deprecation` and `/series/recovery`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,10 +94,6 @@ pub(crate) fn select_study(
     }
 }
 
-fn selector_key(tenant: &Tenant, kind: &str, s: &str) -> String {
-    format!("{}/{kind}/{s}", tenant.name)
-}
-
 /// Maps a storage failure to the source document's 409.
 fn system_error(e: RepositoryError) -> AppError {
     log::error!("deprecation failed: {e}");
@@ -131,18 +131,49 @@ fn outcome(o: DeprecationOutcome) -> Result<DeprecationOutcome, AppError> {
     }
 }
 
-fn series_key(s: &SeriesSelector) -> String {
-    match s {
-        SeriesSelector::Uid(u) => format!("uid:{u}"),
-        SeriesSelector::ContainerIdentifier(b) => format!("barcode:{b}"),
-    }
+/// The in-flight key of a target (a deprecation and a recovery of the same
+/// data exclude each other), and what a refused second change says.
+fn in_flight_key(tenant: &Tenant, target: &DeprecationTarget) -> (String, &'static str) {
+    let (kind, key, pending) = match target {
+        DeprecationTarget::Series(SeriesSelector::Uid(u)) => {
+            ("series", format!("uid:{u}"), "Series")
+        }
+        DeprecationTarget::Series(SeriesSelector::ContainerIdentifier(b)) => {
+            ("series", format!("barcode:{b}"), "Series")
+        }
+        DeprecationTarget::Study(StudySelector::Uid(u)) => ("study", format!("uid:{u}"), "Study"),
+        DeprecationTarget::Study(StudySelector::AccessionNumber(a)) => {
+            ("study", format!("accession:{a}"), "Study")
+        }
+    };
+    (format!("{}/{kind}/{key}", tenant.name), pending)
 }
 
-fn study_key(s: &StudySelector) -> String {
-    match s {
-        StudySelector::Uid(u) => format!("uid:{u}"),
-        StudySelector::AccessionNumber(a) => format!("accession:{a}"),
-    }
+/// Deprecates or recovers `target` (the reason is mandatory to deprecate),
+/// unless a change of the same data is running.
+fn apply(
+    ports: &Ports,
+    tenant: &Tenant,
+    action: DeprecationAction,
+    target: DeprecationTarget,
+    author: &Option<String>,
+    reason: &Option<String>,
+) -> Result<DeprecationOutcome, AppError> {
+    let change = change(author, reason, action == DeprecationAction::Deprecate)?;
+    let (key, what) = in_flight_key(tenant, &target);
+    let Some(_guard) = ports.in_flight.try_begin(key) else {
+        return Err(AppError::conflict(
+            "deprecation_pending",
+            format!("{what} has already a pending deprecation"),
+        ));
+    };
+    let journal = |facts: &Deprecated| journal::deprecation(action, &target, &change, facts);
+    outcome(
+        ports
+            .deprecations
+            .change_deprecation(&tenant.name, action, &target, &change, &journal)
+            .map_err(system_error)?,
+    )
 }
 
 /// `POST /series/deprecation`.
@@ -151,23 +182,14 @@ pub fn deprecate_series(
     tenant: &Tenant,
     r: &SeriesRequest,
 ) -> Result<DeprecationOutcome, AppError> {
-    let selector = series_selector(r)?;
-    let change = change(&r.author, &r.reason, true)?;
-    let Some(_guard) =
-        ports
-            .in_flight
-            .try_begin(selector_key(tenant, "series", &series_key(&selector)))
-    else {
-        return Err(AppError::conflict(
-            "deprecation_pending",
-            "Series has already a pending deprecation",
-        ));
-    };
-    outcome(
-        ports
-            .deprecations
-            .deprecate_series(&tenant.name, &selector, &change)
-            .map_err(system_error)?,
+    let target = DeprecationTarget::Series(series_selector(r)?);
+    apply(
+        ports,
+        tenant,
+        DeprecationAction::Deprecate,
+        target,
+        &r.author,
+        &r.reason,
     )
 }
 
@@ -177,23 +199,14 @@ pub fn deprecate_study(
     tenant: &Tenant,
     r: &StudyRequest,
 ) -> Result<DeprecationOutcome, AppError> {
-    let selector = study_selector(r)?;
-    let change = change(&r.author, &r.reason, true)?;
-    let Some(_guard) =
-        ports
-            .in_flight
-            .try_begin(selector_key(tenant, "study", &study_key(&selector)))
-    else {
-        return Err(AppError::conflict(
-            "deprecation_pending",
-            "Study has already a pending deprecation",
-        ));
-    };
-    outcome(
-        ports
-            .deprecations
-            .deprecate_study(&tenant.name, &selector, &change)
-            .map_err(system_error)?,
+    let target = DeprecationTarget::Study(study_selector(r)?);
+    apply(
+        ports,
+        tenant,
+        DeprecationAction::Deprecate,
+        target,
+        &r.author,
+        &r.reason,
     )
 }
 
@@ -203,23 +216,14 @@ pub fn recover_series(
     tenant: &Tenant,
     r: &SeriesRequest,
 ) -> Result<DeprecationOutcome, AppError> {
-    let selector = series_selector(r)?;
-    let change = change(&r.author, &r.reason, false)?;
-    let Some(_guard) =
-        ports
-            .in_flight
-            .try_begin(selector_key(tenant, "series", &series_key(&selector)))
-    else {
-        return Err(AppError::conflict(
-            "deprecation_pending",
-            "Series has already a pending deprecation",
-        ));
-    };
-    outcome(
-        ports
-            .deprecations
-            .recover_series(&tenant.name, &selector, &change)
-            .map_err(system_error)?,
+    let target = DeprecationTarget::Series(series_selector(r)?);
+    apply(
+        ports,
+        tenant,
+        DeprecationAction::Recover,
+        target,
+        &r.author,
+        &r.reason,
     )
 }
 
@@ -229,22 +233,13 @@ pub fn recover_study(
     tenant: &Tenant,
     r: &StudyRequest,
 ) -> Result<DeprecationOutcome, AppError> {
-    let selector = study_selector(r)?;
-    let change = change(&r.author, &r.reason, false)?;
-    let Some(_guard) =
-        ports
-            .in_flight
-            .try_begin(selector_key(tenant, "study", &study_key(&selector)))
-    else {
-        return Err(AppError::conflict(
-            "deprecation_pending",
-            "Study has already a pending deprecation",
-        ));
-    };
-    outcome(
-        ports
-            .deprecations
-            .recover_study(&tenant.name, &selector, &change)
-            .map_err(system_error)?,
+    let target = DeprecationTarget::Study(study_selector(r)?);
+    apply(
+        ports,
+        tenant,
+        DeprecationAction::Recover,
+        target,
+        &r.author,
+        &r.reason,
     )
 }

@@ -191,7 +191,7 @@ impl StoreRequest {
         let outcomes = if batch.is_empty() {
             Vec::new()
         } else {
-            match self.ports.instances.store(&self.tenant.name, &batch) {
+            match crate::journal::index(&self.ports, &self.tenant, &batch, false) {
                 Ok(o) => o,
                 Err(e) => {
                     self.remove_created(placed.iter());
@@ -214,7 +214,8 @@ impl StoreRequest {
                         sop_class: i.sop_class.clone(),
                     })
                 }
-                StoreOutcome::Conflict(message) => {
+                refused => {
+                    let message = refused.refusal().unwrap_or_default();
                     self.remove_created(std::iter::once(p));
                     report.failed.push(FailedRef {
                         sop: i.sop_uid.clone(),

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use pacs_domain::ids::AeTitle;
-use pacs_domain::model::{Change, Order, OrderOutcome, PatientAttributes};
+use pacs_domain::model::{Change, EventType, Order, OrderOutcome, PatientAttributes};
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 use crate::fields::{date, patient_id, person_name, sex, study_uid, time};
+use crate::journal;
 
 const CTX: &str = "orders/create";
 
@@ -102,7 +103,8 @@ pub fn create_order(
         author: RIS.into(),
         reason: None,
     };
-    match ports.orders.create_order(&tenant.name, &order, &change)? {
+    let journal = |o: &Order| journal::order(EventType::OrderCreated, &change, o);
+    match ports.orders.create_order(&tenant.name, &order, &journal)? {
         OrderOutcome::Done(o) => Ok(*o),
         OrderOutcome::Duplicate => Err(AppError::conflict(
             "order_exists",
@@ -135,7 +137,8 @@ pub fn delete_order(
         author: RIS.into(),
         reason: None,
     };
-    match ports.orders.delete_order(&tenant.name, &uid, &change)? {
+    let journal = |o: &Order| journal::order(EventType::OrderDeleted, &change, o);
+    match ports.orders.delete_order(&tenant.name, &uid, &journal)? {
         OrderOutcome::Done(o) => Ok(*o),
         _ => Err(AppError::not_found(
             "order_not_found",

@@ -6,7 +6,9 @@
 use std::io;
 use std::sync::Arc;
 
-use pacs_domain::model::{Change, MediumName, RelocatedFile, RelocationLookup, StudyFile};
+use pacs_domain::model::{
+    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef,
+};
 use pacs_domain::ports::{BlobStore, RepositoryError, StorageError};
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,7 @@ use crate::context::{Ports, Tenant};
 use crate::deprecation::{bad, select_study};
 use crate::error::AppError;
 use crate::fields::optional;
+use crate::journal;
 
 /// Body of `POST /studies/relocation` (also echoed back as `request`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -147,10 +150,11 @@ pub fn relocate_study(
     if moved.is_empty() {
         return Ok(());
     }
+    let journal = |s: &StudyRef| journal::relocation(&change, to.name().as_str(), moved.len(), s);
     let orphans =
         match ports
             .relocations
-            .switch_medium(&tenant.name, &study, to.name(), &moved, &change)
+            .switch_medium(&tenant.name, &study, to.name(), &moved, &journal)
         {
             Ok(o) => o,
             Err(e) => {

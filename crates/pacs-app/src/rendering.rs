@@ -2,106 +2,19 @@
 //! thumbnails) with bounded decoding: a limited number of decodes at once, and
 //! a memory cache of rendered images bounded by bytes.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
+use crate::context::{Ports, Tenant};
+use crate::error::AppError;
+use crate::renderer::CacheKey;
+pub use crate::renderer::Rendering;
 pub use pacs_dicom_ops::RenderSpec;
 use pacs_dicom_ops::{DicomError, render_jpeg};
 use pacs_domain::ids::{SeriesInstanceUid, SopInstanceUid};
 use pacs_domain::model::StoredInstance;
-use quick_cache::Weighter;
-use quick_cache::sync::Cache;
-
-use crate::context::{Ports, Tenant};
-use crate::error::AppError;
 
 /// VL Whole Slide Microscopy Image Storage.
 pub const WSI_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.77.1.6";
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CacheKey {
-    tenant: String,
-    sop: String,
-    /// Stored object (a re-stored instance renders anew).
-    sha1: String,
-    frame: u32,
-    width: u32,
-    height: u32,
-    window: Option<(u64, u64)>,
-    quality: u8,
-}
-
-#[derive(Debug, Clone)]
-struct ByBytes;
-
-impl Weighter<CacheKey, Arc<Vec<u8>>> for ByBytes {
-    fn weight(&self, _key: &CacheKey, val: &Arc<Vec<u8>>) -> u64 {
-        val.len() as u64 + 128
-    }
-}
-
-/// A counting semaphore: at most `max` decodes at once.
-#[derive(Debug)]
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Slot<'a>(&'a Slots);
-
-impl Slots {
-    fn take(&self) -> Slot<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
-        }
-        *free -= 1;
-        Slot(self)
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
-}
-
-/// The renderer shared by every request.
-#[derive(Clone)]
-pub struct Rendering {
-    cache: Arc<Cache<CacheKey, Arc<Vec<u8>>, ByBytes>>,
-    slots: Arc<Slots>,
-}
-
-impl std::fmt::Debug for Rendering {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rendering")
-            .field("cached_bytes", &self.cache.weight())
-            .finish()
-    }
-}
-
-impl Rendering {
-    /// `cache_bytes` of rendered JPEGs kept; `decodes` decodes at once.
-    pub fn new(cache_bytes: u64, decodes: usize) -> Self {
-        Self {
-            cache: Arc::new(Cache::with_weighter(4096, cache_bytes.max(1), ByBytes)),
-            slots: Arc::new(Slots {
-                free: Mutex::new(decodes.max(1)),
-                freed: Condvar::new(),
-            }),
-        }
-    }
-}
-
-impl Default for Rendering {
-    fn default() -> Self {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        Self::new(64 * 1024 * 1024, cpus)
-    }
-}
 
 fn render_error(e: DicomError) -> AppError {
     match e {
@@ -284,26 +197,4 @@ pub fn preview(
         quality: 85,
     };
     render(ports, tenant, &inst, &spec)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_limit_concurrency() {
-        let slots = Arc::new(Slots {
-            free: Mutex::new(1),
-            freed: Condvar::new(),
-        });
-        let first = slots.take();
-        let s2 = slots.clone();
-        let t = std::thread::spawn(move || {
-            let _second = s2.take();
-        });
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(!t.is_finished(), "a second decode waits for the first");
-        drop(first);
-        t.join().unwrap();
-    }
 }

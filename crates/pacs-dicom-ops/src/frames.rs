@@ -8,7 +8,7 @@ use pacs_domain::model::FrameIndex;
 
 use crate::error::DicomError;
 use crate::layout::PixelLayout;
-use crate::parse::{frame_count, int};
+use crate::values::{frame_count, int};
 
 /// What native frames need to be found: their count and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

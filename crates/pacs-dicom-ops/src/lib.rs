@@ -27,6 +27,7 @@ mod parse;
 mod pathology;
 mod render;
 mod rewrite;
+mod values;
 
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};

@@ -18,29 +18,7 @@ use crate::error::DicomError;
 use crate::frames::{FrameGeometry, frame_index};
 use crate::json::header_json;
 use crate::layout::{Encoding, dataset_start, pixel_data_offset, pixel_layout};
-
-/// Text of an element, trimmed of padding; `None` when absent or empty.
-/// (`get`, not `element_opt`: the latter builds an error, with a captured
-/// backtrace, for every absent attribute.)
-pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let elem = obj.get(tag)?;
-    // An attribute sent with VR UN (explicit VR files of unknown dictionaries)
-    // holds its text as raw bytes.
-    let value = if elem.vr() == VR::UN {
-        std::borrow::Cow::Owned(String::from_utf8_lossy(&elem.to_bytes().ok()?).into_owned())
-    } else {
-        elem.to_str().ok()?
-    };
-    let trimmed = value.trim_matches(|c: char| c == ' ' || c == '\0');
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
-pub(crate) fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i32> {
-    let elem = obj.get(tag)?;
-    elem.to_int::<i32>()
-        .ok()
-        .or_else(|| elem.to_str().ok()?.trim().parse().ok())
-}
+use crate::values::{int, text};
 
 fn first_item_text(obj: &InMemDicomObject, seq: Tag, tag: Tag) -> Option<String> {
     let items = obj.get(seq)?.items()?;
@@ -66,13 +44,6 @@ pub fn check_part10<R: Read + Seek>(r: &mut R) -> Result<(), DicomError> {
     }
     r.seek(SeekFrom::Start(0))?;
     Ok(())
-}
-
-/// Number of Frames; 1 when absent or not positive (a single-frame image).
-pub(crate) fn frame_count(obj: &InMemDicomObject) -> u32 {
-    int(obj, tags::NUMBER_OF_FRAMES)
-        .filter(|n| *n > 0)
-        .unwrap_or(1) as u32
 }
 
 /// The file's Transfer Syntax UID without its padding.

@@ -18,7 +18,8 @@ use pacs_domain::model::FrameIndex;
 use crate::error::DicomError;
 use crate::frames::read_frame;
 use crate::layout::Encoding;
-use crate::parse::{frame_count, int, open_header, open_whole, transfer_syntax_of};
+use crate::parse::{open_header, open_whole, transfer_syntax_of};
+use crate::values::{frame_count, int};
 
 /// What to render.
 #[derive(Debug, Clone, PartialEq)]

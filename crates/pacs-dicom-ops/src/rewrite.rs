@@ -11,7 +11,8 @@ use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
 use crate::layout::Encoding;
 use crate::overrides::OVERRIDES;
-use crate::parse::{open_header, open_whole, text, transfer_syntax_of};
+use crate::parse::{open_header, open_whole, transfer_syntax_of};
+use crate::values::text;
 
 /// A corrected header and where the rest of the stored bytes resume.
 #[derive(Debug)]

@@ -1,20 +1,17 @@
 //! Patient and study corrections (the `CorrectionStore` port). Rows change;
 //! stored files never do: retrieval writes the new values into headers.
 
-use std::collections::BTreeMap;
-
 use diesel::prelude::*;
 use pacs_domain::ids::{PatientId, StudyInstanceUid, TenantName};
 use pacs_domain::model::{
-    Change, CorrectionOutcome, EventType, NewEvent, PatientAttributes, StudyAttributes,
+    Corrected, CorrectionOutcome, PatientAttributes, Recorder, StudyAttributes, StudyRef,
 };
 use pacs_domain::ports::{CorrectionStore, RepositoryError};
 
-use crate::audit::{AuditEntry, record};
 use crate::connection::{AnyConnection, Database, TxError};
-use crate::counters::{refresh_study, study_event, study_ref};
-use crate::events::append;
-use crate::ingest::{NewPatientRow, NewStudyRow, insert_returning_id, name_lc};
+use crate::counters::refresh_study;
+use crate::inserts::{NewStudyRow, insert_patient, insert_returning_id, name_lc};
+use crate::lookup::{corrupt, study_ref};
 use crate::orders::sync_orders_with_patient;
 use crate::rows::PatientRow;
 use crate::schema::{patients, series, studies};
@@ -61,19 +58,7 @@ fn create_patient_row(
     tenant: &str,
     p: &PatientAttributes,
 ) -> QueryResult<i64> {
-    let now = now();
-    let row = NewPatientRow {
-        tenant,
-        patient_id: p.patient_id.as_str(),
-        issuer: p.issuer.as_deref().unwrap_or(""),
-        patient_name: p.name.as_deref(),
-        patient_name_lc: name_lc(p.name.as_deref()),
-        birth_date: p.birth_date.as_deref(),
-        sex: p.sex.as_deref(),
-        created_at: now,
-        updated_at: now,
-    };
-    insert_returning_id!(c, patients::table, &row, patients::id)
+    insert_patient(c, tenant, p, now())
 }
 
 fn patient_attrs(c: &mut AnyConnection, id: i64) -> Result<PatientAttributes, TxError> {
@@ -113,33 +98,50 @@ fn live_study(
         .optional()
 }
 
-fn audit(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    change: &Change,
-    action: &str,
-    study: Option<&str>,
-    patient: Option<&str>,
-    details: BTreeMap<&str, String>,
-) -> QueryResult<()> {
-    record(
-        c,
-        tenant,
-        &AuditEntry {
-            actor: &change.author,
-            action,
-            study_uid: study,
-            series_uid: None,
-            patient_id: patient,
-            details,
-        },
-    )
+/// What a correction's transaction found: the facts of the change it made, or
+/// (nothing changed) the answer.
+type Found = Result<Corrected, CorrectionOutcome>;
+
+impl Database {
+    /// Runs a correction in one write transaction and, when it changed
+    /// something, writes the journal of its facts there too.
+    fn correct(
+        &self,
+        tenant: &TenantName,
+        journal: Recorder<'_, Corrected>,
+        mut change: impl FnMut(&mut AnyConnection, &str) -> Result<Found, TxError>,
+    ) -> Result<CorrectionOutcome, RepositoryError> {
+        self.write(|c| {
+            let facts = match change(c, tenant.as_str())? {
+                Ok(facts) => facts,
+                Err(answer) => return Ok(answer),
+            };
+            crate::journal::write(c, tenant, &journal(&facts))?;
+            Ok(CorrectionOutcome::Done {
+                studies: facts.studies.iter().map(|s| s.uid.clone()).collect(),
+                patient: facts.patient,
+            })
+        })
+    }
 }
 
-fn patient_event(kind: EventType, patient: &PatientAttributes, change: &Change) -> NewEvent {
-    let mut e = NewEvent::new(kind).detail("author", change.author.clone());
-    e.patient_id = Some(patient.patient_id.as_str().to_owned());
-    e
+/// The facts of a correction of `patient`'s `studies`.
+fn facts(patient: PatientAttributes, studies: Vec<StudyRef>) -> Corrected {
+    Corrected {
+        patient,
+        source_patient: None,
+        studies,
+        created_study: false,
+        orders: 0,
+    }
+}
+
+fn refs(c: &mut AnyConnection, studies: &[(i64, String)]) -> QueryResult<Vec<StudyRef>> {
+    studies.iter().map(|(id, _)| study_ref(c, *id)).collect()
+}
+
+fn patient_id(id: &str) -> QueryResult<PatientId> {
+    PatientId::new(id).map_err(corrupt)
 }
 
 /// Live studies of a patient row: (id, uid).
@@ -148,13 +150,8 @@ fn studies_of(c: &mut AnyConnection, patient: i64) -> QueryResult<Vec<(i64, Stri
         .filter(studies::patient_fk.eq(patient))
         .filter(studies::deprecation_fk.is_null())
         .select((studies::id, studies::study_uid))
+        .order(studies::id)
         .load(c)
-}
-
-fn uids(list: &[(i64, String)]) -> Vec<StudyInstanceUid> {
-    list.iter()
-        .filter_map(|(_, u)| StudyInstanceUid::new(u).ok())
-        .collect()
 }
 
 impl CorrectionStore for Database {
@@ -162,34 +159,16 @@ impl CorrectionStore for Database {
         &self,
         tenant: &TenantName,
         p: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             if !patients_with_id(c, t, &p.patient_id, Some(p.issuer.as_deref().unwrap_or("")))?
                 .is_empty()
             {
-                return Ok(CorrectionOutcome::PatientExists);
+                return Ok(Err(CorrectionOutcome::PatientExists));
             }
             create_patient_row(c, t, p)?;
-            audit(
-                c,
-                tenant,
-                change,
-                "PATIENT_CREATED",
-                None,
-                Some(p.patient_id.as_str()),
-                BTreeMap::new(),
-            )?;
-            append(
-                c,
-                tenant,
-                &[patient_event(EventType::PatientCreated, p, change)],
-            )?;
-            Ok(CorrectionOutcome::Done {
-                patient: p.clone(),
-                studies: Vec::new(),
-            })
+            Ok(Ok(facts(p.clone(), Vec::new())))
         })
     }
 
@@ -197,15 +176,14 @@ impl CorrectionStore for Database {
         &self,
         tenant: &TenantName,
         p: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let found = patients_with_id(c, t, &p.patient_id, p.issuer.as_deref())?;
             let row = match found.as_slice() {
-                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [] => return Ok(Err(CorrectionOutcome::PatientNotFound)),
                 [one] => one.clone(),
-                _ => return Ok(CorrectionOutcome::MultiplePatients),
+                _ => return Ok(Err(CorrectionOutcome::MultiplePatients)),
             };
             diesel::update(patients::table.find(row.id))
                 .set((
@@ -219,34 +197,11 @@ impl CorrectionStore for Database {
             let current = patient_attrs(c, row.id)?;
             let orders = sync_orders_with_patient(c, t, &current)?;
             let studies = studies_of(c, row.id)?;
-            let mut details = BTreeMap::new();
-            details.insert("orders", orders.to_string());
-            audit(
-                c,
-                tenant,
-                change,
-                "PATIENT_UPDATED",
-                None,
-                Some(p.patient_id.as_str()),
-                details,
-            )?;
-            let mut events: Vec<NewEvent> = Vec::new();
-            for (id, _) in &studies {
-                events.push(study_event(
-                    EventType::PatientUpdated,
-                    &study_ref(c, *id)?,
-                    None,
-                    change,
-                ));
-            }
-            if events.is_empty() {
-                events.push(patient_event(EventType::PatientUpdated, &current, change));
-            }
-            append(c, tenant, &events)?;
-            Ok(CorrectionOutcome::Done {
-                patient: current,
-                studies: uids(&studies),
-            })
+            let facts = Corrected {
+                orders,
+                ..facts(current, refs(c, &studies)?)
+            };
+            Ok(Ok(facts))
         })
     }
 
@@ -255,33 +210,36 @@ impl CorrectionStore for Database {
         tenant: &TenantName,
         source: &PatientId,
         target: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             // A source merged earlier still exists: it just has no study left.
             let sources = patients_with_id_any(c, t, source, None, true)?;
             let src = match sources.as_slice() {
-                [] => return Ok(CorrectionOutcome::PatientNotFound),
+                [] => return Ok(Err(CorrectionOutcome::PatientNotFound)),
                 [one] => one.clone(),
-                _ => return Ok(CorrectionOutcome::MultiplePatients),
+                _ => return Ok(Err(CorrectionOutcome::MultiplePatients)),
             };
             let moved = studies_of(c, src.id)?;
             if moved.is_empty() {
-                return Ok(CorrectionOutcome::NoStudyForPatient);
+                return Ok(Err(CorrectionOutcome::NoStudyForPatient));
             }
             let targets = patients_with_id(c, t, &target.patient_id, None)?;
             let dst = match targets.as_slice() {
                 [] => create_patient_row(c, t, target)?,
                 [one] => one.id,
-                _ => return Ok(CorrectionOutcome::MultipleTargetPatients),
+                _ => return Ok(Err(CorrectionOutcome::MultipleTargetPatients)),
             };
             if dst == src.id {
+                // Nothing changes, nothing is recorded.
                 let current = patient_attrs(c, dst)?;
-                return Ok(CorrectionOutcome::Done {
+                return Ok(Err(CorrectionOutcome::Done {
                     patient: current,
-                    studies: uids(&moved),
-                });
+                    studies: moved
+                        .iter()
+                        .filter_map(|(_, u)| StudyInstanceUid::new(u).ok())
+                        .collect(),
+                }));
             }
             // Every study, hidden ones included, follows the patient.
             diesel::update(studies::table.filter(studies::patient_fk.eq(src.id)))
@@ -292,29 +250,11 @@ impl CorrectionStore for Database {
                 .execute(c)?;
             let current = patient_attrs(c, dst)?;
             crate::orders::move_orders(c, t, &src.patient_id, &current)?;
-            let mut details = BTreeMap::new();
-            details.insert("sourcePatientId", src.patient_id.clone());
-            details.insert("targetPatientId", current.patient_id.as_str().to_owned());
-            audit(
-                c,
-                tenant,
-                change,
-                "PATIENTS_MERGED",
-                None,
-                Some(current.patient_id.as_str()),
-                details,
-            )?;
-            let mut events = Vec::new();
-            for (id, _) in &moved {
-                let e = study_event(EventType::PatientsMerged, &study_ref(c, *id)?, None, change)
-                    .detail("sourcePatientId", src.patient_id.clone());
-                events.push(e);
-            }
-            append(c, tenant, &events)?;
-            Ok(CorrectionOutcome::Done {
-                patient: current,
-                studies: uids(&moved),
-            })
+            let facts = Corrected {
+                source_patient: Some(patient_id(&src.patient_id)?),
+                ..facts(current, refs(c, &moved)?)
+            };
+            Ok(Ok(facts))
         })
     }
 
@@ -323,16 +263,15 @@ impl CorrectionStore for Database {
         tenant: &TenantName,
         study: &StudyInstanceUid,
         target: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((study_id, from_patient)) = live_study(c, t, study)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(study.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(study.clone())));
             };
             let dst = match find_or_create(c, t, target)? {
                 Ok(id) => id,
-                Err(outcome) => return Ok(outcome),
+                Err(outcome) => return Ok(Err(outcome)),
             };
             diesel::update(studies::table.find(study_id))
                 .set((studies::patient_fk.eq(dst), studies::updated_at.eq(now())))
@@ -342,29 +281,11 @@ impl CorrectionStore for Database {
                 .select(PatientRow::as_select())
                 .first(c)?;
             let current = patient_attrs(c, dst)?;
-            let mut details = BTreeMap::new();
-            details.insert("sourcePatientId", from.patient_id.clone());
-            audit(
-                c,
-                tenant,
-                change,
-                "STUDY_MOVED",
-                Some(study.as_str()),
-                Some(current.patient_id.as_str()),
-                details,
-            )?;
-            let e = study_event(
-                EventType::StudyMoved,
-                &study_ref(c, study_id)?,
-                None,
-                change,
-            )
-            .detail("sourcePatientId", from.patient_id);
-            append(c, tenant, &[e])?;
-            Ok(CorrectionOutcome::Done {
-                patient: current,
-                studies: vec![study.clone()],
-            })
+            let facts = Corrected {
+                source_patient: Some(patient_id(&from.patient_id)?),
+                ..facts(current, vec![study_ref(c, study_id)?])
+            };
+            Ok(Ok(facts))
         })
     }
 
@@ -374,14 +295,13 @@ impl CorrectionStore for Database {
         source: &StudyInstanceUid,
         target: &StudyAttributes,
         patient: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((source_id, _)) = live_study(c, t, source)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(source.clone())));
             };
-            let target_id = match live_study(c, t, &target.study_uid)? {
+            let (target_id, created) = match live_study(c, t, &target.study_uid)? {
                 Some((id, patient_fk)) => {
                     // An existing target keeps its values; its patient must be the one named.
                     let owner: PatientRow = patients::table
@@ -389,13 +309,13 @@ impl CorrectionStore for Database {
                         .select(PatientRow::as_select())
                         .first(c)?;
                     if owner.patient_id != patient.patient_id.as_str() {
-                        return Ok(CorrectionOutcome::PatientMismatch {
+                        return Ok(Err(CorrectionOutcome::PatientMismatch {
                             expected: patient.patient_id.clone(),
                             found: PatientId::new(&owner.patient_id)
                                 .unwrap_or_else(|_| patient.patient_id.clone()),
-                        });
+                        }));
                     }
-                    id
+                    (id, false)
                 }
                 None => {
                     // The check is on PatientID only: the first patient with it, or a new one.
@@ -421,14 +341,10 @@ impl CorrectionStore for Database {
                         received_at: received,
                         updated_at: now(),
                     };
-                    let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
-                    let mut e = NewEvent::new(EventType::StudyCreated)
-                        .detail("author", change.author.clone());
-                    e.study_uid = Some(target.study_uid.as_str().to_owned());
-                    e.patient_id = Some(patient.patient_id.as_str().to_owned());
-                    e.accession_number = target.accession_number.clone();
-                    append(c, tenant, &[e])?;
-                    id
+                    (
+                        insert_returning_id!(c, studies::table, &row, studies::id)?,
+                        true,
+                    )
                 }
             };
             if target_id != source_id {
@@ -447,31 +363,12 @@ impl CorrectionStore for Database {
                 .select(studies::patient_fk)
                 .first(c)?;
             let current = patient_attrs(c, owner)?;
-            let mut details = BTreeMap::new();
-            details.insert("sourceStudyInstanceUid", source.as_str().to_owned());
-            audit(
-                c,
-                tenant,
-                change,
-                "STUDY_RECONCILED",
-                Some(target.study_uid.as_str()),
-                Some(current.patient_id.as_str()),
-                details,
-            )?;
-            let target_ref = study_ref(c, target_id)?;
-            let source_ref = study_ref(c, source_id)?;
-            let events = [
-                study_event(EventType::StudyReconciled, &source_ref, None, change)
-                    .detail("targetStudyInstanceUid", target.study_uid.as_str()),
-                study_event(EventType::StudyReconciled, &target_ref, None, change)
-                    .detail("sourceStudyInstanceUid", source.as_str()),
-                study_event(EventType::StudyAvailable, &target_ref, None, change),
-            ];
-            append(c, tenant, &events)?;
-            Ok(CorrectionOutcome::Done {
-                patient: current,
-                studies: vec![source.clone(), target.study_uid.clone()],
-            })
+            let studies = vec![study_ref(c, source_id)?, study_ref(c, target_id)?];
+            let facts = Corrected {
+                created_study: created,
+                ..facts(current, studies)
+            };
+            Ok(Ok(facts))
         })
     }
 
@@ -480,15 +377,14 @@ impl CorrectionStore for Database {
         tenant: &TenantName,
         source: &StudyInstanceUid,
         target: &StudyInstanceUid,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError> {
-        let t = tenant.as_str();
-        self.write(|c| {
+        self.correct(tenant, journal, |c, t| {
             let Some((a, patient_a)) = live_study(c, t, source)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(source.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(source.clone())));
             };
             let Some((b, _)) = live_study(c, t, target)? else {
-                return Ok(CorrectionOutcome::StudyNotFound(target.clone()));
+                return Ok(Err(CorrectionOutcome::StudyNotFound(target.clone())));
             };
             let of = |c: &mut AnyConnection, study: i64| -> QueryResult<Vec<i64>> {
                 series::table
@@ -506,30 +402,9 @@ impl CorrectionStore for Database {
                 .execute(c)?;
             refresh_study(c, a)?;
             refresh_study(c, b)?;
-            let mut details = BTreeMap::new();
-            details.insert("targetStudyInstanceUid", target.as_str().to_owned());
-            audit(
-                c,
-                tenant,
-                change,
-                "STUDIES_SWAPPED",
-                Some(source.as_str()),
-                None,
-                details,
-            )?;
-            let (ra, rb) = (study_ref(c, a)?, study_ref(c, b)?);
-            let events = [
-                study_event(EventType::StudiesSwapped, &ra, None, change)
-                    .detail("otherStudyInstanceUid", target.as_str()),
-                study_event(EventType::StudiesSwapped, &rb, None, change)
-                    .detail("otherStudyInstanceUid", source.as_str()),
-            ];
-            append(c, tenant, &events)?;
+            let studies = vec![study_ref(c, a)?, study_ref(c, b)?];
             let current = patient_attrs(c, patient_a)?;
-            Ok(CorrectionOutcome::Done {
-                patient: current,
-                studies: vec![source.clone(), target.clone()],
-            })
+            Ok(Ok(facts(current, studies)))
         })
     }
 }

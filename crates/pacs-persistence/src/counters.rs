@@ -1,5 +1,5 @@
-//! Study counters over live series and instances, recomputed after changes
-//! that move or hide series.
+//! Study counters over live series and instances: recomputed after changes
+//! that move or hide series, kept up to date by indexing.
 
 use diesel::prelude::*;
 
@@ -34,45 +34,12 @@ pub(crate) fn refresh_study(c: &mut AnyConnection, study: i64) -> QueryResult<()
     Ok(())
 }
 
-/// The study a change concerns, as events and the audit log name it.
-pub(crate) struct StudyRef {
-    pub uid: String,
-    pub patient_id: String,
-    pub accession: Option<String>,
-}
-
-pub(crate) fn study_ref(c: &mut AnyConnection, id: i64) -> QueryResult<StudyRef> {
-    use crate::schema::patients;
-    let (uid, patient_id, accession): (String, String, Option<String>) = studies::table
-        .inner_join(patients::table)
-        .filter(studies::id.eq(id))
-        .select((
-            studies::study_uid,
-            patients::patient_id,
-            studies::accession_number,
-        ))
-        .first(c)?;
-    Ok(StudyRef {
-        uid,
-        patient_id,
-        accession,
-    })
-}
-
-/// An event about a study, with who made the change (and why).
-pub(crate) fn study_event(
-    kind: pacs_domain::model::EventType,
-    study: &StudyRef,
-    series: Option<&str>,
-    change: &pacs_domain::model::Change,
-) -> pacs_domain::model::NewEvent {
-    let mut e = pacs_domain::model::NewEvent::new(kind).detail("author", change.author.clone());
-    if let Some(r) = &change.reason {
-        e = e.detail("reason", r.clone());
+/// Adds `modality` to a `\`-separated set, keeping it sorted.
+pub(crate) fn add_modality(set: &str, modality: Option<&str>) -> String {
+    let mut all: Vec<&str> = set.split('\\').filter(|m| !m.is_empty()).collect();
+    if let Some(m) = modality.filter(|m| !m.is_empty() && !all.contains(m)) {
+        all.push(m);
     }
-    e.study_uid = Some(study.uid.clone());
-    e.series_uid = series.map(str::to_owned);
-    e.patient_id = Some(study.patient_id.clone());
-    e.accession_number = study.accession.clone();
-    e
+    all.sort_unstable();
+    all.join("\\")
 }

@@ -1,20 +1,30 @@
 //! Deprecation and recovery (the `DeprecationStore` port): rows are hidden by
 //! pointing them at a deprecation record, never deleted; files stay.
 
-use std::collections::BTreeMap;
-
 use diesel::prelude::*;
-use pacs_domain::ids::{SeriesInstanceUid, StudyInstanceUid, TenantName};
-use pacs_domain::model::{Change, DeprecationOutcome, EventType, SeriesSelector, StudySelector};
+use pacs_domain::ids::{SeriesInstanceUid, TenantName};
+use pacs_domain::model::{
+    Change, Deprecated, DeprecationAction, DeprecationOutcome, DeprecationTarget, Recorder,
+    SeriesSelector, StudySelector,
+};
 use pacs_domain::ports::{DeprecationStore, RepositoryError};
 
-use crate::audit::{AuditEntry, record};
 use crate::connection::{AnyConnection, Database, Decision, TxError};
-use crate::counters::{StudyRef, refresh_study, study_event, study_ref};
-use crate::events::append;
-use crate::ingest::insert_returning_id;
+use crate::counters::refresh_study;
+use crate::inserts::insert_returning_id;
+use crate::lookup::{corrupt, study_ids, study_ref};
 use crate::schema::{deprecations, instances, series, studies};
 use crate::time::to_db;
+
+/// What one change did to the rows.
+enum Step {
+    /// Changed: the study row and the UIDs of the series concerned.
+    Changed { study: i64, series: Vec<String> },
+    /// Nothing to change: the outcome says why.
+    Refused(DeprecationOutcome),
+    /// A concurrent change got there first: what was written is undone.
+    Undone(DeprecationOutcome),
+}
 
 fn new_record(
     c: &mut AnyConnection,
@@ -33,34 +43,8 @@ fn new_record(
     insert_returning_id!(c, deprecations::table, row, deprecations::id)
 }
 
-fn audit(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    action: &str,
-    study: &StudyRef,
-    series: Option<&str>,
-    change: &Change,
-) -> QueryResult<()> {
-    let mut details = BTreeMap::new();
-    if let Some(r) = &change.reason {
-        details.insert("reason", r.clone());
-    }
-    record(
-        c,
-        tenant,
-        &AuditEntry {
-            actor: &change.author,
-            action,
-            study_uid: Some(&study.uid),
-            series_uid: series,
-            patient_id: Some(&study.patient_id),
-            details,
-        },
-    )
-}
-
 /// Series ids matching a selector, live (`deprecated` false) or the deprecated
-/// ones not recovered, most recent deprecation first.
+/// ones, most recent deprecation first.
 fn series_ids(
     c: &mut AnyConnection,
     tenant: &str,
@@ -93,79 +77,59 @@ fn series_ids(
     }
 }
 
-pub(crate) fn study_ids(
-    c: &mut AnyConnection,
-    tenant: &str,
-    sel: &StudySelector,
-    deprecated: bool,
-) -> QueryResult<Vec<i64>> {
-    let mut q = studies::table
-        .filter(studies::tenant.eq(tenant))
-        .select(studies::id)
-        .into_boxed();
-    q = if deprecated {
-        q.filter(studies::deprecation_fk.is_not_null())
-            .order(studies::deprecation_fk.desc())
-    } else {
-        q.filter(studies::deprecation_fk.is_null())
-    };
-    match sel {
-        StudySelector::Uid(uid) => q
-            .filter(studies::study_uid.eq(uid.as_str().to_owned()))
-            .load(c),
-        StudySelector::AccessionNumber(acc) => {
-            q.filter(studies::accession_number.eq(acc.clone())).load(c)
-        }
-    }
-}
-
-fn uid_of_series(c: &mut AnyConnection, id: i64) -> QueryResult<(String, i64)> {
+/// A series row: its UID, its study and its deprecation record.
+fn series_row(c: &mut AnyConnection, id: i64) -> QueryResult<(String, i64, Option<i64>)> {
     series::table
         .find(id)
-        .select((series::series_uid, series::study_fk))
+        .select((series::series_uid, series::study_fk, series::deprecation_fk))
         .first(c)
 }
 
-fn series_uids(list: &[String]) -> Vec<SeriesInstanceUid> {
-    list.iter()
-        .filter_map(|u| SeriesInstanceUid::new(u).ok())
-        .collect()
-}
-
-fn done(study: &StudyRef, series: &[String]) -> DeprecationOutcome {
-    match StudyInstanceUid::new(&study.uid) {
-        Ok(uid) => DeprecationOutcome::Done {
-            study: uid,
-            series: series_uids(series),
-        },
-        Err(_) => DeprecationOutcome::StudyNotFound,
-    }
-}
-
-fn deprecate_series_tx(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    sel: &SeriesSelector,
-    change: &Change,
-) -> Result<Decision<DeprecationOutcome>, TxError> {
-    let t = tenant.as_str();
-    let ids = series_ids(c, t, sel, false)?;
-    let id = match ids.as_slice() {
-        [] => return Ok(Decision::Commit(DeprecationOutcome::SeriesNotFound)),
-        [id] => *id,
-        _ => return Ok(Decision::Commit(DeprecationOutcome::MultipleSeries)),
-    };
-    let (series_uid, study_id) = uid_of_series(c, id)?;
-    let study_live: Option<i64> = studies::table
-        .find(study_id)
+fn study_is_live(c: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    let live: Option<i64> = studies::table
+        .find(id)
         .filter(studies::deprecation_fk.is_null())
         .select(studies::id)
         .first(c)
         .optional()?;
-    if study_live.is_none() {
-        return Ok(Decision::Commit(DeprecationOutcome::StudyOfSeriesNotFound));
+    Ok(live.is_some())
+}
+
+/// Points the still-live instances of `series_ids` at `record`, or (`record`
+/// `None`) brings back those that `hidden_by` hid.
+fn set_instances(
+    c: &mut AnyConnection,
+    series_ids: &[i64],
+    hidden_by: Option<i64>,
+    record: Option<i64>,
+) -> QueryResult<usize> {
+    let of_series = instances::table.filter(instances::series_fk.eq_any(series_ids.to_vec()));
+    match hidden_by {
+        None => diesel::update(of_series.filter(instances::deprecation_fk.is_null()))
+            .set(instances::deprecation_fk.eq(record))
+            .execute(c),
+        Some(by) => diesel::update(of_series.filter(instances::deprecation_fk.eq(by)))
+            .set(instances::deprecation_fk.eq(record))
+            .execute(c),
     }
-    let record_id = new_record(c, t, "series", change)?;
+}
+
+fn deprecate_series(
+    c: &mut AnyConnection,
+    t: &str,
+    sel: &SeriesSelector,
+    change: &Change,
+) -> QueryResult<Step> {
+    let id = match series_ids(c, t, sel, false)?.as_slice() {
+        [] => return Ok(Step::Refused(DeprecationOutcome::SeriesNotFound)),
+        [id] => *id,
+        _ => return Ok(Step::Refused(DeprecationOutcome::MultipleSeries)),
+    };
+    let (uid, study, _) = series_row(c, id)?;
+    if !study_is_live(c, study)? {
+        return Ok(Step::Refused(DeprecationOutcome::StudyOfSeriesNotFound));
+    }
+    let record = new_record(c, t, "series", change)?;
     // Claim the series: a concurrent deprecation that got there first leaves
     // nothing to update, and this one is undone.
     let claimed = diesel::update(
@@ -173,64 +137,40 @@ fn deprecate_series_tx(
             .find(id)
             .filter(series::deprecation_fk.is_null()),
     )
-    .set(series::deprecation_fk.eq(record_id))
+    .set(series::deprecation_fk.eq(record))
     .execute(c)?;
     if claimed == 0 {
-        return Ok(Decision::Rollback(DeprecationOutcome::SeriesNotFound));
+        return Ok(Step::Undone(DeprecationOutcome::SeriesNotFound));
     }
-    diesel::update(
-        instances::table
-            .filter(instances::series_fk.eq(id))
-            .filter(instances::deprecation_fk.is_null()),
-    )
-    .set(instances::deprecation_fk.eq(record_id))
-    .execute(c)?;
-    refresh_study(c, study_id)?;
-    let study = study_ref(c, study_id)?;
-    audit(
-        c,
-        tenant,
-        "SERIES_DEPRECATED",
-        &study,
-        Some(&series_uid),
-        change,
-    )?;
-    append(
-        c,
-        tenant,
-        &[study_event(
-            EventType::SeriesDeprecated,
-            &study,
-            Some(&series_uid),
-            change,
-        )],
-    )?;
-    Ok(Decision::Commit(done(&study, &[series_uid])))
+    set_instances(c, &[id], None, Some(record))?;
+    refresh_study(c, study)?;
+    Ok(Step::Changed {
+        study,
+        series: vec![uid],
+    })
 }
 
-fn deprecate_study_tx(
+fn deprecate_study(
     c: &mut AnyConnection,
-    tenant: &TenantName,
+    t: &str,
     sel: &StudySelector,
     change: &Change,
-) -> Result<Decision<DeprecationOutcome>, TxError> {
-    let t = tenant.as_str();
-    let ids = study_ids(c, t, sel, false)?;
-    let id = match ids.as_slice() {
-        [] => return Ok(Decision::Commit(DeprecationOutcome::StudyNotFound)),
+) -> QueryResult<Step> {
+    let id = match study_ids(c, t, sel, false)?.as_slice() {
+        [] => return Ok(Step::Refused(DeprecationOutcome::StudyNotFound)),
         [id] => *id,
-        _ => return Ok(Decision::Commit(DeprecationOutcome::MultipleStudies)),
+        _ => return Ok(Step::Refused(DeprecationOutcome::MultipleStudies)),
     };
-    let record_id = new_record(c, t, "study", change)?;
+    let record = new_record(c, t, "study", change)?;
     let claimed = diesel::update(
         studies::table
             .find(id)
             .filter(studies::deprecation_fk.is_null()),
     )
-    .set(studies::deprecation_fk.eq(record_id))
+    .set(studies::deprecation_fk.eq(record))
     .execute(c)?;
     if claimed == 0 {
-        return Ok(Decision::Rollback(DeprecationOutcome::StudyNotFound));
+        return Ok(Step::Undone(DeprecationOutcome::StudyNotFound));
     }
     // One record for the whole study: every series hidden by it shares who,
     // when and why, and a recovery brings back exactly these.
@@ -238,41 +178,40 @@ fn deprecate_study_tx(
         .filter(series::study_fk.eq(id))
         .filter(series::deprecation_fk.is_null())
         .select((series::id, series::series_uid))
+        .order(series::id)
         .load(c)?;
-    let series_ids: Vec<i64> = live.iter().map(|s| s.0).collect();
-    diesel::update(series::table.filter(series::id.eq_any(&series_ids)))
-        .set(series::deprecation_fk.eq(record_id))
+    let (ids, uids): (Vec<i64>, Vec<String>) = live.into_iter().unzip();
+    diesel::update(series::table.filter(series::id.eq_any(&ids)))
+        .set(series::deprecation_fk.eq(record))
         .execute(c)?;
-    diesel::update(
-        instances::table
-            .filter(instances::series_fk.eq_any(&series_ids))
-            .filter(instances::deprecation_fk.is_null()),
-    )
-    .set(instances::deprecation_fk.eq(record_id))
-    .execute(c)?;
-    let study = study_ref(c, id)?;
-    audit(c, tenant, "STUDY_DEPRECATED", &study, None, change)?;
-    append(
-        c,
-        tenant,
-        &[study_event(
-            EventType::StudyDeprecated,
-            &study,
-            None,
-            change,
-        )],
-    )?;
-    let uids: Vec<String> = live.into_iter().map(|s| s.1).collect();
-    Ok(Decision::Commit(done(&study, &uids)))
+    set_instances(c, &ids, None, Some(record))?;
+    Ok(Step::Changed {
+        study: id,
+        series: uids,
+    })
 }
 
-/// The first live SOP Instance UID among those `deprecation` hid in `series_ids`.
-fn live_sop_clash(
+/// Why the series `series_ids` (with their instances), hidden by `record`,
+/// cannot come back: live data with their UIDs stored since.
+fn live_twin(
     c: &mut AnyConnection,
     tenant: &str,
     series_ids: &[i64],
-    deprecation: i64,
-) -> QueryResult<Option<String>> {
+    series_uids: &[String],
+    record: i64,
+) -> QueryResult<Option<DeprecationOutcome>> {
+    let twin: Option<String> = series::table
+        .filter(series::tenant.eq(tenant))
+        .filter(series::deprecation_fk.is_null())
+        .filter(series::series_uid.eq_any(series_uids))
+        .select(series::series_uid)
+        .first(c)
+        .optional()?;
+    if let Some(s) = twin {
+        return Ok(Some(DeprecationOutcome::LiveDataExists(format!(
+            "a live series {s} was stored since"
+        ))));
+    }
     let hidden_ones = diesel::alias!(instances as hidden_ones);
     let hidden = hidden_ones
         .select(hidden_ones.field(instances::sop_uid))
@@ -281,17 +220,26 @@ fn live_sop_clash(
                 .field(instances::series_fk)
                 .eq_any(series_ids.to_vec()),
         )
-        .filter(hidden_ones.field(instances::deprecation_fk).eq(deprecation));
-    instances::table
+        .filter(hidden_ones.field(instances::deprecation_fk).eq(record));
+    let sop: Option<String> = instances::table
         .filter(instances::tenant.eq(tenant))
         .filter(instances::deprecation_fk.is_null())
         .filter(instances::sop_uid.eq_any(hidden))
         .select(instances::sop_uid)
         .first(c)
-        .optional()
+        .optional()?;
+    Ok(sop.map(|sop| {
+        DeprecationOutcome::LiveDataExists(format!("a live instance {sop} was stored since"))
+    }))
 }
 
-fn mark_recovered(c: &mut AnyConnection, record: i64, change: &Change) -> QueryResult<()> {
+/// Brings back the series `ids` and their instances that `record` hid, and
+/// closes the record.
+fn bring_back(c: &mut AnyConnection, ids: &[i64], record: i64, change: &Change) -> QueryResult<()> {
+    diesel::update(series::table.filter(series::id.eq_any(ids)))
+        .set(series::deprecation_fk.eq(None::<i64>))
+        .execute(c)?;
+    set_instances(c, ids, Some(record), None)?;
     diesel::update(deprecations::table.find(record))
         .set((
             deprecations::recovered_at.eq(Some(to_db(std::time::SystemTime::now()))),
@@ -301,184 +249,121 @@ fn mark_recovered(c: &mut AnyConnection, record: i64, change: &Change) -> QueryR
     Ok(())
 }
 
-fn recover_series_tx(
+fn recover_series(
     c: &mut AnyConnection,
-    tenant: &TenantName,
+    t: &str,
     sel: &SeriesSelector,
     change: &Change,
-) -> Result<Decision<DeprecationOutcome>, TxError> {
-    let t = tenant.as_str();
+) -> QueryResult<Step> {
     let Some(&id) = series_ids(c, t, sel, true)?.first() else {
-        return Ok(Decision::Commit(DeprecationOutcome::SeriesNotFound));
+        return Ok(Step::Refused(DeprecationOutcome::SeriesNotFound));
     };
-    let (uid, study_id, record): (String, i64, Option<i64>) = series::table
-        .find(id)
-        .select((series::series_uid, series::study_fk, series::deprecation_fk))
-        .first(c)?;
+    let (uid, study, record) = series_row(c, id)?;
     let record = record.expect("selected as deprecated");
-    let study_live: Option<i64> = studies::table
-        .find(study_id)
-        .filter(studies::deprecation_fk.is_null())
-        .select(studies::id)
-        .first(c)
-        .optional()?;
-    if study_live.is_none() {
-        return Ok(Decision::Commit(DeprecationOutcome::StudyOfSeriesNotFound));
+    if !study_is_live(c, study)? {
+        return Ok(Step::Refused(DeprecationOutcome::StudyOfSeriesNotFound));
     }
-    let live_twin: Option<i64> = series::table
-        .filter(series::tenant.eq(t))
-        .filter(series::series_uid.eq(&uid))
-        .filter(series::deprecation_fk.is_null())
-        .select(series::id)
-        .first(c)
-        .optional()?;
-    if live_twin.is_some() {
-        return Ok(Decision::Commit(DeprecationOutcome::LiveDataExists(
-            format!("a live series {uid} was stored since"),
-        )));
+    let uids = vec![uid];
+    if let Some(refused) = live_twin(c, t, &[id], &uids, record)? {
+        return Ok(Step::Refused(refused));
     }
-    if let Some(sop) = live_sop_clash(c, t, &[id], record)? {
-        return Ok(Decision::Commit(DeprecationOutcome::LiveDataExists(
-            format!("a live instance {sop} was stored since"),
-        )));
-    }
-    diesel::update(series::table.find(id))
-        .set(series::deprecation_fk.eq(None::<i64>))
-        .execute(c)?;
-    diesel::update(
-        instances::table
-            .filter(instances::series_fk.eq(id))
-            .filter(instances::deprecation_fk.eq(record)),
-    )
-    .set(instances::deprecation_fk.eq(None::<i64>))
-    .execute(c)?;
-    mark_recovered(c, record, change)?;
-    refresh_study(c, study_id)?;
-    let study = study_ref(c, study_id)?;
-    audit(c, tenant, "SERIES_RECOVERED", &study, Some(&uid), change)?;
-    append(
-        c,
-        tenant,
-        &[study_event(
-            EventType::SeriesRecovered,
-            &study,
-            Some(&uid),
-            change,
-        )],
-    )?;
-    Ok(Decision::Commit(done(&study, &[uid])))
+    bring_back(c, &[id], record, change)?;
+    refresh_study(c, study)?;
+    Ok(Step::Changed {
+        study,
+        series: uids,
+    })
 }
 
-fn recover_study_tx(
+fn recover_study(
     c: &mut AnyConnection,
-    tenant: &TenantName,
+    t: &str,
     sel: &StudySelector,
     change: &Change,
-) -> Result<Decision<DeprecationOutcome>, TxError> {
-    let t = tenant.as_str();
+) -> QueryResult<Step> {
     let Some(&id) = study_ids(c, t, sel, true)?.first() else {
-        return Ok(Decision::Commit(DeprecationOutcome::StudyNotFound));
+        return Ok(Step::Refused(DeprecationOutcome::StudyNotFound));
     };
     let (uid, record): (String, Option<i64>) = studies::table
         .find(id)
         .select((studies::study_uid, studies::deprecation_fk))
         .first(c)?;
     let record = record.expect("selected as deprecated");
-    let live_twin: Option<i64> = studies::table
+    let twin: Option<i64> = studies::table
         .filter(studies::tenant.eq(t))
         .filter(studies::study_uid.eq(&uid))
         .filter(studies::deprecation_fk.is_null())
         .select(studies::id)
         .first(c)
         .optional()?;
-    if live_twin.is_some() {
-        return Ok(Decision::Commit(DeprecationOutcome::LiveDataExists(
-            format!("a live study {uid} was stored since"),
-        )));
+    if twin.is_some() {
+        return Ok(Step::Refused(DeprecationOutcome::LiveDataExists(format!(
+            "a live study {uid} was stored since"
+        ))));
     }
     let hidden: Vec<(i64, String)> = series::table
         .filter(series::study_fk.eq(id))
         .filter(series::deprecation_fk.eq(record))
         .select((series::id, series::series_uid))
+        .order(series::id)
         .load(c)?;
-    let ids: Vec<i64> = hidden.iter().map(|s| s.0).collect();
-    let uids: Vec<String> = hidden.iter().map(|s| s.1.clone()).collect();
-    let twin: Option<String> = series::table
-        .filter(series::tenant.eq(t))
-        .filter(series::deprecation_fk.is_null())
-        .filter(series::series_uid.eq_any(&uids))
-        .select(series::series_uid)
-        .first(c)
-        .optional()?;
-    if let Some(s) = twin {
-        return Ok(Decision::Commit(DeprecationOutcome::LiveDataExists(
-            format!("a live series {s} was stored since"),
-        )));
-    }
-    if let Some(sop) = live_sop_clash(c, t, &ids, record)? {
-        return Ok(Decision::Commit(DeprecationOutcome::LiveDataExists(
-            format!("a live instance {sop} was stored since"),
-        )));
+    let (ids, uids): (Vec<i64>, Vec<String>) = hidden.into_iter().unzip();
+    if let Some(refused) = live_twin(c, t, &ids, &uids, record)? {
+        return Ok(Step::Refused(refused));
     }
     diesel::update(studies::table.find(id))
         .set(studies::deprecation_fk.eq(None::<i64>))
         .execute(c)?;
-    diesel::update(series::table.filter(series::id.eq_any(&ids)))
-        .set(series::deprecation_fk.eq(None::<i64>))
-        .execute(c)?;
-    diesel::update(
-        instances::table
-            .filter(instances::series_fk.eq_any(&ids))
-            .filter(instances::deprecation_fk.eq(record)),
-    )
-    .set(instances::deprecation_fk.eq(None::<i64>))
-    .execute(c)?;
-    mark_recovered(c, record, change)?;
+    bring_back(c, &ids, record, change)?;
     refresh_study(c, id)?;
-    let study = study_ref(c, id)?;
-    audit(c, tenant, "STUDY_RECOVERED", &study, None, change)?;
-    append(
-        c,
-        tenant,
-        &[study_event(EventType::StudyRecovered, &study, None, change)],
-    )?;
-    Ok(Decision::Commit(done(&study, &uids)))
+    Ok(Step::Changed {
+        study: id,
+        series: uids,
+    })
 }
 
 impl DeprecationStore for Database {
-    fn deprecate_series(
+    fn change_deprecation(
         &self,
         tenant: &TenantName,
-        series: &SeriesSelector,
+        action: DeprecationAction,
+        target: &DeprecationTarget,
         change: &Change,
+        journal: Recorder<'_, Deprecated>,
     ) -> Result<DeprecationOutcome, RepositoryError> {
-        self.decide(|c| deprecate_series_tx(c, tenant, series, change))
-    }
-
-    fn deprecate_study(
-        &self,
-        tenant: &TenantName,
-        study: &StudySelector,
-        change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError> {
-        self.decide(|c| deprecate_study_tx(c, tenant, study, change))
-    }
-
-    fn recover_series(
-        &self,
-        tenant: &TenantName,
-        series: &SeriesSelector,
-        change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError> {
-        self.decide(|c| recover_series_tx(c, tenant, series, change))
-    }
-
-    fn recover_study(
-        &self,
-        tenant: &TenantName,
-        study: &StudySelector,
-        change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError> {
-        self.decide(|c| recover_study_tx(c, tenant, study, change))
+        let t = tenant.as_str();
+        self.decide(|c| {
+            let step = match (action, target) {
+                (DeprecationAction::Deprecate, DeprecationTarget::Series(s)) => {
+                    deprecate_series(c, t, s, change)?
+                }
+                (DeprecationAction::Deprecate, DeprecationTarget::Study(s)) => {
+                    deprecate_study(c, t, s, change)?
+                }
+                (DeprecationAction::Recover, DeprecationTarget::Series(s)) => {
+                    recover_series(c, t, s, change)?
+                }
+                (DeprecationAction::Recover, DeprecationTarget::Study(s)) => {
+                    recover_study(c, t, s, change)?
+                }
+            };
+            let (study, series) = match step {
+                Step::Refused(outcome) => return Ok(Decision::Commit(outcome)),
+                Step::Undone(outcome) => return Ok(Decision::Rollback(outcome)),
+                Step::Changed { study, series } => (study, series),
+            };
+            let facts = Deprecated {
+                study: study_ref(c, study)?,
+                series: series
+                    .iter()
+                    .map(|u| SeriesInstanceUid::new(u).map_err(corrupt))
+                    .collect::<QueryResult<_>>()?,
+            };
+            crate::journal::write(c, tenant, &journal(&facts))?;
+            Ok::<_, TxError>(Decision::Commit(DeprecationOutcome::Done {
+                study: facts.study.uid,
+                series: facts.series,
+            }))
+        })
     }
 }

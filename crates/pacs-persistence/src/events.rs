@@ -1,7 +1,7 @@
 //! The study event log: appended in the writer's transaction, read by pollers.
 
 use diesel::prelude::*;
-use pacs_domain::ids::TenantName;
+use pacs_domain::ids::{IdError, PatientId, SeriesInstanceUid, StudyInstanceUid, TenantName};
 use pacs_domain::model::{EventType, NewEvent, StudyEvent};
 use pacs_domain::ports::{EventLog, RepositoryError};
 
@@ -38,9 +38,9 @@ pub(crate) fn append(
         .map(|e| EventRow {
             tenant: tenant.as_str(),
             event_type: e.event_type.as_str(),
-            study_uid: e.study_uid.as_deref(),
-            series_uid: e.series_uid.as_deref(),
-            patient_id: e.patient_id.as_deref(),
+            study_uid: e.study_uid.as_ref().map(|u| u.as_str()),
+            series_uid: e.series_uid.as_ref().map(|u| u.as_str()),
+            patient_id: e.patient_id.as_ref().map(|p| p.as_str()),
             accession_number: e.accession_number.as_deref(),
             details: serde_json::to_string(&e.details).unwrap_or_else(|_| "{}".into()),
             occurred_at: now,
@@ -110,9 +110,9 @@ impl EventLog for Database {
                         id,
                         event: NewEvent {
                             event_type,
-                            study_uid,
-                            series_uid,
-                            patient_id,
+                            study_uid: parse(study_uid, StudyInstanceUid::new)?,
+                            series_uid: parse(series_uid, SeriesInstanceUid::new)?,
+                            patient_id: parse(patient_id, PatientId::new)?,
                             accession_number,
                             details: serde_json::from_str(&details).unwrap_or_default(),
                         },
@@ -122,4 +122,16 @@ impl EventLog for Database {
             )
             .collect()
     }
+}
+
+/// An identifier read back from the log (or the audit log).
+pub(crate) fn parse<T>(
+    value: Option<String>,
+    new: impl Fn(&str) -> Result<T, IdError>,
+) -> Result<Option<T>, RepositoryError> {
+    value
+        .map(|v| {
+            new(&v).map_err(|e| RepositoryError::Internal(format!("invalid {v:?} in the log: {e}")))
+        })
+        .transpose()
 }

@@ -3,36 +3,20 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use pacs_domain::ids::{SopInstanceUid, TenantName};
+use pacs_domain::ids::{PatientId, SopInstanceUid, TenantName};
 use pacs_domain::model::{
-    BlobLocation, EventType, MediumName, NewEvent, NewInstance, StoreOutcome, header_fingerprint,
+    BlobLocation, Indexed, MediumName, NewInstance, StoreOutcome, StorePolicy, StudyRef,
+    header_fingerprint,
 };
 use pacs_domain::ports::{InstanceIndex, RepositoryError};
 
 use crate::connection::{AnyConnection, Database, TxError};
-use crate::events::append;
+use crate::counters::add_modality;
+use crate::inserts::{NewStudyRow, insert_patient, insert_returning_id};
+use crate::lookup::corrupt;
 use crate::rows::{PatientRow, StudyRow};
 use crate::schema::{instances, patients, series, studies};
 use crate::time::to_db;
-
-/// Inserts a row and returns its id, on either backend (RETURNING does not
-/// compile on the multi-backend connection, so each arm is typed for its own).
-macro_rules! insert_returning_id {
-    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
-        match $conn {
-            AnyConnection::Postgresql(c) => diesel::insert_into($table)
-                .values($values)
-                .returning($id)
-                .get_result::<i64>(c),
-            AnyConnection::Sqlite(c) => diesel::insert_into($table)
-                .values($values)
-                .returning($id)
-                .get_result::<i64>(c),
-        }
-    };
-}
-#[allow(unused_imports)]
-pub(crate) use insert_returning_id;
 
 /// A multi-row insert, on either backend.
 macro_rules! insert_all {
@@ -42,36 +26,6 @@ macro_rules! insert_all {
             AnyConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
         }
     };
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = patients)]
-pub(crate) struct NewPatientRow<'a> {
-    pub tenant: &'a str,
-    pub patient_id: &'a str,
-    pub issuer: &'a str,
-    pub patient_name: Option<&'a str>,
-    pub patient_name_lc: Option<String>,
-    pub birth_date: Option<&'a str>,
-    pub sex: Option<&'a str>,
-    pub created_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = studies)]
-pub(crate) struct NewStudyRow<'a> {
-    pub tenant: &'a str,
-    pub study_uid: &'a str,
-    pub patient_fk: i64,
-    pub study_date: Option<&'a str>,
-    pub study_time: Option<&'a str>,
-    pub accession_number: Option<&'a str>,
-    pub study_id: Option<&'a str>,
-    pub study_description: Option<&'a str>,
-    pub referring_physician: Option<&'a str>,
-    pub received_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
 }
 
 #[derive(Insertable)]
@@ -132,13 +86,8 @@ struct NewInstanceRow<'a> {
     slide_name: Option<&'a str>,
 }
 
-/// Lower-cased person name, for case-insensitive matching on both engines.
-pub(crate) fn name_lc(name: Option<&str>) -> Option<String> {
-    name.map(str::to_lowercase)
-}
-
 /// Finds the patient (tenant, id, issuer) or creates it; returns its row id.
-pub(crate) fn find_or_create_patient(
+fn find_or_create_patient(
     c: &mut AnyConnection,
     tenant: &str,
     p: &pacs_domain::model::PatientAttributes,
@@ -164,31 +113,7 @@ pub(crate) fn find_or_create_patient(
         }
         return Ok((id, false));
     }
-    let row = NewPatientRow {
-        tenant,
-        patient_id: p.patient_id.as_str(),
-        issuer,
-        patient_name: p.name.as_deref(),
-        patient_name_lc: name_lc(p.name.as_deref()),
-        birth_date: p.birth_date.as_deref(),
-        sex: p.sex.as_deref(),
-        created_at: now,
-        updated_at: now,
-    };
-    Ok((
-        insert_returning_id!(c, patients::table, &row, patients::id)?,
-        true,
-    ))
-}
-
-/// Adds `modality` to a `\`-separated set, keeping it sorted.
-pub(crate) fn add_modality(set: &str, modality: Option<&str>) -> String {
-    let mut all: Vec<&str> = set.split('\\').filter(|m| !m.is_empty()).collect();
-    if let Some(m) = modality.filter(|m| !m.is_empty() && !all.contains(m)) {
-        all.push(m);
-    }
-    all.sort_unstable();
-    all.join("\\")
+    Ok((insert_patient(c, tenant, p, now)?, true))
 }
 
 /// What a batch resolved for one study UID: its row, the database's values
@@ -197,8 +122,7 @@ struct StudyState {
     id: i64,
     fingerprint: String,
     modalities: String,
-    patient_id: String,
-    accession: Option<String>,
+    study: StudyRef,
     new_series: i64,
     added_instances: i64,
     added_bytes: i64,
@@ -208,9 +132,9 @@ struct StudyState {
 fn resolve_study(
     c: &mut AnyConnection,
     tenant: &str,
-    inst: &NewInstance,
+    (n, inst): (usize, &NewInstance),
     now: chrono::NaiveDateTime,
-    events: &mut Vec<NewEvent>,
+    steps: &mut Vec<Indexed>,
 ) -> QueryResult<StudyState> {
     let h = &inst.header;
     let study_uid = h.study.study_uid.as_str();
@@ -226,7 +150,8 @@ fn resolve_study(
                  p: &PatientRow,
                  s: StudyAttrsRef<'_>,
                  modalities: String,
-                 accession: Option<String>| {
+                 accession: Option<String>|
+     -> QueryResult<StudyState> {
         // The database's values for this study and patient, as they are now:
         // retrieval returns stored files untouched until they are corrected.
         let fingerprint = match (p.to_domain(), s) {
@@ -237,26 +162,29 @@ fn resolve_study(
             (Ok(p), StudyAttrsRef::Header) => header_fingerprint(&p, &h.study),
             _ => header_fingerprint(&h.patient, &h.study),
         };
-        StudyState {
+        Ok(StudyState {
             id,
             fingerprint,
             modalities,
-            patient_id: p.patient_id.clone(),
-            accession,
+            study: StudyRef {
+                uid: h.study.study_uid.clone(),
+                patient_id: PatientId::new(&p.patient_id).map_err(corrupt)?,
+                accession,
+            },
             new_series: 0,
             added_instances: 0,
             added_bytes: 0,
-        }
+        })
     };
     if let Some((s, p)) = found {
         let accession = s.accession_number.clone();
-        return Ok(state(
+        return state(
             s.id,
             &p,
             StudyAttrsRef::Row(&s),
             s.modalities.clone(),
             accession,
-        ));
+        );
     }
     let (patient_fk, _) = find_or_create_patient(c, tenant, &h.patient, now)?;
     let row = NewStudyRow {
@@ -273,23 +201,19 @@ fn resolve_study(
         updated_at: now,
     };
     let id = insert_returning_id!(c, studies::table, &row, studies::id)?;
-    let mut e = NewEvent::new(EventType::StudyCreated);
-    e.study_uid = Some(study_uid.to_owned());
-    e.patient_id = Some(h.patient.patient_id.as_str().to_owned());
-    e.accession_number = h.study.accession_number.clone();
-    events.push(e);
+    steps.push(Indexed::StudyCreated { instance: n });
     // A new study takes its patient's current values (an existing patient keeps its own).
     let patient: PatientRow = patients::table
         .find(patient_fk)
         .select(PatientRow::as_select())
         .first(c)?;
-    Ok(state(
+    state(
         id,
         &patient,
         StudyAttrsRef::Header,
         String::new(),
         h.study.accession_number.clone(),
-    ))
+    )
 }
 
 /// Where a study's values come from: its row, or the header that creates it.
@@ -341,20 +265,17 @@ fn resolve_series(
     ))
 }
 
-/// Key Object Selection Document Storage: storing one also appends `KOS_STORED`.
-const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
-
 /// Rows inserted at once: well under SQLite's limit of bound variables.
 const INSERT_CHUNK: usize = 200;
 
-/// A slide file's barcode names one slide: another live instance with it
-/// (checked under the write lock) is a conflict.
-fn barcode_taken(
+/// Another live instance with the Container Identifier of `inst`, if any
+/// (checked under the write lock, so concurrent stores cannot both pass).
+fn barcode_holder(
     c: &mut AnyConnection,
     t: &str,
     inst: &NewInstance,
-) -> QueryResult<Option<String>> {
-    let (Some(_), Some(barcode)) = (&inst.slide, &inst.header.instance.container_identifier) else {
+) -> QueryResult<Option<StoreOutcome>> {
+    let Some(barcode) = &inst.header.instance.container_identifier else {
         return Ok(None);
     };
     let other: Option<String> = instances::table
@@ -365,9 +286,14 @@ fn barcode_taken(
         .select(instances::sop_uid)
         .first(c)
         .optional()?;
-    Ok(other.map(|sop| {
-        format!("ContainerIdentifier {barcode} already identifies another slide (SOP Instance UID {sop})")
-    }))
+    other
+        .map(|sop| {
+            Ok(StoreOutcome::BarcodeTaken {
+                barcode: barcode.clone(),
+                holder: SopInstanceUid::new(&sop).map_err(corrupt)?,
+            })
+        })
+        .transpose()
 }
 
 /// Indexes a batch with a handful of statements per study and series, and one
@@ -376,10 +302,11 @@ fn store_batch(
     c: &mut AnyConnection,
     tenant: &TenantName,
     batch: &[NewInstance],
+    policy: &StorePolicy<'_>,
 ) -> QueryResult<Vec<StoreOutcome>> {
     let t = tenant.as_str();
     let mut outcomes: Vec<Option<StoreOutcome>> = vec![None; batch.len()];
-    let mut events = Vec::new();
+    let mut steps = Vec::new();
 
     // Live instances with these SOP Instance UIDs (same content: nothing to do).
     let mut known: HashMap<String, String> = HashMap::new();
@@ -403,8 +330,10 @@ fn store_batch(
     for (n, inst) in batch.iter().enumerate() {
         let h = &inst.header;
         let sop = h.instance.sop_uid.as_str();
-        if let Some(message) = barcode_taken(c, t, inst)? {
-            outcomes[n] = Some(StoreOutcome::Conflict(message));
+        if policy.unique_barcodes
+            && let Some(taken) = barcode_holder(c, t, inst)?
+        {
+            outcomes[n] = Some(taken);
             continue;
         }
         if let Some(sha1) = known.get(sop) {
@@ -420,7 +349,7 @@ fn store_batch(
         let now = to_db(inst.received_at);
         let study_uid = h.study.study_uid.as_str().to_owned();
         if !studies_seen.contains_key(&study_uid) {
-            let st = resolve_study(c, t, inst, now, &mut events)?;
+            let st = resolve_study(c, t, (n, inst), now, &mut steps)?;
             studies_seen.insert(study_uid.clone(), st);
         }
         let study = studies_seen.get_mut(&study_uid).expect("resolved above");
@@ -485,22 +414,10 @@ fn store_batch(
             slide_sha1: inst.slide.as_ref().map(|s| s.blob.sha1.as_str()),
             slide_name: inst.slide.as_ref().map(|s| s.name.as_str()),
         });
-        let mut e = NewEvent::new(EventType::InstanceStored)
-            .detail("sopInstanceUid", sop)
-            .detail("sopClassUid", i.sop_class.as_str())
-            .detail("callingAet", inst.calling_aet.as_str());
-        e.study_uid = Some(study_uid);
-        e.series_uid = Some(series_uid.to_owned());
-        e.patient_id = Some(study.patient_id.clone());
-        e.accession_number = study.accession.clone();
-        if i.sop_class.as_str() == KOS_SOP_CLASS {
-            let mut kos = e.clone();
-            kos.event_type = EventType::KosStored;
-            events.push(e);
-            events.push(kos);
-        } else {
-            events.push(e);
-        }
+        steps.push(Indexed::Stored {
+            instance: n,
+            study: study.study.clone(),
+        });
         outcomes[n] = Some(StoreOutcome::Stored);
     }
 
@@ -528,7 +445,7 @@ fn store_batch(
             ))
             .execute(c)?;
     }
-    append(c, tenant, &events)?;
+    crate::journal::write(c, tenant, &(policy.journal)(&steps))?;
     Ok(outcomes
         .into_iter()
         .map(|o| o.expect("every instance decided"))
@@ -540,8 +457,9 @@ impl InstanceIndex for Database {
         &self,
         tenant: &TenantName,
         batch: &[NewInstance],
+        policy: &StorePolicy<'_>,
     ) -> Result<Vec<StoreOutcome>, RepositoryError> {
-        self.write(|c| Ok::<_, TxError>(store_batch(c, tenant, batch)?))
+        self.write(|c| Ok::<_, TxError>(store_batch(c, tenant, batch, policy)?))
     }
 
     fn find_live(

@@ -4,12 +4,10 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use pacs_domain::ids::{StudyInstanceUid, TenantName};
-use pacs_domain::model::{Change, EventType, NewEvent, Order, OrderOutcome, PatientAttributes};
+use pacs_domain::model::{Order, OrderOutcome, PatientAttributes, Recorder};
 use pacs_domain::ports::{OrderStore, RepositoryError};
 
-use crate::audit::{AuditEntry, record};
 use crate::connection::{AnyConnection, Database};
-use crate::events::append;
 use crate::rows::OrderRow;
 use crate::schema::orders;
 use crate::time::to_db;
@@ -34,14 +32,6 @@ fn set_patient_fields(fields: &mut BTreeMap<String, String>, p: &PatientAttribut
             }
         }
     }
-}
-
-fn order_event(kind: EventType, order: &Order, change: &Change) -> NewEvent {
-    let mut e = NewEvent::new(kind).detail("author", change.author.clone());
-    e.study_uid = Some(order.study_uid.as_str().to_owned());
-    e.patient_id = Some(order.patient.patient_id.as_str().to_owned());
-    e.accession_number = Some(order.accession_number.clone());
-    e
 }
 
 /// Rewrites the demographics of every order of patient `p.patient_id` (patient
@@ -84,35 +74,12 @@ pub(crate) fn move_orders(
     Ok(rows.len())
 }
 
-fn audit(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    action: &str,
-    order: &Order,
-    change: &Change,
-) -> QueryResult<()> {
-    let mut details = BTreeMap::new();
-    details.insert("accessionNumber", order.accession_number.clone());
-    record(
-        c,
-        tenant,
-        &AuditEntry {
-            actor: &change.author,
-            action,
-            study_uid: Some(order.study_uid.as_str()),
-            series_uid: None,
-            patient_id: Some(order.patient.patient_id.as_str()),
-            details,
-        },
-    )
-}
-
 impl OrderStore for Database {
     fn create_order(
         &self,
         tenant: &TenantName,
         order: &Order,
-        change: &Change,
+        journal: Recorder<'_, Order>,
     ) -> Result<OrderOutcome, RepositoryError> {
         let t = tenant.as_str();
         self.write(|c| {
@@ -147,12 +114,7 @@ impl OrderStore for Database {
                     orders::updated_at.eq(now),
                 ))
                 .execute(c)?;
-            audit(c, tenant, "ORDER_CREATED", order, change)?;
-            append(
-                c,
-                tenant,
-                &[order_event(EventType::OrderCreated, order, change)],
-            )?;
+            crate::journal::write(c, tenant, &journal(order))?;
             Ok(OrderOutcome::Done(Box::new(order.clone())))
         })
     }
@@ -161,7 +123,7 @@ impl OrderStore for Database {
         &self,
         tenant: &TenantName,
         study: &StudyInstanceUid,
-        change: &Change,
+        journal: Recorder<'_, Order>,
     ) -> Result<OrderOutcome, RepositoryError> {
         let t = tenant.as_str();
         self.write(|c| {
@@ -178,12 +140,7 @@ impl OrderStore for Database {
                 return Ok(OrderOutcome::NotFound);
             };
             diesel::delete(orders::table.find(row.id)).execute(c)?;
-            audit(c, tenant, "ORDER_DELETED", &order, change)?;
-            append(
-                c,
-                tenant,
-                &[order_event(EventType::OrderDeleted, &order, change)],
-            )?;
+            crate::journal::write(c, tenant, &journal(&order))?;
             Ok(OrderOutcome::Done(Box::new(order)))
         })
     }

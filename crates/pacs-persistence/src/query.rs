@@ -12,7 +12,7 @@ use pacs_domain::model::{Matcher, Query, QueryKey, QueryLevel, QueryMatch};
 use pacs_domain::ports::{QueryIndex, RepositoryError};
 
 use crate::connection::{AnyConnection, Database};
-use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow};
+use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow, live_instances};
 use crate::schema::{instances, patients, series, studies};
 
 /// DICOM wildcards to an SQL LIKE pattern with `\` as escape character.
@@ -97,145 +97,122 @@ fn ints(m: &Matcher) -> Vec<i32> {
     }
 }
 
-macro_rules! patient_key {
-    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
+/// The condition of a matcher on a column of one kind: `text` (any matcher),
+/// `lowered` (person names, matched without regard to case) or `int` (IS
+/// values: one or a list), bound to `$c` for `$apply`.
+macro_rules! column_cond {
+    (text, $col:expr, $m:expr, |$c:ident| $apply:expr) => {
+        cond!($col, $m, |$c| $apply)
+    };
+    (lowered, $col:expr, $m:expr, |$c:ident| $apply:expr) => {
+        cond!($col, &lowered($m), |$c| $apply)
+    };
+    (int, $col:expr, $m:expr, |$c:ident| $apply:expr) => {{
+        let $c = $col.eq_any(ints($m));
+        $apply;
+    }};
+}
+
+/// Applies the matcher of `$key` when the key is one of the listed ones (each
+/// with its column), and says whether it was.
+macro_rules! key_columns {
+    ($key:expr, $m:expr, |$c:ident| $apply:expr, [$($k:pat => $kind:ident $col:expr),* $(,)?]) => {
         match $key {
-            QueryKey::PatientId => {
-                cond!(patients::patient_id, $m, |$c| $apply);
-                true
-            }
-            QueryKey::IssuerOfPatientId => {
-                cond!(patients::issuer, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PatientName => {
-                cond!(patients::patient_name_lc, &lowered($m), |$c| $apply);
-                true
-            }
-            QueryKey::PatientBirthDate => {
-                cond!(patients::birth_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PatientSex => {
-                cond!(patients::sex, $m, |$c| $apply);
-                true
-            }
+            $(
+                $k => {
+                    column_cond!($kind, $col, $m, |$c| $apply);
+                    true
+                }
+            )*
             _ => false,
         }
     };
 }
 
-macro_rules! study_key {
-    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::StudyInstanceUid => {
-                cond!(studies::study_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyDate => {
-                cond!(studies::study_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyTime => {
-                cond!(studies::study_time, $m, |$c| $apply);
-                true
-            }
-            QueryKey::AccessionNumber => {
-                cond!(studies::accession_number, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyId => {
-                cond!(studies::study_id, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StudyDescription => {
-                cond!(studies::study_description, $m, |$c| $apply);
-                true
-            }
-            QueryKey::ReferringPhysicianName => {
-                cond!(studies::referring_physician, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
+/// Applies the matcher of `$key` when the key belongs to the level (`patient`,
+/// `study`, `series` or `instance`), and says whether it did.
+macro_rules! level_key {
+    (patient, $key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::PatientId => text patients::patient_id,
+            QueryKey::IssuerOfPatientId => text patients::issuer,
+            QueryKey::PatientName => lowered patients::patient_name_lc,
+            QueryKey::PatientBirthDate => text patients::birth_date,
+            QueryKey::PatientSex => text patients::sex,
+        ])
+    };
+    (study, $key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::StudyInstanceUid => text studies::study_uid,
+            QueryKey::StudyDate => text studies::study_date,
+            QueryKey::StudyTime => text studies::study_time,
+            QueryKey::AccessionNumber => text studies::accession_number,
+            QueryKey::StudyId => text studies::study_id,
+            QueryKey::StudyDescription => text studies::study_description,
+            QueryKey::ReferringPhysicianName => text studies::referring_physician,
+        ])
+    };
+    (series, $key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::SeriesInstanceUid => text series::series_uid,
+            QueryKey::Modality | QueryKey::ModalitiesInStudy => text series::modality,
+            QueryKey::SeriesNumber => int series::series_number,
+            QueryKey::SeriesDescription => text series::series_description,
+            QueryKey::BodyPartExamined => text series::body_part,
+            QueryKey::StationName => text series::station_name,
+            QueryKey::PerformedProcedureStepStartDate => text series::performed_start_date,
+            QueryKey::PerformedProcedureStepStartTime => text series::performed_start_time,
+        ])
+    };
+    (instance, $key:expr, $m:expr, |$c:ident| $apply:expr) => {
+        key_columns!($key, $m, |$c| $apply, [
+            QueryKey::SopInstanceUid => text instances::sop_uid,
+            QueryKey::SopClassUid => text instances::sop_class_uid,
+            QueryKey::InstanceNumber => int instances::instance_number,
+            QueryKey::ContainerIdentifier => text instances::container_identifier,
+        ])
     };
 }
 
-macro_rules! series_key {
-    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::SeriesInstanceUid => {
-                cond!(series::series_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::Modality | QueryKey::ModalitiesInStudy => {
-                cond!(series::modality, $m, |$c| $apply);
-                true
-            }
-            QueryKey::SeriesNumber => {
-                let $c = series::series_number.eq_any(ints($m));
-                $apply;
-                true
-            }
-            QueryKey::SeriesDescription => {
-                cond!(series::series_description, $m, |$c| $apply);
-                true
-            }
-            QueryKey::BodyPartExamined => {
-                cond!(series::body_part, $m, |$c| $apply);
-                true
-            }
-            QueryKey::StationName => {
-                cond!(series::station_name, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PerformedProcedureStepStartDate => {
-                cond!(series::performed_start_date, $m, |$c| $apply);
-                true
-            }
-            QueryKey::PerformedProcedureStepStartTime => {
-                cond!(series::performed_start_time, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
-    };
+/// `ModalitiesInStudy` below study level: studies having a live series of that
+/// modality. The outer query already joins `series`: match on an alias of it.
+macro_rules! modalities_in_study {
+    ($q:ident, $m:expr) => {{
+        let other = diesel::alias!(series as other_series);
+        cond!(other.field(series::modality), $m, |c| $q = $q.filter(
+            studies::id.eq_any(
+                other
+                    .select(other.field(series::study_fk))
+                    .filter(other.field(series::deprecation_fk).is_null())
+                    .filter(c),
+            )
+        ));
+    }};
 }
 
-macro_rules! instance_key {
-    ($key:expr, $m:expr, |$c:ident| $apply:expr) => {
-        match $key {
-            QueryKey::SopInstanceUid => {
-                cond!(instances::sop_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::SopClassUid => {
-                cond!(instances::sop_class_uid, $m, |$c| $apply);
-                true
-            }
-            QueryKey::InstanceNumber => {
-                let $c = instances::instance_number.eq_any(ints($m));
-                $apply;
-                true
-            }
-            QueryKey::ContainerIdentifier => {
-                cond!(instances::container_identifier, $m, |$c| $apply);
-                true
-            }
-            _ => false,
-        }
-    };
-}
-
-/// Studies having a live series that satisfies `$cond`.
-macro_rules! studies_with_series {
-    ($cond:expr) => {
-        studies::id.eq_any(
-            series::table
-                .select(series::study_fk)
-                .filter(series::deprecation_fk.is_null())
+/// Rows (`$id`) having a live row of `$below` (by its `$fk`) that satisfies
+/// `$cond`: a key one level below the query's.
+macro_rules! having_live {
+    ($id:expr, $below:ident . $fk:ident, $cond:expr) => {
+        $id.eq_any(
+            $below::table
+                .select($below::$fk)
+                .filter($below::deprecation_fk.is_null())
                 .filter($cond),
         )
+    };
+}
+
+/// The patients' tenant (see [`has_patient_key`]) and the study a query is
+/// scoped to, on a query that joins both.
+macro_rules! scope {
+    ($q:ident, $tenant:expr, $query:expr) => {
+        if has_patient_key($query) {
+            $q = $q.filter(patients::tenant.eq($tenant));
+        }
+        if let Some(study) = &$query.scope.study {
+            $q = $q.filter(studies::study_uid.eq(study.as_str().to_owned()));
+        }
     };
 }
 
@@ -266,16 +243,12 @@ fn query_studies(
         .filter(studies::num_series.gt(0))
         .select((StudyRow::as_select(), PatientRow::as_select()))
         .into_boxed();
-    if has_patient_key(query) {
-        q = q.filter(patients::tenant.eq(tenant));
-    }
-    if let Some(study) = &query.scope.study {
-        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
-    }
+    scope!(q, tenant, query);
     for (key, m) in &query.filters {
-        let _ = patient_key!(key, m, |c| q = q.filter(c))
-            || study_key!(key, m, |c| q = q.filter(c))
-            || series_key!(key, m, |c| q = q.filter(studies_with_series!(c)));
+        let _ = level_key!(patient, key, m, |c| q = q.filter(c))
+            || level_key!(study, key, m, |c| q = q.filter(c))
+            || level_key!(series, key, m, |c| q =
+                q.filter(having_live!(studies::id, series.study_fk, c)));
     }
     let (limit, offset) = page(query);
     q.order(studies::id.asc())
@@ -300,37 +273,17 @@ fn query_series(
             PatientRow::as_select(),
         ))
         .into_boxed();
-    if has_patient_key(query) {
-        q = q.filter(patients::tenant.eq(tenant));
-    }
-    if let Some(study) = &query.scope.study {
-        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
-    }
+    scope!(q, tenant, query);
     for (key, m) in &query.filters {
         if *key == QueryKey::ModalitiesInStudy {
-            // The outer query already joins `series`: match on an alias of it.
-            let other = diesel::alias!(series as other_series);
-            cond!(other.field(series::modality), m, |c| q = q.filter(
-                studies::id.eq_any(
-                    other
-                        .select(other.field(series::study_fk))
-                        .filter(other.field(series::deprecation_fk).is_null())
-                        .filter(c),
-                )
-            ));
+            modalities_in_study!(q, m);
             continue;
         }
-        let _ = patient_key!(key, m, |c| q = q.filter(c))
-            || study_key!(key, m, |c| q = q.filter(c))
-            || series_key!(key, m, |c| q = q.filter(c))
-            || instance_key!(key, m, |c| q = q.filter(
-                series::id.eq_any(
-                    instances::table
-                        .select(instances::series_fk)
-                        .filter(instances::deprecation_fk.is_null())
-                        .filter(c),
-                )
-            ));
+        let _ = level_key!(patient, key, m, |c| q = q.filter(c))
+            || level_key!(study, key, m, |c| q = q.filter(c))
+            || level_key!(series, key, m, |c| q = q.filter(c))
+            || level_key!(instance, key, m, |c| q =
+                q.filter(having_live!(series::id, instances.series_fk, c)));
     }
     let (limit, offset) = page(query);
     q.order(series::id.asc())
@@ -346,46 +299,20 @@ fn query_instances(
     tenant: &str,
     query: &Query,
 ) -> QueryResult<Vec<InstanceTuple>> {
-    let mut q = instances::table
-        .inner_join(series::table.inner_join(studies::table.inner_join(patients::table)))
-        .filter(instances::tenant.eq(tenant))
-        .filter(instances::deprecation_fk.is_null())
-        .filter(series::deprecation_fk.is_null())
-        .filter(studies::deprecation_fk.is_null())
-        .select((
-            InstanceRow::as_select(),
-            SeriesRow::as_select(),
-            StudyRow::as_select(),
-            PatientRow::as_select(),
-        ))
-        .into_boxed();
-    if has_patient_key(query) {
-        q = q.filter(patients::tenant.eq(tenant));
-    }
-    if let Some(study) = &query.scope.study {
-        q = q.filter(studies::study_uid.eq(study.as_str().to_owned()));
-    }
+    let mut q = live_instances!(tenant);
+    scope!(q, tenant, query);
     if let Some(s) = &query.scope.series {
         q = q.filter(series::series_uid.eq(s.as_str().to_owned()));
     }
     for (key, m) in &query.filters {
         if *key == QueryKey::ModalitiesInStudy {
-            // The outer query already joins `series`: match on an alias of it.
-            let other = diesel::alias!(series as other_series);
-            cond!(other.field(series::modality), m, |c| q = q.filter(
-                studies::id.eq_any(
-                    other
-                        .select(other.field(series::study_fk))
-                        .filter(other.field(series::deprecation_fk).is_null())
-                        .filter(c),
-                )
-            ));
+            modalities_in_study!(q, m);
             continue;
         }
-        let _ = patient_key!(key, m, |c| q = q.filter(c))
-            || study_key!(key, m, |c| q = q.filter(c))
-            || series_key!(key, m, |c| q = q.filter(c))
-            || instance_key!(key, m, |c| q = q.filter(c));
+        let _ = level_key!(patient, key, m, |c| q = q.filter(c))
+            || level_key!(study, key, m, |c| q = q.filter(c))
+            || level_key!(series, key, m, |c| q = q.filter(c))
+            || level_key!(instance, key, m, |c| q = q.filter(c));
     }
     let (limit, offset) = page(query);
     q.order((
@@ -409,15 +336,9 @@ fn query_patients(
         .select(PatientRow::as_select())
         .into_boxed();
     for (key, m) in &query.filters {
-        let _ = patient_key!(key, m, |c| q = q.filter(c))
-            || study_key!(key, m, |c| q = q.filter(
-                patients::id.eq_any(
-                    studies::table
-                        .select(studies::patient_fk)
-                        .filter(studies::deprecation_fk.is_null())
-                        .filter(c),
-                )
-            ));
+        let _ = level_key!(patient, key, m, |c| q = q.filter(c))
+            || level_key!(study, key, m, |c| q =
+                q.filter(having_live!(patients::id, studies.patient_fk, c)));
     }
     let (limit, offset) = page(query);
     q.order(patients::id.asc())

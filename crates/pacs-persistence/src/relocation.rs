@@ -6,15 +6,12 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use pacs_domain::ids::{StudyInstanceUid, TenantName};
 use pacs_domain::model::{
-    Change, EventType, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudySelector,
+    MediumName, Recorder, RelocatedFile, RelocationLookup, StudyFile, StudyRef, StudySelector,
 };
 use pacs_domain::ports::{RelocationStore, RepositoryError};
 
-use crate::audit::{AuditEntry, record};
 use crate::connection::{AnyConnection, Database, Decision};
-use crate::counters::{study_event, study_ref};
-use crate::deprecation::study_ids;
-use crate::events::append;
+use crate::lookup::{study_ids, study_ref};
 use crate::schema::{instances, series, studies};
 
 type FileRow = (i64, String, String, String, Option<String>, Option<String>);
@@ -94,7 +91,7 @@ impl RelocationStore for Database {
         study: &StudyInstanceUid,
         target: &MediumName,
         moved: &[RelocatedFile],
-        change: &Change,
+        journal: Recorder<'_, StudyRef>,
     ) -> Result<Vec<StudyFile>, RepositoryError> {
         let t = tenant.as_str();
         // Per row: the medium it is on now, and its new keys.
@@ -137,43 +134,14 @@ impl RelocationStore for Database {
                         .execute(c)?;
                 }
             }
-            record_relocation(c, tenant, *id, target, moved.len(), change)?;
+            let study = study_ref(c, *id)?;
+            crate::journal::write(c, tenant, &journal(&study))?;
             Ok(Decision::Commit(Some(orphans(c, moved)?)))
         })?;
         switched.ok_or_else(|| {
             RepositoryError::Conflict("the study changed while it was being relocated".into())
         })
     }
-}
-
-/// The audit record and the event of a relocation.
-fn record_relocation(
-    c: &mut AnyConnection,
-    tenant: &TenantName,
-    study: i64,
-    target: &MediumName,
-    objects: usize,
-    change: &Change,
-) -> QueryResult<()> {
-    let study_ref = study_ref(c, study)?;
-    let mut details = BTreeMap::new();
-    details.insert("medium", target.as_str().to_owned());
-    details.insert("objects", objects.to_string());
-    record(
-        c,
-        tenant,
-        &AuditEntry {
-            actor: &change.author,
-            action: "STUDY_RELOCATED",
-            study_uid: Some(&study_ref.uid),
-            series_uid: None,
-            patient_id: Some(&study_ref.patient_id),
-            details,
-        },
-    )?;
-    let event = study_event(EventType::StudyRelocated, &study_ref, None, change)
-        .detail("medium", target.as_str().to_owned());
-    append(c, tenant, &[event])
 }
 
 /// The old objects that no row names any more (a deprecated row may share one).

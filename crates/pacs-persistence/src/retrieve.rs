@@ -8,8 +8,8 @@ use pacs_domain::model::{BlobLocation, FrameIndex, MediumName, StoredInstance};
 use pacs_domain::ports::{RepositoryError, RetrieveIndex};
 
 use crate::connection::Database;
-use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow};
-use crate::schema::{instances, patients, series, studies};
+use crate::rows::{InstanceRow, PatientRow, SeriesRow, StudyRow, live_instances};
+use crate::schema::{instances, series, studies};
 
 type Row = (InstanceRow, SeriesRow, StudyRow, PatientRow);
 
@@ -44,24 +44,6 @@ fn to_stored((i, se, st, p): Row) -> Result<StoredInstance, RepositoryError> {
         study: st.to_domain()?,
         header_json: None,
     })
-}
-
-macro_rules! live_instances {
-    ($tenant:expr) => {
-        instances::table
-            .inner_join(series::table.inner_join(studies::table.inner_join(patients::table)))
-            .filter(instances::tenant.eq($tenant))
-            .filter(instances::deprecation_fk.is_null())
-            .filter(series::deprecation_fk.is_null())
-            .filter(studies::deprecation_fk.is_null())
-            .select((
-                InstanceRow::as_select(),
-                SeriesRow::as_select(),
-                StudyRow::as_select(),
-                PatientRow::as_select(),
-            ))
-            .into_boxed()
-    };
 }
 
 impl RetrieveIndex for Database {

@@ -255,3 +255,25 @@ impl OrderRow {
         })
     }
 }
+
+/// The live instances of a tenant joined with their series, study and patient
+/// rows, as a boxed query to filter further.
+macro_rules! live_instances {
+    ($tenant:expr) => {{
+        use $crate::schema::{instances, patients, series, studies};
+        instances::table
+            .inner_join(series::table.inner_join(studies::table.inner_join(patients::table)))
+            .filter(instances::tenant.eq($tenant))
+            .filter(instances::deprecation_fk.is_null())
+            .filter(series::deprecation_fk.is_null())
+            .filter(studies::deprecation_fk.is_null())
+            .select((
+                $crate::rows::InstanceRow::as_select(),
+                $crate::rows::SeriesRow::as_select(),
+                $crate::rows::StudyRow::as_select(),
+                $crate::rows::PatientRow::as_select(),
+            ))
+            .into_boxed()
+    }};
+}
+pub(crate) use live_instances;

@@ -37,9 +37,9 @@ async fn study_events(
             json!({
                 "id": e.id,
                 "eventType": e.event.event_type.as_str(),
-                "studyInstanceUid": e.event.study_uid,
-                "seriesInstanceUid": e.event.series_uid,
-                "patientId": e.event.patient_id,
+                "studyInstanceUid": e.event.study_uid.as_ref().map(|u| u.as_str()),
+                "seriesInstanceUid": e.event.series_uid.as_ref().map(|u| u.as_str()),
+                "patientId": e.event.patient_id.as_ref().map(|p| p.as_str()),
                 "accessionNumber": e.event.accession_number,
                 "occurredAt": rfc3339(e.occurred_at),
                 "details": e.event.details,

@@ -83,9 +83,9 @@ async fn upload(
 
 fn stored_json(s: &SlideStored) -> serde_json::Value {
     json!({
-        "studyInstanceUid": s.study_uid,
-        "seriesInstanceUid": s.series_uid,
-        "sopInstanceUid": s.sop_uid,
+        "studyInstanceUid": s.study_uid.as_str(),
+        "seriesInstanceUid": s.series_uid.as_str(),
+        "sopInstanceUid": s.sop_uid.as_str(),
         "containerIdentifier": s.container_identifier,
         "fileName": s.file_name,
         "slideType": match s.kind { SlideKind::File => "file", SlideKind::Mirax => "mirax" },

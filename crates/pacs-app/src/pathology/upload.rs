@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use pacs_dicom_ops::Tag;
 use pacs_dicom_ops::{MiraxLimits, Sidecar, SidecarUids, build_sidecar, check_mirax, read_sidecar};
-use pacs_domain::ids::{AeTitle, SopInstanceUid};
+use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{
     BlobLocation, NewInstance, SlideFacts, SlideFile, SlideKind, StoreOutcome,
 };
@@ -30,9 +30,9 @@ const CONTAINER: Tag = Tag(0x0040, 0x0512);
 /// What an upload stored.
 #[derive(Debug, Clone)]
 pub struct SlideStored {
-    pub study_uid: String,
-    pub series_uid: String,
-    pub sop_uid: String,
+    pub study_uid: StudyInstanceUid,
+    pub series_uid: SeriesInstanceUid,
+    pub sop_uid: SopInstanceUid,
     pub container_identifier: String,
     pub file_name: String,
     pub kind: SlideKind,
@@ -337,17 +337,21 @@ impl SlideUpload {
             .container_identifier
             .clone()
             .unwrap_or_default();
-        self.check_barcode(&barcode, &header.instance.sop_uid)?;
         let medium = self.ports.media.default_medium().clone();
         let mut writer = medium.begin()?;
         writer
             .write_all(&object)
             .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
         let staged_object = writer.finish()?;
+        let (study_uid, series_uid, sop_uid) = (
+            header.study.study_uid.clone(),
+            header.series.series_uid.clone(),
+            header.instance.sop_uid.clone(),
+        );
         let (study, series, sop) = (
-            header.study.study_uid.to_string(),
-            header.series.series_uid.to_string(),
-            header.instance.sop_uid.to_string(),
+            study_uid.to_string(),
+            series_uid.to_string(),
+            sop_uid.to_string(),
         );
         let object_blob = (staged_object.size(), staged_object.sha1().to_owned());
         let items = vec![
@@ -385,7 +389,6 @@ impl SlideUpload {
             .filter(|(_, c)| c.created)
             .map(|(b, _)| b)
             .collect();
-        let header_sop = header.instance.sop_uid.clone();
         let instance = NewInstance {
             header,
             blob: object_loc.clone(),
@@ -397,7 +400,8 @@ impl SlideUpload {
                 name: facts.file_name.clone(),
             }),
         };
-        let outcome = match self.ports.instances.store(&self.tenant.name, &[instance]) {
+        // A barcode names one slide: the index refuses another live object with it.
+        let outcome = match crate::journal::index(&self.ports, &self.tenant, &[instance], true) {
             Ok(mut o) => o.pop().unwrap_or(StoreOutcome::Stored),
             Err(e) => {
                 self.remove(&created, &barcode);
@@ -407,10 +411,15 @@ impl SlideUpload {
         let already_stored = match outcome {
             StoreOutcome::Stored => false,
             StoreOutcome::AlreadyStored => true,
+            taken @ StoreOutcome::BarcodeTaken { .. } => {
+                self.remove(&created, &barcode);
+                return Err(AppError::conflict(
+                    "barcode_in_use",
+                    taken.refusal().unwrap_or_default(),
+                ));
+            }
             StoreOutcome::Conflict(message) => {
                 self.remove(&created, &barcode);
-                // Another upload may have taken the barcode since the first check.
-                self.check_barcode(&barcode, &header_sop)?;
                 return Err(AppError::conflict(
                     "slide_conflict",
                     format!("{message}: the slide or its metadata differ from what is stored"),
@@ -418,33 +427,14 @@ impl SlideUpload {
             }
         };
         Ok(SlideStored {
-            study_uid: study,
-            series_uid: series,
-            sop_uid: sop,
+            study_uid,
+            series_uid,
+            sop_uid,
             container_identifier: barcode,
             file_name: facts.file_name.clone(),
             kind: facts.kind,
             already_stored,
         })
-    }
-
-    /// A barcode names one slide: another live object with it is a conflict.
-    fn check_barcode(&self, barcode: &str, sop: &SopInstanceUid) -> Result<(), AppError> {
-        let holders = self
-            .ports
-            .retrieval
-            .locate_by_container(&self.tenant.name, barcode)?;
-        if let Some(other) = holders.iter().find(|i| &i.sop_uid != sop) {
-            return Err(AppError::conflict(
-                "barcode_in_use",
-                format!(
-                    "ContainerIdentifier {barcode} already identifies another slide (SOP Instance \
-                     UID {})",
-                    other.sop_uid
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Removes objects this upload created, unless a live row now uses them

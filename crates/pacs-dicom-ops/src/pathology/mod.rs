@@ -20,7 +20,8 @@ pub use mirax::{MiraxCheck, MiraxLimits, check_mirax};
 pub use zip_out::{ZipEntry, write_stored_zip};
 
 use crate::error::DicomError;
-use crate::parse::{open_header, text};
+use crate::parse::open_header;
+use crate::values::text;
 
 /// SOP Class UID of the objects describing a slide file (set by the source
 /// document; not a standard class).

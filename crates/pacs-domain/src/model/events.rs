@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// Kind of change an event records.
+use crate::ids::{PatientId, SeriesInstanceUid, StudyInstanceUid};
+
+/// Kind of change an event records (also the action of its audit record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     StudyCreated,
@@ -87,9 +89,9 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     pub event_type: EventType,
-    pub study_uid: Option<String>,
-    pub series_uid: Option<String>,
-    pub patient_id: Option<String>,
+    pub study_uid: Option<StudyInstanceUid>,
+    pub series_uid: Option<SeriesInstanceUid>,
+    pub patient_id: Option<PatientId>,
     pub accession_number: Option<String>,
     pub details: BTreeMap<String, String>,
 }

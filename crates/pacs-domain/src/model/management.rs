@@ -37,6 +37,20 @@ pub enum StudySelector {
     AccessionNumber(String),
 }
 
+/// Hiding data, or bringing it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeprecationAction {
+    Deprecate,
+    Recover,
+}
+
+/// What a deprecation or a recovery names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeprecationTarget {
+    Series(SeriesSelector),
+    Study(StudySelector),
+}
+
 /// Who asks for a change, and why (recorded with it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {

@@ -3,6 +3,7 @@
 mod attributes;
 mod events;
 mod frames;
+mod journal;
 mod management;
 mod query;
 mod slide;
@@ -14,9 +15,13 @@ pub use attributes::{
 };
 pub use events::{EventType, NewEvent, StudyEvent};
 pub use frames::FrameIndex;
+pub use journal::{
+    Corrected, Deprecated, Indexed, Journal, NewAuditRecord, Recorder, StorePolicy, StudyRef,
+};
 pub use management::{
-    Change, CorrectionOutcome, CountFilter, DeprecationOutcome, Order, OrderOutcome, PatientRecord,
-    RelocatedFile, RelocationLookup, SeriesSelector, StudyFile, StudySelector,
+    Change, CorrectionOutcome, CountFilter, DeprecationAction, DeprecationOutcome,
+    DeprecationTarget, Order, OrderOutcome, PatientRecord, RelocatedFile, RelocationLookup,
+    SeriesSelector, StudyFile, StudySelector,
 };
 pub use query::{
     Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,

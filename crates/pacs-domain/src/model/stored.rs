@@ -60,6 +60,26 @@ pub enum StoreOutcome {
     AlreadyStored,
     /// Refused; the text says why (e.g. same SOP Instance UID, other content).
     Conflict(String),
+    /// Refused by [`super::StorePolicy::unique_barcodes`]: the instance `holder`
+    /// already carries this Container Identifier.
+    BarcodeTaken {
+        barcode: String,
+        holder: crate::ids::SopInstanceUid,
+    },
+}
+
+impl StoreOutcome {
+    /// Why the instance was refused, if it was.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            StoreOutcome::Stored | StoreOutcome::AlreadyStored => None,
+            StoreOutcome::Conflict(why) => Some(why.clone()),
+            StoreOutcome::BarcodeTaken { barcode, holder } => Some(format!(
+                "ContainerIdentifier {barcode} already identifies another slide (SOP Instance \
+                 UID {holder})"
+            )),
+        }
+    }
 }
 
 /// A stored, live instance as retrieval needs it: its location and the current

@@ -1,12 +1,12 @@
 //! The management ports: counting, deprecation, patient and study corrections,
-//! orders. Each method is one transaction that also appends the study events
-//! and the audit record of the change.
+//! orders, relocation. Each change is one transaction that also writes the
+//! journal (study events, audit record) its caller builds from what it found.
 
 use crate::ids::{PatientId, StudyInstanceUid, TenantName};
 use crate::model::{
-    Change, CorrectionOutcome, CountFilter, DeprecationOutcome, MediumName, Order, OrderOutcome,
-    PatientAttributes, RelocatedFile, RelocationLookup, SeriesSelector, StudyAttributes, StudyFile,
-    StudySelector,
+    Change, Corrected, CorrectionOutcome, CountFilter, Deprecated, DeprecationAction,
+    DeprecationOutcome, DeprecationTarget, MediumName, Order, OrderOutcome, PatientAttributes,
+    Recorder, RelocatedFile, RelocationLookup, StudyAttributes, StudyFile, StudyRef, StudySelector,
 };
 use crate::ports::RepositoryError;
 
@@ -21,40 +21,21 @@ pub trait StudyCounter: Send + Sync {
     ) -> Result<u64, RepositoryError>;
 }
 
-/// Hiding data without deleting it, and bringing it back.
+/// Hiding data without deleting it, and bringing it back. Files are never touched.
 pub trait DeprecationStore: Send + Sync {
-    /// Hides the live series (with its instances), records who/when/why, and
-    /// subtracts it from its study's counters. Files are never touched.
-    fn deprecate_series(
+    /// Deprecate: hides the live series or study (a study with every live
+    /// series, its UIDs becoming free), with a record of who/when/why, and
+    /// recomputes the study's counters. Recover: brings back the most recently
+    /// deprecated series or study with that selector, unless live data with its
+    /// UIDs was stored since (`LiveDataExists`). Writes `journal`'s records in
+    /// the same transaction.
+    fn change_deprecation(
         &self,
         tenant: &TenantName,
-        series: &SeriesSelector,
+        action: DeprecationAction,
+        target: &DeprecationTarget,
         change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError>;
-
-    /// Hides the live study with every live series; its UIDs become free.
-    fn deprecate_study(
-        &self,
-        tenant: &TenantName,
-        study: &StudySelector,
-        change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError>;
-
-    /// Brings back the most recently deprecated series with that selector, unless
-    /// live data with its UIDs was stored since (`LiveDataExists`).
-    fn recover_series(
-        &self,
-        tenant: &TenantName,
-        series: &SeriesSelector,
-        change: &Change,
-    ) -> Result<DeprecationOutcome, RepositoryError>;
-
-    /// Brings back the most recently deprecated study with that selector.
-    fn recover_study(
-        &self,
-        tenant: &TenantName,
-        study: &StudySelector,
-        change: &Change,
+        journal: Recorder<'_, Deprecated>,
     ) -> Result<DeprecationOutcome, RepositoryError>;
 }
 
@@ -66,7 +47,7 @@ pub trait CorrectionStore: Send + Sync {
         &self,
         tenant: &TenantName,
         patient: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 
     /// New demographics for the patient with that ID (issuer when given), and
@@ -75,7 +56,7 @@ pub trait CorrectionStore: Send + Sync {
         &self,
         tenant: &TenantName,
         patient: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 
     /// Every study of `source` goes to `target`, created when missing.
@@ -84,7 +65,7 @@ pub trait CorrectionStore: Send + Sync {
         tenant: &TenantName,
         source: &PatientId,
         target: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 
     /// The study goes to the patient `target` (created when missing).
@@ -93,7 +74,7 @@ pub trait CorrectionStore: Send + Sync {
         tenant: &TenantName,
         study: &StudyInstanceUid,
         target: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 
     /// Every series of `source` goes to the study `target` (created with these
@@ -104,7 +85,7 @@ pub trait CorrectionStore: Send + Sync {
         source: &StudyInstanceUid,
         target: &StudyAttributes,
         patient: &PatientAttributes,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 
     /// The series of the two studies change places.
@@ -113,7 +94,7 @@ pub trait CorrectionStore: Send + Sync {
         tenant: &TenantName,
         source: &StudyInstanceUid,
         target: &StudyInstanceUid,
-        change: &Change,
+        journal: Recorder<'_, Corrected>,
     ) -> Result<CorrectionOutcome, RepositoryError>;
 }
 
@@ -124,7 +105,7 @@ pub trait OrderStore: Send + Sync {
         &self,
         tenant: &TenantName,
         order: &Order,
-        change: &Change,
+        journal: Recorder<'_, Order>,
     ) -> Result<OrderOutcome, RepositoryError>;
 
     /// `NotFound` when no order has that StudyInstanceUID.
@@ -132,7 +113,7 @@ pub trait OrderStore: Send + Sync {
         &self,
         tenant: &TenantName,
         study: &StudyInstanceUid,
-        change: &Change,
+        journal: Recorder<'_, Order>,
     ) -> Result<OrderOutcome, RepositoryError>;
 }
 
@@ -145,8 +126,8 @@ pub trait RelocationStore: Send + Sync {
         tenant: &TenantName,
         study: &StudySelector,
     ) -> Result<RelocationLookup, RepositoryError>;
-    /// Records the copies on `target` in one transaction, with the event and the
-    /// audit record, and returns the old objects no row refers to any more (a
+    /// Records the copies on `target` in one transaction, with `journal`'s
+    /// records, and returns the old objects no row refers to any more (a
     /// deprecated row of another study may share one). Fails with `Conflict`,
     /// changing nothing, when a row no longer names the object that was copied.
     fn switch_medium(
@@ -155,6 +136,6 @@ pub trait RelocationStore: Send + Sync {
         study: &StudyInstanceUid,
         target: &MediumName,
         moved: &[RelocatedFile],
-        change: &Change,
+        journal: Recorder<'_, StudyRef>,
     ) -> Result<Vec<StudyFile>, RepositoryError>;
 }

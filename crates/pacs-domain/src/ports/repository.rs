@@ -2,7 +2,8 @@
 
 use crate::ids::{SeriesInstanceUid, SopInstanceUid, StudyInstanceUid, TenantName};
 use crate::model::{
-    BlobLocation, NewInstance, Query, QueryMatch, StoreOutcome, StoredInstance, StudyEvent,
+    BlobLocation, NewInstance, Query, QueryMatch, StoreOutcome, StorePolicy, StoredInstance,
+    StudyEvent,
 };
 
 /// Why a repository operation failed.
@@ -20,18 +21,21 @@ pub enum RepositoryError {
 
 /// Indexing of received instances.
 pub trait InstanceIndex: Send + Sync {
-    /// Indexes `batch` in one transaction, with its events, and returns one outcome
-    /// per instance, in order. Contract:
+    /// Indexes `batch` in one transaction, with the journal `policy` builds from
+    /// what indexing did, and returns one outcome per instance, in order. Contract:
     /// - an existing live SOP Instance UID with the same SHA-1 MUST give `AlreadyStored`
     ///   and change nothing;
     /// - an existing live SOP Instance UID with other content MUST give `Conflict`;
     /// - a live series UID that belongs to another study MUST give `Conflict`;
     /// - patient and study rows are created when missing; existing ones are not changed
-    ///   (the database is the truth for their values).
+    ///   (the database is the truth for their values);
+    /// - with `policy.unique_barcodes`, an instance whose Container Identifier another
+    ///   live instance carries MUST give `BarcodeTaken`.
     fn store(
         &self,
         tenant: &TenantName,
         batch: &[NewInstance],
+        policy: &StorePolicy<'_>,
     ) -> Result<Vec<StoreOutcome>, RepositoryError>;
 
     /// The stored bytes of the live instance `sop`, if any.

@@ -28,18 +28,18 @@ fn storing_is_idempotent_and_conflicts_are_refused() {
             instance("P1", 1, 1, 2, "bb"),
             instance("P1", 1, 2, 3, "cc"),
         ];
-        let out = db.store(&ten, &batch).unwrap();
+        let out = store(db, &ten, &batch).unwrap();
         assert_eq!(out, vec![StoreOutcome::Stored; 3], "{}", t.name);
         // Same content again: nothing changes.
         assert_eq!(
-            db.store(&ten, &batch[..1]).unwrap(),
+            store(db, &ten, &batch[..1]).unwrap(),
             vec![StoreOutcome::AlreadyStored]
         );
         // Same SOP Instance UID, other content.
         let other = instance("P1", 1, 1, 1, "zz");
         assert!(
             matches!(
-                db.store(&ten, &[other]).unwrap()[0],
+                store(db, &ten, &[other]).unwrap()[0],
                 StoreOutcome::Conflict(_)
             ),
             "{}",
@@ -49,7 +49,7 @@ fn storing_is_idempotent_and_conflicts_are_refused() {
         let moved = instance("P1", 2, 1, 9, "dd");
         assert!(
             matches!(
-                db.store(&ten, &[moved]).unwrap()[0],
+                store(db, &ten, &[moved]).unwrap()[0],
                 StoreOutcome::Conflict(_)
             ),
             "{}",
@@ -57,8 +57,7 @@ fn storing_is_idempotent_and_conflicts_are_refused() {
         );
         // Another tenant is another namespace.
         assert_eq!(
-            db.store(&tenant("t2"), &[instance("P1", 1, 1, 1, "zz")])
-                .unwrap(),
+            store(db, &tenant("t2"), &[instance("P1", 1, 1, 1, "zz")]).unwrap(),
             vec![StoreOutcome::Stored]
         );
 
@@ -103,7 +102,7 @@ fn queries_match_by_level_and_key() {
             }
         }
         assert!(
-            db.store(&ten, &batch)
+            store(db, &ten, &batch)
                 .unwrap()
                 .iter()
                 .all(|o| *o == StoreOutcome::Stored)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pacs_domain::ports::{EventLog, InstanceIndex};
+use pacs_domain::ports::EventLog;
 
 use crate::support::*;
 
@@ -52,7 +52,7 @@ fn a_poller_sees_every_event_exactly_once_under_concurrent_writers() {
                                 instance(&format!("P{w}"), k, k, k, "ab")
                             })
                             .collect();
-                        db.store(&ten, &batch).unwrap();
+                        store(&db, &ten, &batch).unwrap();
                     }
                 })
             })

@@ -4,4 +4,5 @@
 
 mod contract;
 mod events;
+mod management;
 mod support;

@@ -83,6 +83,54 @@ pub fn databases() -> Vec<TestDb> {
     all
 }
 
+/// A journal in the archive's manner: an event per new study and per stored
+/// instance (the use cases decide the real ones; the contract is that what the
+/// recorder returns is written, in order, with the change).
+pub fn journal(batch: &[NewInstance], steps: &[Indexed]) -> Journal {
+    let events = steps
+        .iter()
+        .map(|step| match step {
+            Indexed::StudyCreated { instance } => {
+                let mut e = NewEvent::new(EventType::StudyCreated);
+                e.study_uid = Some(batch[*instance].header.study.study_uid.clone());
+                e
+            }
+            Indexed::Stored { instance, study } => {
+                let mut e = NewEvent::new(EventType::InstanceStored).detail(
+                    "sopInstanceUid",
+                    batch[*instance].header.instance.sop_uid.as_str(),
+                );
+                e.study_uid = Some(study.uid.clone());
+                e.patient_id = Some(study.patient_id.clone());
+                e.accession_number = study.accession.clone();
+                e
+            }
+        })
+        .collect();
+    Journal {
+        events,
+        audit: None,
+    }
+}
+
+/// Indexes `batch` with [`journal`], slide barcodes not checked.
+pub fn store(
+    db: &Database,
+    tenant: &TenantName,
+    batch: &[NewInstance],
+) -> Result<Vec<StoreOutcome>, pacs_domain::ports::RepositoryError> {
+    use pacs_domain::ports::InstanceIndex;
+    let journal = |steps: &[Indexed]| journal(batch, steps);
+    db.store(
+        tenant,
+        batch,
+        &StorePolicy {
+            journal: &journal,
+            unique_barcodes: false,
+        },
+    )
+}
+
 pub fn tenant(name: &str) -> TenantName {
     TenantName::new(name).unwrap()
 }
