@@ -163,10 +163,13 @@ pub async fn create(
         })?;
     let mut store = StoreRequest::new(ports.clone(), tenant.clone(), calling, Some(study));
     let part = futures_util::stream::once(std::future::ready(Ok(Bytes::from(bytes))));
-    store
-        .add_part(Box::pin(part))
-        .await
-        .map_err(|e| KosError::from_app(e, "dicom"))?;
+    store.add_part(Box::pin(part)).await.map_err(|e| match e {
+        // Staging failed (the part is staged as it is added).
+        AppError::Internal(m) if m.starts_with("storage error") => {
+            KosError::new("INTERNAL_IO_ERROR", m)
+        }
+        other => KosError::from_app(other, "dicom"),
+    })?;
     let report = store
         .finish()
         .await
