@@ -82,6 +82,10 @@ impl From<StorageError> for AppError {
             }
             StorageError::Unavailable { .. } => AppError::Unavailable(e.to_string()),
             StorageError::Io(m) => AppError::Internal(format!("storage error: {m}")),
+            StorageError::Source(m) => AppError::invalid(
+                "incomplete_body",
+                format!("the body could not be received: {m}"),
+            ),
         }
     }
 }

@@ -171,7 +171,7 @@ pub fn read_frames(
         }
         return Ok(FrameReader {
             source: Source::Indexed {
-                blob: medium.open(&inst.blob.key)?,
+                blob: medium.blocking_reader(&inst.blob.key)?,
                 index: index.clone(),
                 decode,
             },
@@ -188,7 +188,7 @@ pub fn read_frames(
     }
     // No index (big endian, deflated): the object is read whole, which is what
     // these rare, small cases cost.
-    let mut r = medium.open(&inst.blob.key)?;
+    let mut r = medium.blocking_reader(&inst.blob.key)?;
     r.seek(SeekFrom::Start(0))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let frames =

@@ -1,16 +1,17 @@
 //! Storing received DICOM instances (STOW-RS, later DIMSE C-STORE).
 //!
-//! Each part is staged durably on the tenant's medium while it arrives, parsed,
-//! checked, and committed under its final key; when every part is in, all of
-//! them are indexed in one transaction. Only then is the request acknowledged,
-//! and files whose indexing did not happen are removed.
+//! Each part is staged on the tenant's medium while it arrives, then parsed and
+//! checked; when every part is in, all of them are committed durably under
+//! their final keys and indexed in one transaction. Only then is the request
+//! acknowledged, and files whose indexing did not happen are removed.
 
 use std::time::SystemTime;
 
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{BlobLocation, InstanceHeader, NewInstance, StoreOutcome};
-use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
+use pacs_domain::ports::{IncomingBytes, ObjectName, StagedBlob};
 
+use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 
@@ -62,9 +63,8 @@ struct Placed {
     created: bool,
 }
 
-/// One store request in progress. It owns what it needs, so that its blocking
-/// steps can run on a worker thread. Dropping it before `finish` discards
-/// every staged part: nothing of a refused request is kept.
+/// One store request in progress. Dropping it before `finish` discards every
+/// staged part: nothing of a refused request is kept.
 pub struct StoreRequest {
     ports: Ports,
     tenant: Tenant,
@@ -102,25 +102,28 @@ impl StoreRequest {
         }
     }
 
-    /// Where the next part's bytes go while they arrive.
-    pub fn begin_part(&self) -> Result<Box<dyn BlobWriter>, AppError> {
-        Ok(self.ports.media.default_medium().begin()?)
-    }
-
-    /// Parses a staged part (blocking). A part that is not a valid DICOM Part 10
-    /// object is an `Invalid` error: the caller answers 400 and drops the
-    /// request. Conflicts with stored instances are decided when
-    /// indexing, in one transaction.
-    pub fn add_part(&mut self, mut staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
+    /// Stages one part's bytes as they arrive on the default medium, then
+    /// parses its header. A part that is not a valid DICOM Part 10 object is an
+    /// `Invalid` error: the caller answers 400 and drops the request. Conflicts
+    /// with stored instances are decided when indexing, in one transaction.
+    pub async fn add_part(&mut self, bytes: IncomingBytes<'_>) -> Result<(), AppError> {
         let part = self.parsed.len() + self.failed.len() + 1;
-        let header =
-            pacs_dicom_ops::read_header(staged.reader()?).map_err(|e| match AppError::from(e) {
-                AppError::Invalid { code, message } => AppError::invalid(
-                    code,
-                    format!("part {part} is not a valid DICOM instance: {message}"),
-                ),
-                other => other,
-            })?;
+        let mut staged = self.ports.media.default_medium().stage(bytes).await?;
+        // Parsing is synchronous: the staged bytes are local, read off the async workers.
+        let (staged, header) = blocking(move || {
+            let header =
+                pacs_dicom_ops::read_header(staged.reader()?).map_err(
+                    |e| match AppError::from(e) {
+                        AppError::Invalid { code, message } => AppError::invalid(
+                            code,
+                            format!("part {part} is not a valid DICOM instance: {message}"),
+                        ),
+                        other => other,
+                    },
+                )?;
+            Ok((staged, header))
+        })
+        .await?;
         if let Some(expected) = &self.expected_study
             && expected != &header.study.study_uid
         {
@@ -140,8 +143,8 @@ impl StoreRequest {
     }
 
     /// Commits every parsed part to the medium (durably, under its final key),
-    /// then indexes them all in one transaction (blocking), and reports.
-    pub fn finish(mut self) -> Result<StoreReport, AppError> {
+    /// then indexes them all in one transaction, and reports.
+    pub async fn finish(mut self) -> Result<StoreReport, AppError> {
         let medium = self.ports.media.default_medium().clone();
         let parsed = std::mem::take(&mut self.parsed);
         let mut headers = Vec::with_capacity(parsed.len());
@@ -159,11 +162,7 @@ impl StoreRequest {
             headers.push((p.header, p.staged.size(), p.staged.sha1().to_owned()));
             items.push((p.staged, name));
         }
-        let committed = if items.is_empty() {
-            Vec::new()
-        } else {
-            medium.commit(items)?
-        };
+        let committed = medium.commit(items).await?;
         let placed: Vec<Placed> = headers
             .into_iter()
             .zip(committed)
@@ -191,11 +190,14 @@ impl StoreRequest {
         let outcomes = if batch.is_empty() {
             Vec::new()
         } else {
-            match crate::journal::index(&self.ports, &self.tenant, &batch, false) {
+            let (ports, tenant) = (self.ports.clone(), self.tenant.clone());
+            match blocking(move || Ok(crate::journal::index(&ports, &tenant, &batch, false)?))
+                .await
+            {
                 Ok(o) => o,
                 Err(e) => {
-                    self.remove_created(placed.iter());
-                    return Err(e.into());
+                    self.remove_created(placed.iter()).await;
+                    return Err(e);
                 }
             }
         };
@@ -216,7 +218,7 @@ impl StoreRequest {
                 }
                 refused => {
                     let message = refused.refusal().unwrap_or_default();
-                    self.remove_created(std::iter::once(p));
+                    self.remove_created(std::iter::once(p)).await;
                     report.failed.push(FailedRef {
                         sop: i.sop_uid.clone(),
                         sop_class: i.sop_class.clone(),
@@ -229,25 +231,23 @@ impl StoreRequest {
         Ok(report)
     }
 
-    fn remove_created<'p>(&self, placed: impl Iterator<Item = &'p Placed>) {
+    async fn remove_created<'p>(&self, placed: impl Iterator<Item = &'p Placed>) {
         for p in placed.filter(|p| p.created) {
             // Another request may have stored the same content under the same key.
-            let sop = &p.header.instance.sop_uid;
-            if let Ok(Some(live)) = self.ports.instances.find_live(&self.tenant.name, sop)
+            let (index, tenant) = (self.ports.instances.clone(), self.tenant.name.clone());
+            let sop = p.header.instance.sop_uid.clone();
+            if let Ok(Some(live)) = blocking(move || Ok(index.find_live(&tenant, &sop)?)).await
                 && live.key == p.blob.key
                 && live.medium == p.blob.medium
             {
                 continue;
             }
-            match self
-                .ports
-                .media
-                .get(&p.blob.medium)
-                .map(|m| m.delete(&p.blob.key))
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => log::warn!("could not remove unindexed object {}: {e}", p.blob.key),
-                Err(e) => log::warn!("could not remove unindexed object {}: {e}", p.blob.key),
+            let removed = match self.ports.media.get(&p.blob.medium) {
+                Ok(m) => m.delete(&p.blob.key).await.map_err(AppError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = removed {
+                log::warn!("could not remove unindexed object {}: {e}", p.blob.key);
             }
         }
     }

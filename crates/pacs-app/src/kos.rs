@@ -1,12 +1,13 @@
 //! Key Object Selection manifests of a study (source document "KOS APIs"):
 //! generated on request, or created and stored as a new instance of the study.
 
-use std::io::Write;
+use bytes::Bytes;
 
 use pacs_dicom_ops::{KosInput, KosReference, ReferenceKind, build_kos};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use pacs_domain::model::StoredInstance;
 
+use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 use crate::ingest::StoreRequest;
@@ -124,7 +125,7 @@ pub fn generate(
 
 /// `POST /studies/createKos`: generates the manifest and stores it as a new
 /// instance in a new KO series of the study, received from `calling_ae`.
-pub fn create(
+pub async fn create(
     ports: &Ports,
     tenant: &Tenant,
     study: Option<&str>,
@@ -143,8 +144,15 @@ pub fn create(
         .unwrap_or(tenant.ae_title.as_str());
     let calling = AeTitle::new(calling)
         .map_err(|e| KosError::new("MALFORMED_JSON", format!("callingAE: {e}")))?;
-    let (sop_uid, bytes) =
-        generate(ports, tenant, &study, retrieve_base_url).map_err(|e| match e {
+    let (p, t, s, base) = (
+        ports.clone(),
+        tenant.clone(),
+        study.clone(),
+        retrieve_base_url.to_owned(),
+    );
+    let (sop_uid, bytes) = blocking(move || generate(&p, &t, &s, &base))
+        .await
+        .map_err(|e| match e {
             AppError::NotFound { .. } => {
                 KosError::new("STUDY_NOT_FOUND", format!("study {study} not found"))
             }
@@ -154,19 +162,18 @@ pub fn create(
             other => KosError::from_app(other, "generate"),
         })?;
     let mut store = StoreRequest::new(ports.clone(), tenant.clone(), calling, Some(study));
-    let mut writer = store
-        .begin_part()
-        .map_err(|e| KosError::from_app(e, "store"))?;
-    writer
-        .write_all(&bytes)
-        .map_err(|e| KosError::new("INTERNAL_IO_ERROR", e.to_string()))?;
-    let staged = writer
+    let part = futures_util::stream::once(std::future::ready(Ok(Bytes::from(bytes))));
+    store.add_part(Box::pin(part)).await.map_err(|e| match e {
+        // Staging failed (the part is staged as it is added).
+        AppError::Internal(m) if m.starts_with("storage error") => {
+            KosError::new("INTERNAL_IO_ERROR", m)
+        }
+        other => KosError::from_app(other, "dicom"),
+    })?;
+    let report = store
         .finish()
-        .map_err(|e| KosError::new("INTERNAL_IO_ERROR", e.to_string()))?;
-    store
-        .add_part(staged)
-        .map_err(|e| KosError::from_app(e, "dicom"))?;
-    let report = store.finish().map_err(|e| KosError::from_app(e, "index"))?;
+        .await
+        .map_err(|e| KosError::from_app(e, "index"))?;
     if report.stored.len() != 1 {
         let why = report
             .failed

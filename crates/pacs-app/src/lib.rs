@@ -6,9 +6,11 @@
 //! Business rules live here, not in HTTP handlers; every function takes the
 //! tenant it acts for and the [`Ports`] it needs.
 //!
-//! Use cases that touch files or the database are blocking: call them from a
-//! thread that may block.
+//! Use cases that touch the storage media are async (the blob-store port
+//! streams) and run their synchronous steps on tokio's blocking pool; the
+//! others are blocking: call them from a thread that may block.
 
+mod blocking;
 mod context;
 pub mod corrections;
 pub mod count;

@@ -3,15 +3,15 @@
 //! then switches the index in one transaction, then deletes the old copies: a
 //! failure at any step leaves the study readable where it was.
 
-use std::io;
 use std::sync::Arc;
 
 use pacs_domain::model::{
     Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef,
 };
-use pacs_domain::ports::{BlobStore, RepositoryError, StorageError};
+use pacs_domain::ports::{BlobStore, ByteRange, RepositoryError, StorageError};
 use serde::{Deserialize, Serialize};
 
+use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
 use crate::deprecation::{bad, select_study};
 use crate::error::AppError;
@@ -65,36 +65,42 @@ fn target<'a>(ports: &'a Ports, r: &RelocationRequest) -> Result<&'a Arc<dyn Blo
     }
 }
 
-/// Copies one object to `to`, verifying its SHA-1; returns its key there and
-/// whether this call created it.
-fn copy(ports: &Ports, file: &StudyFile, to: &dyn BlobStore) -> Result<(String, bool), AppError> {
+/// Copies one object to `to` (streamed from one medium into the other's
+/// staging), verifying its SHA-1; returns its key there and whether this call
+/// created it.
+async fn copy(
+    ports: &Ports,
+    file: &StudyFile,
+    to: &dyn BlobStore,
+) -> Result<(String, bool), AppError> {
     let from = ports.media.get(&file.medium)?;
     let storage = |e: StorageError| system_error(format!("copy of {}: {e}", file.key));
-    let mut reader = from.open(&file.key).map_err(storage)?;
-    let mut writer = to.begin().map_err(storage)?;
-    io::copy(&mut reader, &mut writer).map_err(|e| storage(e.into()))?;
-    let staged = writer.finish().map_err(storage)?;
+    let bytes = from
+        .read(&file.key, ByteRange::ALL)
+        .await
+        .map_err(storage)?;
+    let staged = to.stage(bytes).await.map_err(storage)?;
     if !staged.sha1().eq_ignore_ascii_case(&file.sha1) {
         return Err(system_error(format!(
             "copy of {} does not have the recorded SHA-1",
             file.key
         )));
     }
-    let placed = to.place(staged, &file.key).map_err(storage)?;
+    let placed = to.place(staged, &file.key).await.map_err(storage)?;
     Ok((placed.key, placed.created))
 }
 
 /// Removes the copies this relocation created, after a failure.
-fn undo(to: &dyn BlobStore, created: &[String]) {
+async fn undo(to: &dyn BlobStore, created: &[String]) {
     for key in created {
-        if let Err(e) = to.delete(key) {
+        if let Err(e) = to.delete(key).await {
             log::warn!("relocation: could not remove the copy {key}: {e}");
         }
     }
 }
 
 /// `POST /studies/relocation`.
-pub fn relocate_study(
+pub async fn relocate_study(
     ports: &Ports,
     tenant: &Tenant,
     r: &RelocationRequest,
@@ -106,11 +112,14 @@ pub fn relocate_study(
         author,
         reason: None,
     };
-    let (study, files) = match ports
-        .relocations
-        .study_files(&tenant.name, &selector)
-        .map_err(system_error)?
-    {
+    let (relocations, name) = (ports.relocations.clone(), tenant.name.clone());
+    let found = blocking(move || {
+        relocations
+            .study_files(&name, &selector)
+            .map_err(system_error)
+    })
+    .await?;
+    let (study, files) = match found {
         RelocationLookup::NotFound => {
             return Err(AppError::not_found("study_not_found", "Study not found"));
         }
@@ -134,7 +143,7 @@ pub fn relocate_study(
     let mut moved = Vec::new();
     let mut created = Vec::new();
     for file in files.into_iter().filter(|f| &f.medium != to.name()) {
-        match copy(ports, &file, to.as_ref()) {
+        match copy(ports, &file, to.as_ref()).await {
             Ok((new_key, was_created)) => {
                 if was_created {
                     created.push(new_key.clone());
@@ -142,7 +151,7 @@ pub fn relocate_study(
                 moved.push(RelocatedFile { file, new_key });
             }
             Err(e) => {
-                undo(to.as_ref(), &created);
+                undo(to.as_ref(), &created).await;
                 return Err(e);
             }
         }
@@ -150,28 +159,35 @@ pub fn relocate_study(
     if moved.is_empty() {
         return Ok(());
     }
-    let journal = |s: &StudyRef| journal::relocation(&change, to.name().as_str(), moved.len(), s);
-    let orphans =
-        match ports
-            .relocations
-            .switch_medium(&tenant.name, &study, to.name(), &moved, &journal)
-        {
-            Ok(o) => o,
-            Err(e) => {
-                undo(to.as_ref(), &created);
-                return Err(match e {
-                    RepositoryError::Conflict(why) => system_error(why),
-                    other => system_error(other),
-                });
-            }
-        };
+    let (relocations, name, medium) = (
+        ports.relocations.clone(),
+        tenant.name.clone(),
+        to.name().clone(),
+    );
+    let switched = blocking(move || {
+        let journal = |s: &StudyRef| journal::relocation(&change, medium.as_str(), moved.len(), s);
+        relocations
+            .switch_medium(&name, &study, &medium, &moved, &journal)
+            .map_err(|e| match e {
+                RepositoryError::Conflict(why) => system_error(why),
+                other => system_error(other),
+            })
+    })
+    .await;
+    let orphans = match switched {
+        Ok(o) => o,
+        Err(e) => {
+            undo(to.as_ref(), &created).await;
+            return Err(e);
+        }
+    };
     // The index names the new copies now: the old ones can go. A failure here
     // only leaves an unreferenced file behind.
     for old in orphans {
-        let deleted = ports
-            .media
-            .get(&old.medium)
-            .and_then(|m| m.delete(&old.key).map_err(AppError::from));
+        let deleted = match ports.media.get(&old.medium) {
+            Ok(m) => m.delete(&old.key).await.map_err(AppError::from),
+            Err(e) => Err(e),
+        };
         if let Err(e) = deleted {
             log::warn!("relocation: old copy {} not removed: {e}", old.key);
         }

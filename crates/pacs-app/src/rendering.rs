@@ -82,7 +82,10 @@ pub fn render(
     }
     let jpeg = {
         let _slot = r.slots.take();
-        let reader = ports.media.get(&inst.blob.medium)?.open(&inst.blob.key)?;
+        let reader = ports
+            .media
+            .get(&inst.blob.medium)?
+            .blocking_reader(&inst.blob.key)?;
         render_jpeg(reader, inst.frame_index.as_ref(), spec).map_err(render_error)?
     };
     let jpeg = Arc::new(jpeg);

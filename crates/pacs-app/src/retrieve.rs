@@ -1,13 +1,16 @@
 //! WADO-RS and WADO-URI retrieval: finding instances and opening their bytes,
 //! with the database's current patient and study values in every header.
 
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
+use bytes::Bytes;
+use futures_util::StreamExt;
 use pacs_dicom_ops::{corrected_metadata, json_array, rewrite_header};
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
-use pacs_domain::model::StoredInstance;
-use pacs_domain::ports::BlobRead;
+use pacs_domain::model::{BlobLocation, StoredInstance};
+use pacs_domain::ports::{ByteRange, ByteStream};
 
+use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 
@@ -90,77 +93,86 @@ pub fn locate_object(
     }
 }
 
-/// The bytes of an instance as retrieval returns them.
-pub enum InstanceBytes {
-    /// The stored file as it is (its header is current).
-    AsStored(Box<dyn BlobRead>),
-    /// A corrected header, then (when present) the stored bytes from the reader's
-    /// current position to its end.
-    Corrected {
-        head: Vec<u8>,
-        tail: Option<Box<dyn BlobRead>>,
-    },
+/// The bytes of an instance as retrieval returns them, streamed from its medium.
+pub struct InstanceBytes {
+    /// Total length of what the stream yields.
+    pub len: u64,
+    pub stream: ByteStream,
 }
 
 impl std::fmt::Debug for InstanceBytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InstanceBytes::AsStored(r) => write!(f, "AsStored({} bytes)", r.len()),
-            InstanceBytes::Corrected { head, .. } => {
-                write!(f, "Corrected(head {} bytes)", head.len())
-            }
-        }
+        write!(f, "InstanceBytes({} bytes)", self.len)
     }
 }
 
-impl InstanceBytes {
-    /// Total length of what will be returned.
-    pub fn len(&mut self) -> Result<u64, AppError> {
-        Ok(match self {
-            InstanceBytes::AsStored(r) => r.len(),
-            InstanceBytes::Corrected { head, tail } => {
-                let rest = match tail {
-                    Some(t) => {
-                        let pos = t
-                            .stream_position()
-                            .map_err(|e| AppError::Internal(e.to_string()))?;
-                        t.len() - pos
-                    }
-                    None => 0,
-                };
-                head.len() as u64 + rest
-            }
-        })
-    }
-
-    pub fn is_empty(&mut self) -> Result<bool, AppError> {
-        Ok(self.len()? == 0)
-    }
-
-    /// The bytes as one reader, from where they start.
-    pub fn into_reader(self) -> Box<dyn std::io::Read + Send> {
-        match self {
-            InstanceBytes::AsStored(r) => Box::new(r),
-            InstanceBytes::Corrected { head, tail } => {
-                let head = std::io::Cursor::new(head);
-                match tail {
-                    Some(t) => Box::new(std::io::Read::chain(head, t)),
-                    None => Box::new(head),
-                }
-            }
-        }
-    }
-}
-
-/// Opens an instance for retrieval (blocking): the stored file as received while
-/// its patient and study were not corrected, else a header with the database's
-/// current values spliced in front of the stored pixel data. The stored file is
-/// never changed.
-pub fn open(ports: &Ports, instance: &StoredInstance) -> Result<InstanceBytes, AppError> {
-    let medium = ports.media.get(&instance.blob.medium)?;
-    let reader = medium.open(&instance.blob.key)?;
+/// Opens an instance for retrieval: the stored file as received while its
+/// patient and study were not corrected, else a header with the database's
+/// current values followed by the stored pixel data. The stored file is never
+/// changed; the rewritten header is built from the start of the file (read
+/// synchronously off the async workers), the rest streams from the medium.
+pub async fn open(ports: &Ports, instance: &StoredInstance) -> Result<InstanceBytes, AppError> {
+    let medium = ports.media.get(&instance.blob.medium)?.clone();
+    let key = &instance.blob.key;
     if instance.uncorrected() {
-        return Ok(InstanceBytes::AsStored(reader));
+        return Ok(InstanceBytes {
+            len: instance.blob.size,
+            stream: medium.read(key, ByteRange::ALL).await?,
+        });
+    }
+    let (m, k) = (medium.clone(), key.clone());
+    let (offset, patient, study) = (
+        instance.pixel_data_offset,
+        instance.patient.clone(),
+        instance.study.clone(),
+    );
+    let rewritten = blocking(move || {
+        let reader = m.blocking_reader(&k)?;
+        Ok(rewrite_header(reader, offset, &patient, &study)?)
+    })
+    .await?;
+    let head_len = rewritten.bytes.len() as u64;
+    let head = futures_util::stream::once(std::future::ready(Ok(Bytes::from(rewritten.bytes))));
+    Ok(match rewritten.resume_at {
+        Some(at) => InstanceBytes {
+            len: head_len + instance.blob.size.saturating_sub(at),
+            stream: Box::pin(head.chain(medium.read(key, ByteRange::from(at)).await?)),
+        },
+        None => InstanceBytes {
+            len: head_len,
+            stream: Box::pin(head),
+        },
+    })
+}
+
+/// The length of a stored object, as its medium has it.
+pub async fn stored_len(ports: &Ports, blob: &BlobLocation) -> Result<u64, AppError> {
+    Ok(ports.media.get(&blob.medium)?.len(&blob.key).await?)
+}
+
+/// `range` of a stored object, streamed from its medium.
+pub async fn read_stored(
+    ports: &Ports,
+    blob: &BlobLocation,
+    range: ByteRange,
+) -> Result<ByteStream, AppError> {
+    Ok(ports
+        .media
+        .get(&blob.medium)?
+        .read(&blob.key, range)
+        .await?)
+}
+
+/// The bytes of an instance as retrieval returns them, as one reader
+/// (blocking), for the synchronous writers (zips).
+pub fn open_reader(
+    ports: &Ports,
+    instance: &StoredInstance,
+) -> Result<Box<dyn Read + Send>, AppError> {
+    let medium = ports.media.get(&instance.blob.medium)?;
+    let reader = medium.blocking_reader(&instance.blob.key)?;
+    if instance.uncorrected() {
+        return Ok(Box::new(reader));
     }
     let rewritten = rewrite_header(
         reader,
@@ -168,18 +180,15 @@ pub fn open(ports: &Ports, instance: &StoredInstance) -> Result<InstanceBytes, A
         &instance.patient,
         &instance.study,
     )?;
-    let tail = match rewritten.resume_at {
+    let head = std::io::Cursor::new(rewritten.bytes);
+    Ok(match rewritten.resume_at {
         Some(offset) => {
-            let mut r = medium.open(&instance.blob.key)?;
+            let mut r = medium.blocking_reader(&instance.blob.key)?;
             r.seek(SeekFrom::Start(offset))
                 .map_err(|e| AppError::Internal(e.to_string()))?;
-            Some(r)
+            Box::new(head.chain(r))
         }
-        None => None,
-    };
-    Ok(InstanceBytes::Corrected {
-        head: rewritten.bytes,
-        tail,
+        None => Box::new(head),
     })
 }
 

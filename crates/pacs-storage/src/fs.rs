@@ -1,23 +1,26 @@
 //! Filesystem "physical media": a directory per medium, written once, atomically.
 //!
-//! A write goes to a temporary file in `<root>/.staging`. `commit` makes the
-//! staged bytes durable (one `fdatasync` per file, or one `syncfs` for a batch
-//! of files), links each file under its final key without replacing anything,
-//! and fsyncs the directories that gained entries: only then does the caller
-//! record the keys in the database, so a crash never leaves a row without its
-//! file, and a file under a final key always has its full content.
+//! A write goes to a temporary file in `<root>/.staging` (`staging.rs`).
+//! `commit` makes the staged bytes durable (one `fdatasync` per file, or one
+//! `syncfs` for a batch of files), links each file under its final key without
+//! replacing anything, and fsyncs the directories that gained entries: only
+//! then does the caller record the keys in the database, so a crash never
+//! leaves a row without its file, and a file under a final key always has its
+//! full content. File work runs on tokio's blocking pool.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use pacs_domain::model::MediumName;
 use pacs_domain::ports::{
-    BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
+    BlobRead, BlobStore, BoxFuture, ByteRange, ByteStream, CommittedBlob, IncomingBytes,
+    LocalBoxFuture, ObjectName, StagedBlob, StorageError,
 };
-use sha1::{Digest, Sha1};
 
 use crate::keys::{check_key, key_for};
+use crate::reading::{FsReader, range_stream};
+use crate::staging::{self, FsStaged};
 
 const STAGING: &str = ".staging";
 
@@ -53,6 +56,14 @@ impl FsMedium {
         check_key(key)?;
         Ok(self.root.join(key))
     }
+
+    /// What the blocking commit needs, to move to a blocking thread.
+    fn dir(&self) -> Durable {
+        Durable {
+            root: self.root.clone(),
+            fsync: self.fsync,
+        }
+    }
 }
 
 /// A staged object of this kind of medium (commit and place take only those).
@@ -60,7 +71,7 @@ fn fs_staged(blob: Box<dyn StagedBlob>) -> Result<FsStaged, StorageError> {
     blob.into_any()
         .downcast::<FsStaged>()
         .map(|b| *b)
-        .map_err(|_| StorageError::Io("object staged by another medium".into()))
+        .map_err(|_| StorageError::Io(io::Error::other("object staged by another medium")))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -99,7 +110,13 @@ fn create_dirs_durably(root: &Path, dir: &Path, fsync: bool) -> io::Result<()> {
 /// device flush instead of many).
 const SYNCFS_FROM: usize = 4;
 
-impl FsMedium {
+/// The medium's root, for the blocking steps of a commit.
+struct Durable {
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl Durable {
     fn sync_data(&self, staged: &[(FsStaged, ObjectName)]) -> io::Result<()> {
         if staged.len() >= SYNCFS_FROM {
             let root = File::open(&self.root)?;
@@ -116,36 +133,6 @@ impl FsMedium {
             let _ = fs::remove_file(self.root.join(&c.key));
         }
     }
-}
-
-impl BlobStore for FsMedium {
-    fn name(&self) -> &MediumName {
-        &self.name
-    }
-
-    fn begin(&self) -> Result<Box<dyn BlobWriter>, StorageError> {
-        let file = tempfile::Builder::new()
-            .prefix("in-")
-            .tempfile_in(self.root.join(STAGING))?;
-        Ok(Box::new(FsWriter {
-            file,
-            hasher: Sha1::new(),
-            written: 0,
-            copy: Some(Vec::new()),
-            fsync: self.fsync,
-        }))
-    }
-
-    fn open(&self, key: &str) -> Result<Box<dyn BlobRead>, StorageError> {
-        let path = self.path_of(key)?;
-        match File::open(&path) {
-            Ok(file) => Ok(Box::new(FsReader::new(file)?)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(StorageError::NotFound(key.into()))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
 
     fn commit(
         &self,
@@ -155,13 +142,16 @@ impl BlobStore for FsMedium {
             .into_iter()
             .map(|(blob, name)| Ok((fs_staged(blob)?, name)))
             .collect::<Result<_, StorageError>>()?;
+        if staged.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.fsync {
             self.sync_data(&staged)?;
         }
         let mut committed: Vec<CommittedBlob> = Vec::with_capacity(staged.len());
         let mut dirs: Vec<PathBuf> = Vec::new();
         for (blob, name) in staged {
-            let placed = blob.link(&self.root, &name).inspect(|c| {
+            let placed = link(blob, &self.root, key_for(&name)).inspect(|c| {
                 if c.created {
                     let dir = self.root.join(&c.key);
                     dirs.push(dir.parent().unwrap_or(&self.root).to_path_buf());
@@ -186,13 +176,13 @@ impl BlobStore for FsMedium {
         Ok(committed)
     }
 
-    fn place(&self, blob: Box<dyn StagedBlob>, key: &str) -> Result<CommittedBlob, StorageError> {
-        check_key(key)?;
+    fn place(&self, blob: Box<dyn StagedBlob>, key: String) -> Result<CommittedBlob, StorageError> {
+        check_key(&key)?;
         let blob = fs_staged(blob)?;
         if self.fsync {
             blob.file.as_file().sync_data()?;
         }
-        let placed = blob.link_key(&self.root, key.to_owned())?;
+        let placed = link(blob, &self.root, key)?;
         if self.fsync && placed.created {
             let path = self.root.join(&placed.key);
             if let Err(e) = sync_dir(path.parent().unwrap_or(&self.root)) {
@@ -202,213 +192,138 @@ impl BlobStore for FsMedium {
         }
         Ok(placed)
     }
+}
 
-    fn delete(&self, key: &str) -> Result<(), StorageError> {
-        let path = self.path_of(key)?;
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn check(&self) -> Result<(), StorageError> {
-        let unavailable = |e: io::Error| StorageError::Unavailable {
-            medium: self.name.to_string(),
-            reason: e.to_string(),
-        };
-        let probe = tempfile::Builder::new()
-            .prefix("probe-")
-            .tempfile_in(self.root.join(STAGING))
-            .map_err(unavailable)?;
-        probe.as_file().write_all(b"ok").map_err(unavailable)?;
-        Ok(())
+/// Links a staged file under `key`, never replacing an existing one.
+fn link(blob: FsStaged, root: &Path, key: String) -> Result<CommittedBlob, StorageError> {
+    let target = root.join(&key);
+    let dir = target.parent().expect("keys have a tenant component");
+    create_dirs_durably(root, dir, blob.fsync)?;
+    match blob.file.persist_noclobber(&target) {
+        Ok(_) => Ok(CommittedBlob { key, created: true }),
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(CommittedBlob {
+            key,
+            created: false,
+        }),
+        Err(e) => Err(e.error.into()),
     }
 }
 
-/// Objects up to this size are also kept in memory while staged, so that
-/// parsing them does not read the file back.
-const KEEP_IN_MEMORY: usize = 1024 * 1024;
-
-/// Writes straight to the staging file: callers write in large slices.
-struct FsWriter {
-    file: tempfile::NamedTempFile,
-    hasher: Sha1,
-    written: u64,
-    copy: Option<Vec<u8>>,
-    fsync: bool,
-}
-
-impl FsWriter {
-    /// Counts written bytes, and keeps them while the object is small.
-    fn keep(&mut self, written: &[u8]) {
-        self.written += written.len() as u64;
-        match &mut self.copy {
-            Some(c) if c.len() + written.len() <= KEEP_IN_MEMORY => c.extend_from_slice(written),
-            _ => self.copy = None,
-        }
-    }
-}
-
-/// Slices at least this large are hashed on a second thread while they are
-/// written: hashing and copying into the page cache then overlap.
-const PARALLEL_HASH: usize = 256 * 1024;
-
-impl Write for FsWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.len() >= PARALLEL_HASH {
-            let (hasher, file) = (&mut self.hasher, &mut self.file);
-            std::thread::scope(|s| {
-                let hashing = s.spawn(|| hasher.update(buf));
-                let written = file.write_all(buf);
-                hashing
-                    .join()
-                    .map_err(|_| io::Error::other("hashing thread panicked"))?;
-                written
-            })?;
-            self.keep(buf);
-            return Ok(buf.len());
-        }
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.keep(&buf[..n]);
-        Ok(n)
+impl BlobStore for FsMedium {
+    fn name(&self) -> &MediumName {
+        &self.name
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
-impl BlobWriter for FsWriter {
-    fn written(&self) -> u64 {
-        self.written
-    }
-
-    fn finish(self: Box<Self>) -> Result<Box<dyn StagedBlob>, StorageError> {
-        let this = *self;
-        Ok(Box::new(FsStaged {
-            file: this.file,
-            copy: this.copy,
-            size: this.written,
-            sha1: hex::encode(this.hasher.finalize()),
-            fsync: this.fsync,
-        }))
-    }
-}
-
-struct FsStaged {
-    file: tempfile::NamedTempFile,
-    copy: Option<Vec<u8>>,
-    size: u64,
-    sha1: String,
-    fsync: bool,
-}
-
-impl std::fmt::Debug for FsStaged {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FsStaged")
-            .field("size", &self.size)
-            .field("sha1", &self.sha1)
-            .finish()
-    }
-}
-
-impl StagedBlob for FsStaged {
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn sha1(&self) -> &str {
-        &self.sha1
-    }
-
-    fn reader(&mut self) -> Result<Box<dyn BlobRead>, StorageError> {
-        match self.copy.take() {
-            Some(bytes) => Ok(Box::new(MemReader(io::Cursor::new(bytes)))),
-            None => Ok(Box::new(FsReader::new(self.file.reopen()?)?)),
-        }
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
-        self
-    }
-}
-
-impl FsStaged {
-    /// Links the staged file under its key, never replacing an existing one.
-    fn link(self, root: &Path, name: &ObjectName) -> Result<CommittedBlob, StorageError> {
-        self.link_key(root, key_for(name))
-    }
-
-    fn link_key(self, root: &Path, key: String) -> Result<CommittedBlob, StorageError> {
-        let target = root.join(&key);
-        let dir = target.parent().expect("keys have a tenant component");
-        create_dirs_durably(root, dir, self.fsync)?;
-        match self.file.persist_noclobber(&target) {
-            Ok(_) => Ok(CommittedBlob { key, created: true }),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(CommittedBlob {
-                key,
-                created: false,
-            }),
-            Err(e) => Err(e.error.into()),
-        }
-    }
-}
-
-/// A stored file opened for reading.
-struct FsReader {
-    file: io::BufReader<File>,
-    len: u64,
-}
-
-impl FsReader {
-    fn new(file: File) -> io::Result<Self> {
-        let len = file.metadata()?.len();
-        Ok(Self {
-            file: io::BufReader::with_capacity(128 * 1024, file),
-            len,
+    fn stage<'a>(
+        &'a self,
+        bytes: IncomingBytes<'a>,
+    ) -> LocalBoxFuture<'a, Result<Box<dyn StagedBlob>, StorageError>> {
+        Box::pin(async move {
+            let staged = staging::stage(self.root.join(STAGING), self.fsync, bytes).await?;
+            Ok(Box::new(staged) as Box<dyn StagedBlob>)
         })
     }
-}
 
-impl io::Read for FsReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.file.read(buf)
+    fn commit(
+        &self,
+        items: Vec<(Box<dyn StagedBlob>, ObjectName)>,
+    ) -> BoxFuture<'_, Result<Vec<CommittedBlob>, StorageError>> {
+        let dir = self.dir();
+        Box::pin(blocking(move || dir.commit(items)))
+    }
+
+    fn place<'a>(
+        &'a self,
+        blob: Box<dyn StagedBlob>,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<CommittedBlob, StorageError>> {
+        let (dir, key) = (self.dir(), key.to_owned());
+        Box::pin(blocking(move || dir.place(blob, key)))
+    }
+
+    fn read<'a>(
+        &'a self,
+        key: &'a str,
+        range: ByteRange,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
+        let path = self.path_of(key);
+        let key = key.to_owned();
+        Box::pin(async move {
+            let path = path?;
+            blocking(move || {
+                let file = open_stored(&path, &key)?;
+                let size = file.metadata()?.len();
+                Ok(range_stream(file, range.start, range.within(size))?)
+            })
+            .await
+        })
+    }
+
+    fn len<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, StorageError>> {
+        let path = self.path_of(key);
+        let key = key.to_owned();
+        Box::pin(async move {
+            let path = path?;
+            blocking(move || match fs::metadata(&path) {
+                Ok(m) => Ok(m.len()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::NotFound(key)),
+                Err(e) => Err(e.into()),
+            })
+            .await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        let path = self.path_of(key);
+        Box::pin(async move {
+            let path = path?;
+            blocking(move || match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e.into()),
+            })
+            .await
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        let (name, staging) = (self.name.to_string(), self.root.join(STAGING));
+        Box::pin(blocking(move || {
+            let unavailable = |e: io::Error| StorageError::Unavailable {
+                medium: name.clone(),
+                reason: e.to_string(),
+            };
+            let mut probe = tempfile::Builder::new()
+                .prefix("probe-")
+                .tempfile_in(&staging)
+                .map_err(unavailable)?;
+            probe.write_all(b"ok").map_err(unavailable)?;
+            Ok(())
+        }))
+    }
+
+    fn blocking_reader(&self, key: &str) -> Result<Box<dyn BlobRead>, StorageError> {
+        let file = open_stored(&self.path_of(key)?, key)?;
+        Ok(Box::new(FsReader::new(file)?))
     }
 }
 
-impl Seek for FsReader {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.file.seek(pos)
+/// Opens a stored file; a missing one is `NotFound`.
+fn open_stored(path: &Path, key: &str) -> Result<File, StorageError> {
+    match File::open(path) {
+        Ok(file) => Ok(file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::NotFound(key.into())),
+        Err(e) => Err(e.into()),
     }
 }
 
-impl BlobRead for FsReader {
-    fn len(&self) -> u64 {
-        self.len
-    }
-}
-
-/// Staged bytes kept in memory.
-struct MemReader(io::Cursor<Vec<u8>>);
-
-impl io::Read for MemReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Seek for MemReader {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.0.seek(pos)
-    }
-}
-
-impl BlobRead for MemReader {
-    fn len(&self) -> u64 {
-        self.0.get_ref().len() as u64
-    }
+/// Runs blocking file work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Io(io::Error::other(format!("storage task stopped: {e}"))))?
 }
 
 /// Removes staging files left by a crash (they were never acknowledged).

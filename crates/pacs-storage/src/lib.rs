@@ -8,29 +8,34 @@
 //! stored object is never rewritten:
 //!
 //! ```
-//! use std::io::Write;
+//! use futures_util::StreamExt;
 //! use pacs_domain::ids::TenantName;
 //! use pacs_domain::model::MediumName;
-//! use pacs_domain::ports::{BlobStore, ObjectName};
+//! use pacs_domain::ports::{BlobStore, ByteRange, ObjectName};
 //! use pacs_storage::FsMedium;
 //!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let dir = tempfile::tempdir().unwrap();
 //! let medium = FsMedium::open(MediumName::new("local").unwrap(), dir.path(), true).unwrap();
-//! let mut w = medium.begin().unwrap();
-//! w.write_all(b"DICM").unwrap();
-//! let staged = w.finish().unwrap();
+//! let body = futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"DICM"))]);
+//! let staged = medium.stage(Box::pin(body)).await.unwrap();
 //! let name = ObjectName {
 //!     tenant: TenantName::new("default").unwrap(),
 //!     groups: vec!["1.2.3".into()],
 //!     name: "1.2.3.4".into(),
 //!     sha1: staged.sha1().to_owned(),
 //! };
-//! let blob = medium.commit(vec![(staged, name)]).unwrap().remove(0);
+//! let blob = medium.commit(vec![(staged, name)]).await.unwrap().remove(0);
 //! assert!(blob.created);
-//! assert_eq!(medium.open(&blob.key).unwrap().len(), 4);
+//! assert_eq!(medium.len(&blob.key).await.unwrap(), 4);
+//! let mut read = medium.read(&blob.key, ByteRange::new(1, 2)).await.unwrap();
+//! assert_eq!(&read.next().await.unwrap().unwrap()[..], b"IC");
+//! # });
 //! ```
 
 mod fs;
 mod keys;
+mod reading;
+mod staging;
 
 pub use fs::{FsMedium, clean_staging};

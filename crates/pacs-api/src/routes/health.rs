@@ -13,22 +13,19 @@ pub async fn healthz() -> HttpResponse {
 /// The database and every storage medium answer; otherwise 503 naming what is down.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let state = state.into_inner();
-    let down = web::block(move || {
-        let mut down = Vec::new();
-        if let Err(e) = state.database.check() {
-            down.push(json!({ "component": "database", "reason": e.to_string() }));
+    let db = state.clone();
+    let mut down = match web::block(move || db.database.check()).await {
+        Ok(Ok(())) => Vec::new(),
+        Ok(Err(e)) => vec![json!({ "component": "database", "reason": e.to_string() })],
+        Err(e) => vec![json!({ "component": "probe", "reason": e.to_string() })],
+    };
+    for m in state.ports.media.all() {
+        if let Err(e) = m.check().await {
+            down.push(
+                json!({ "component": format!("medium:{}", m.name()), "reason": e.to_string() }),
+            );
         }
-        for m in state.ports.media.all() {
-            if let Err(e) = m.check() {
-                down.push(
-                    json!({ "component": format!("medium:{}", m.name()), "reason": e.to_string() }),
-                );
-            }
-        }
-        down
-    })
-    .await
-    .unwrap_or_else(|e| vec![json!({ "component": "probe", "reason": e.to_string() })]);
+    }
     if down.is_empty() {
         HttpResponse::Ok().json(json!({ "status": "ready" }))
     } else {

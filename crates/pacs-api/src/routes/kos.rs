@@ -57,14 +57,17 @@ async fn create_kos(
     };
     let tenant = tenant.into_inner();
     let base = state.wado_rs_root(&tenant.ae_title);
-    let ports = state.ports.clone();
-    let outcome =
-        web::block(move || create(&ports, &tenant, study.as_deref(), calling.as_deref(), &base))
-            .await;
+    let outcome = create(
+        &state.ports,
+        &tenant,
+        study.as_deref(),
+        calling.as_deref(),
+        &base,
+    )
+    .await;
     match outcome {
-        Ok(Ok(sop)) => HttpResponse::Ok().json(json!({ "success": true, "sopInstanceUid": sop })),
-        Ok(Err(e)) => failure(&e),
-        Err(e) => failure(&KosError::new("INTERNAL_GENERIC_ERROR", e.to_string())),
+        Ok(sop) => HttpResponse::Ok().json(json!({ "success": true, "sopInstanceUid": sop })),
+        Err(e) => failure(&e),
     }
 }
 

@@ -155,7 +155,7 @@ async fn relocate_study(
     let map = object(&body, BAD_BODY)?;
     let request: RelocationRequest = parse(&map, BAD_BODY)?;
     let (ports, tenant) = (s.ports.clone(), t.into_inner());
-    blocking(move || relocation::relocate_study(&ports, &tenant, &request)).await?;
+    relocation::relocate_study(&ports, &tenant, &request).await?;
     Ok(HttpResponse::Ok().json(
         json!({ "message": "relocation successful", "request": echo(&map, &RELOCATION_KEYS) }),
     ))

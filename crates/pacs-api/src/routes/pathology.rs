@@ -10,14 +10,16 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use pacs_app::pathology::{SlideStored, SlideUpload, WholeSlide, find_whole_slide};
+use pacs_app::retrieve::{open, read_stored, stored_len};
 use pacs_app::{AppError, Tenant};
 use pacs_domain::ids::AeTitle;
 use pacs_domain::model::{BlobLocation, SlideKind};
+use pacs_domain::ports::ByteRange;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::routes::parts::{finish_part, next_part, read_small, stream_part};
-use crate::routes::stream::{blob_body, single_body, zip_body};
+use crate::routes::parts::{PartFailure, PartStream, next_part, read_small};
+use crate::routes::stream::zip_body;
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
 
@@ -77,7 +79,7 @@ async fn upload(
             return Err(e);
         }
     };
-    let stored = blocking(move || upload.finish()).await?;
+    let stored = upload.finish().await?;
     Ok(HttpResponse::Ok().json(stored_json(&stored)))
 }
 
@@ -93,7 +95,7 @@ fn stored_json(s: &SlideStored) -> serde_json::Value {
     })
 }
 
-type Failed = (Option<SlideUpload>, ApiError);
+type Failed = (SlideUpload, ApiError);
 
 fn text(bytes: Vec<u8>, name: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| {
@@ -112,7 +114,7 @@ async fn receive(
         let field = match next_part(&mut multipart).await {
             Ok(Some(f)) => f,
             Ok(None) => return Ok(upload),
-            Err(e) => return Err((Some(upload), e)),
+            Err(e) => return Err((upload, e)),
         };
         let name = field.name().unwrap_or("").to_owned();
         let step: Result<(), ApiError> = match name.as_str() {
@@ -142,35 +144,17 @@ async fn receive(
                 } else {
                     MAX_SIDECAR.min(max_bytes)
                 };
-                let writer = match upload.begin_part() {
-                    Ok(w) => w,
-                    Err(e) => return Err((Some(upload), e.into())),
-                };
+                // The part's body goes straight to the use case, which stages it.
                 let mut part_total = 0u64;
-                let streamed = stream_part(writer, field, &mut part_total, limit).await;
-                total += part_total;
-                let (writer, rest) = match streamed {
-                    Ok(v) => v,
-                    Err(e) => return Err((Some(upload), e)),
+                let mut failure = PartFailure::default();
+                let body = PartStream::new(field, &mut part_total, limit, &mut failure).boxed();
+                let r = if name == "file" {
+                    upload.set_file(body, file_name.as_deref(), zip).await
+                } else {
+                    upload.set_sidecar(body).await
                 };
-                let back = web::block(move || {
-                    let r = finish_part(writer, &rest).and_then(|staged| {
-                        if name == "file" {
-                            upload.set_file(staged, file_name.as_deref(), zip)
-                        } else {
-                            upload.set_sidecar(staged)
-                        }
-                    });
-                    (upload, r)
-                })
-                .await;
-                match back {
-                    Ok((u, r)) => {
-                        upload = u;
-                        r.map_err(ApiError)
-                    }
-                    Err(e) => return Err((None, e.into())),
-                }
+                total += part_total;
+                r.map_err(|e| failure.or(e))
             }
             "" => Err(ApiError::bad_request(
                 "invalid_part",
@@ -185,11 +169,11 @@ async fn receive(
             )),
         };
         if let Err(e) = step {
-            return Err((Some(upload), e));
+            return Err((upload, e));
         }
         if total > max_bytes {
             return Err((
-                Some(upload),
+                upload,
                 ApiError(AppError::PayloadTooLarge(format!(
                     "the body exceeds {max_bytes} bytes"
                 ))),
@@ -251,21 +235,22 @@ async fn send_blob(
     name: &str,
     content_type: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let ports = state.ports.clone();
-    let key = blob.key.clone();
-    let reader = blocking(move || Ok(ports.media.get(&blob.medium)?.open(&key)?)).await?;
-    let len = reader.len();
+    let len = stored_len(&state.ports, &blob).await?;
     let mut resp = HttpResponse::build(StatusCode::OK);
     resp.insert_header(disposition(name))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .content_type(content_type);
     match requested_range(req, len) {
-        Ok(None) => Ok(resp.no_chunking(len).streaming(blob_body(reader, 0, len))),
+        Ok(None) => {
+            let bytes = read_stored(&state.ports, &blob, ByteRange::ALL).await?;
+            Ok(resp.no_chunking(len).streaming(bytes))
+        }
         Ok(Some((start, end))) => {
             let n = end - start + 1;
             resp.status(StatusCode::PARTIAL_CONTENT)
                 .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")));
-            Ok(resp.no_chunking(n).streaming(blob_body(reader, start, n)))
+            let bytes = read_stored(&state.ports, &blob, ByteRange::new(start, n)).await?;
+            Ok(resp.no_chunking(n).streaming(bytes))
         }
         Err(()) => Ok(HttpResponse::build(StatusCode::RANGE_NOT_SATISFIABLE)
             .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
@@ -304,14 +289,12 @@ async fn whole_slide(
                     .await;
             }
             // A corrected header is spliced in front: sent whole.
-            let ports = state.ports.clone();
-            let mut bytes = blocking(move || pacs_app::retrieve::open(&ports, &inst)).await?;
-            let len = bytes.len()?;
+            let bytes = open(&state.ports, &inst).await?;
             Ok(HttpResponse::Ok()
                 .insert_header(disposition(&name))
                 .content_type("application/dicom")
-                .no_chunking(len)
-                .streaming(single_body(bytes)))
+                .no_chunking(bytes.len)
+                .streaming(bytes.stream))
         }
         WholeSlide::Dicom { instances, name } => Ok(HttpResponse::Ok()
             .insert_header(disposition(&name))

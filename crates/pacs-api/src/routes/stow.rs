@@ -1,8 +1,9 @@
 //! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`.
 //!
-//! Parts are streamed one by one: each is written to the medium's staging area
-//! as it arrives (in slices, off the async workers), so a request of any
-//! size and any number of parts never sits in memory.
+//! Parts are streamed one by one: each part's body goes as it arrives to the
+//! store request (pacs-app), which stages it on the medium, parses and checks
+//! it; the request is then committed and indexed. A request of any size and
+//! any number of parts never sits in memory.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,7 +13,7 @@ use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::routes::parts::{finish_part, next_part, stream_part};
+use crate::routes::parts::{PartFailure, PartStream, next_part};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -89,12 +90,14 @@ async fn stow(
             return Err(e);
         }
     };
-    let report = web::block(move || store.finish()).await??;
+    let report = store.finish().await?;
     Ok(store_response(&report, &state.wado_rs_root(&ae)))
 }
 
-type Failed = (Option<StoreRequest>, ApiError);
+type Failed = (StoreRequest, ApiError);
 
+/// Hands each part's byte stream to the use case, which stages, parses and
+/// checks it.
 async fn receive_parts(
     mut store: StoreRequest,
     mut multipart: actix_multipart::Multipart,
@@ -106,7 +109,7 @@ async fn receive_parts(
         let field = match next_part(&mut multipart).await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err((Some(store), e)),
+            Err(e) => return Err((store, e)),
         };
         parts += 1;
         if let Some(ct) = field.content_type()
@@ -116,44 +119,21 @@ async fn receive_parts(
                 "part {parts} has Content-Type {}, not application/dicom",
                 ct.essence_str()
             );
-            return Err((Some(store), ApiError(AppError::UnsupportedMediaType(msg))));
+            return Err((store, ApiError(AppError::UnsupportedMediaType(msg))));
         }
-        let (writer, rest) = match receive_one(&store, field, &mut total, max_bytes).await {
-            Ok(v) => v,
-            Err(e) => return Err((Some(store), e)),
-        };
-        // The last slice, the fsync, parsing and the commit: one trip to a worker thread.
-        let (back, result) = match web::block(move || {
-            let r = finish_part(writer, &rest).and_then(|staged| store.add_part(staged));
-            (store, r)
-        })
-        .await
-        {
-            Ok(v) => v,
-            Err(e) => return Err((None, e.into())),
-        };
-        store = back;
-        if let Err(e) = result {
-            return Err((Some(store), e.into()));
+        let mut failure = PartFailure::default();
+        let body = PartStream::new(field, &mut total, max_bytes, &mut failure);
+        if let Err(e) = store.add_part(body.boxed()).await {
+            return Err((store, failure.or(e)));
         }
     }
     if parts == 0 {
         return Err((
-            Some(store),
+            store,
             ApiError::bad_request("no_parts", "the multipart body has no parts"),
         ));
     }
     Ok(store)
-}
-
-/// Streams one part into a staging writer; returns it with the bytes not yet written.
-async fn receive_one(
-    store: &StoreRequest,
-    field: actix_multipart::Field,
-    total: &mut u64,
-    max_bytes: u64,
-) -> Result<(Box<dyn pacs_domain::ports::BlobWriter>, Vec<u8>), ApiError> {
-    stream_part(store.begin_part()?, field, total, max_bytes).await
 }
 
 fn uid_attr(v: &str) -> Value {

@@ -1,16 +1,16 @@
-//! Streaming stored instances into response bodies without holding them in
-//! memory: a blocking task reads files in 1 MiB slices into a small bounded
-//! channel that the response drains.
+//! Response bodies that are more than one stored object: multipart answers of
+//! instances (each streamed from its medium), frames and zips (written by
+//! synchronous code on a blocking task into a small bounded channel that the
+//! response drains). Nothing is held in memory whole.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use pacs_app::Ports;
 use pacs_app::frames::{FramePart, FrameReader};
-use pacs_app::retrieve::{InstanceBytes, open};
+use pacs_app::retrieve::open;
 use pacs_domain::model::StoredInstance;
-use pacs_domain::ports::BlobRead;
 use tokio::sync::mpsc;
 
 const SLICE: usize = 1024 * 1024;
@@ -21,43 +21,6 @@ fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-}
-
-/// Sends `reader` to `tx` in slices; false when the client went away.
-fn pump(reader: &mut dyn Read, tx: &mpsc::Sender<Chunk>, pool: &Slices) -> bool {
-    loop {
-        let mut buf = pool.take_filled();
-        match fill(reader, &mut buf) {
-            Ok(0) => return true,
-            Ok(n) => {
-                if tx.blocking_send(Ok(pool.lend(buf, n))).is_err() {
-                    return false;
-                }
-                if n < SLICE {
-                    return true;
-                }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return false;
-            }
-        }
-    }
-}
-
-/// Reads into `buf` until it is full or the reader ends; returns the bytes read.
-/// (`read_to_end` would zero-fill every slice first: a tenth of a download's CPU.)
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match reader.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// The slices of one response. A slice lent to the response comes back once
@@ -78,13 +41,6 @@ impl Slices {
         self.returned
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(SLICE))
-    }
-
-    /// A slice to read into: initialized once, then reused as it is.
-    fn take_filled(&self) -> Vec<u8> {
-        let mut buf = self.take();
-        buf.resize(SLICE, 0);
-        buf
     }
 
     /// An empty slice to append to.
@@ -123,22 +79,6 @@ impl Drop for Lent {
     }
 }
 
-/// Sends one opened instance; false when the stream must stop.
-fn send_instance(bytes: InstanceBytes, tx: &mpsc::Sender<Chunk>, pool: &Slices) -> bool {
-    match bytes {
-        InstanceBytes::AsStored(mut r) => pump(&mut r, tx, pool),
-        InstanceBytes::Corrected { head, tail } => {
-            if tx.blocking_send(Ok(Bytes::from(head))).is_err() {
-                return false;
-            }
-            match tail {
-                Some(mut r) => pump(&mut r, tx, pool),
-                None => true,
-            }
-        }
-    }
-}
-
 fn part_head(boundary: &str, inst: &StoredInstance, len: u64) -> String {
     format!(
         "--{boundary}\r\nContent-Type: application/dicom; transfer-syntax={}\r\nContent-Length: {len}\r\n\r\n",
@@ -163,37 +103,38 @@ pub fn multipart_length(instances: &[StoredInstance], boundary: &str) -> Option<
     Some(total)
 }
 
-/// A multipart/related body of `instances` (application/dicom parts).
+/// A multipart/related body of `instances` (application/dicom parts), each
+/// opened when the previous one is sent and streamed from its medium.
 pub fn multipart_body(
     ports: Ports,
     instances: Vec<StoredInstance>,
     boundary: String,
 ) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(4);
-    tokio::task::spawn_blocking(move || {
-        let pool = Slices::new();
-        for inst in &instances {
-            let mut bytes = match open(&ports, inst) {
-                Ok(b) => b,
-                Err(e) => {
-                    log::error!("retrieval stopped: {e}");
-                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
-                    return;
+    let end = Bytes::from(closing(&boundary));
+    futures_util::stream::iter(instances)
+        .then(move |inst| {
+            let (ports, boundary) = (ports.clone(), boundary.clone());
+            async move {
+                match open(&ports, &inst).await {
+                    Ok(bytes) => {
+                        let head = Bytes::from(part_head(&boundary, &inst, bytes.len));
+                        futures_util::stream::once(std::future::ready(Ok(head)))
+                            .chain(bytes.stream)
+                            .chain(futures_util::stream::once(std::future::ready(Ok(
+                                Bytes::from_static(b"\r\n"),
+                            ))))
+                            .left_stream()
+                    }
+                    Err(e) => {
+                        log::error!("retrieval stopped: {e}");
+                        let failed = Err(io::Error::other(e.to_string()));
+                        futures_util::stream::once(std::future::ready(failed)).right_stream()
+                    }
                 }
-            };
-            let len = bytes.len().unwrap_or(0);
-            let head = part_head(&boundary, inst, len);
-            if tx.blocking_send(Ok(Bytes::from(head))).is_err() || !send_instance(bytes, &tx, &pool)
-            {
-                return;
             }
-            if tx.blocking_send(Ok(Bytes::from_static(b"\r\n"))).is_err() {
-                return;
-            }
-        }
-        let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
-    });
-    receiver_stream(rx)
+        })
+        .flatten()
+        .chain(futures_util::stream::once(std::future::ready(Ok(end))))
 }
 
 /// A multipart/related body of frames: `first`, read already (so that its
@@ -229,28 +170,6 @@ pub fn frames_body(
             }
         }
         let _ = tx.blocking_send(Ok(Bytes::from(closing(&boundary))));
-    });
-    receiver_stream(rx)
-}
-
-/// The body of one opened instance.
-pub fn single_body(bytes: InstanceBytes) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(4);
-    tokio::task::spawn_blocking(move || {
-        send_instance(bytes, &tx, &Slices::new());
-    });
-    receiver_stream(rx)
-}
-
-/// `len` bytes of a stored object from `start` (a whole file, or one range).
-pub fn blob_body(mut reader: Box<dyn BlobRead>, start: u64, len: u64) -> impl Stream<Item = Chunk> {
-    let (tx, rx) = mpsc::channel::<Chunk>(4);
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-        pump(&mut reader.take(len), &tx, &Slices::new());
     });
     receiver_stream(rx)
 }

@@ -7,7 +7,7 @@ use pacs_app::{AppError, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
-use crate::routes::stream::{multipart_body, multipart_length, single_body};
+use crate::routes::stream::{multipart_body, multipart_length};
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 
@@ -156,16 +156,11 @@ async fn retrieve(
             .into_iter()
             .next()
             .expect("locate never returns an empty list");
-        let (bytes, len) = blocking(move || {
-            let mut b = open(&ports, &inst)?;
-            let len = b.len()?;
-            Ok((b, len))
-        })
-        .await?;
+        let bytes = open(&ports, &inst).await?;
         return Ok(HttpResponse::Ok()
             .content_type("application/dicom")
-            .no_chunking(len)
-            .streaming(single_body(bytes)));
+            .no_chunking(bytes.len)
+            .streaming(bytes.stream));
     }
     let b = boundary();
     let mut resp = HttpResponse::Ok();
@@ -310,7 +305,7 @@ async fn wado_uri(
     let requested_ts = param(&pairs, "transferSyntax").map(str::to_owned);
     let tenant = tenant.into_inner();
     let ports = state.ports.clone();
-    let (bytes, len) = blocking(move || {
+    let inst = blocking(move || {
         let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
         if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*")
             && ts != inst.transfer_syntax.as_str()
@@ -320,13 +315,12 @@ async fn wado_uri(
                 inst.transfer_syntax
             )));
         }
-        let mut b = open(&ports, &inst)?;
-        let len = b.len()?;
-        Ok((b, len))
+        Ok(inst)
     })
     .await?;
+    let bytes = open(&state.ports, &inst).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/dicom")
-        .no_chunking(len)
-        .streaming(single_body(bytes)))
+        .no_chunking(bytes.len)
+        .streaming(bytes.stream))
 }

@@ -5,8 +5,9 @@
 //! the slide and its object committed and indexed together. Anything refused
 //! leaves nothing: staged bytes are dropped, created objects removed.
 
-use std::io::Write;
 use std::time::SystemTime;
+
+use bytes::Bytes;
 
 use pacs_dicom_ops::Tag;
 use pacs_dicom_ops::{MiraxLimits, Sidecar, SidecarUids, build_sidecar, check_mirax, read_sidecar};
@@ -14,10 +15,11 @@ use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstance
 use pacs_domain::model::{
     BlobLocation, NewInstance, SlideFacts, SlideFile, SlideKind, StoreOutcome,
 };
-use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
+use pacs_domain::ports::{IncomingBytes, ObjectName, StagedBlob};
 
 use super::metadata::SlideDescription;
 use super::uids::derived_uid;
+use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
 
@@ -119,32 +121,34 @@ impl SlideUpload {
         Ok(())
     }
 
-    /// Where a streamed part (`file`, `sidecar`) goes while it arrives.
-    pub fn begin_part(&self) -> Result<Box<dyn BlobWriter>, AppError> {
-        Ok(self.ports.media.default_medium().begin()?)
-    }
-
-    /// The staged `sidecar` part (blocking: it is parsed).
-    pub fn set_sidecar(&mut self, mut staged: Box<dyn StagedBlob>) -> Result<(), AppError> {
+    /// The `sidecar` part: staged as it arrives, then parsed.
+    pub async fn set_sidecar(&mut self, bytes: IncomingBytes<'_>) -> Result<(), AppError> {
+        let staged = self.ports.media.default_medium().stage(bytes).await?;
         if self.sidecar.is_some() {
             return Err(Self::duplicate("sidecar"));
         }
-        let sidecar = read_sidecar(staged.reader()?).map_err(|e| match AppError::from(e) {
-            AppError::Invalid { message, .. } => invalid("invalid_sidecar", message),
-            other => other,
-        })?;
+        let sidecar = blocking(move || {
+            let mut staged = staged;
+            read_sidecar(staged.reader()?).map_err(|e| match AppError::from(e) {
+                AppError::Invalid { message, .. } => invalid("invalid_sidecar", message),
+                other => other,
+            })
+        })
+        .await?;
         self.sidecar = Some(sidecar);
         Ok(())
     }
 
-    /// The staged `file` part, with its file name and whether it came as a
-    /// zip (`Content-Type: application/zip`, or a `.zip` name).
-    pub fn set_file(
+    /// The `file` part, staged as it arrives (a slide of any size: memory stays
+    /// bounded), with its file name and whether it came as a zip
+    /// (`Content-Type: application/zip`, or a `.zip` name).
+    pub async fn set_file(
         &mut self,
-        staged: Box<dyn StagedBlob>,
+        bytes: IncomingBytes<'_>,
         file_name: Option<&str>,
         zip: bool,
     ) -> Result<(), AppError> {
+        let staged = self.ports.media.default_medium().stage(bytes).await?;
         if self.file.is_some() {
             return Err(Self::duplicate("file"));
         }
@@ -185,17 +189,31 @@ impl SlideUpload {
         Ok(())
     }
 
-    /// Checks everything, then commits and indexes the slide and its object
-    /// (blocking).
-    pub fn finish(mut self) -> Result<SlideStored, AppError> {
-        let Some(mut file) = self.file.take() else {
+    /// Checks everything, then commits and indexes the slide and its object.
+    pub async fn finish(mut self) -> Result<SlideStored, AppError> {
+        let Some(file) = self.file.take() else {
             return Err(invalid("missing_part", "the file part is missing"));
         };
         if file.staged.size() == 0 {
             return Err(invalid("empty_file", "the file part is empty"));
         }
-        let (kind, mirax_sha1) = self.check_file(&mut file)?;
-        self.check_declared(&file, mirax_sha1.as_deref())?;
+        // The checks read the staged file (a MIRAX zip) and build the object:
+        // synchronous work, off the async workers.
+        let (this, file, object, header, facts) = blocking(move || {
+            let mut file = file;
+            let (object, facts) = self.describe(&mut file)?;
+            let header = pacs_dicom_ops::read_header(std::io::Cursor::new(&object))?;
+            Ok((self, file, object, header, facts))
+        })
+        .await?;
+        this.store(file, object, header, &facts).await
+    }
+
+    /// Checks the file and the declared values, and builds the object that
+    /// describes the slide.
+    fn describe(&mut self, file: &mut StagedFile) -> Result<(Vec<u8>, SlideFacts), AppError> {
+        let (kind, mirax_sha1) = self.check_file(file)?;
+        self.check_declared(file, mirax_sha1.as_deref())?;
         let facts = SlideFacts {
             kind,
             file_name: file.name.clone(),
@@ -229,7 +247,7 @@ impl SlideUpload {
                 sidecar.restamp(&facts)?
             }
         };
-        self.store(file, object, &facts)
+        Ok((object, facts))
     }
 
     /// The slide's kind, and for MIRAX the SHA-1 of its `.mrxs` (after every
@@ -325,24 +343,21 @@ impl SlideUpload {
     }
 
     /// Commits the slide and its object, then indexes them.
-    fn store(
+    async fn store(
         self,
         file: StagedFile,
         object: Vec<u8>,
+        header: pacs_domain::model::InstanceHeader,
         facts: &SlideFacts,
     ) -> Result<SlideStored, AppError> {
-        let header = pacs_dicom_ops::read_header(std::io::Cursor::new(&object))?;
         let barcode = header
             .instance
             .container_identifier
             .clone()
             .unwrap_or_default();
         let medium = self.ports.media.default_medium().clone();
-        let mut writer = medium.begin()?;
-        writer
-            .write_all(&object)
-            .map_err(|e| AppError::Internal(format!("staging write failed: {e}")))?;
-        let staged_object = writer.finish()?;
+        let object = futures_util::stream::once(std::future::ready(Ok(Bytes::from(object))));
+        let staged_object = medium.stage(Box::pin(object)).await?;
         let (study_uid, series_uid, sop_uid) = (
             header.study.study_uid.clone(),
             header.series.series_uid.clone(),
@@ -374,7 +389,7 @@ impl SlideUpload {
                 },
             ),
         ];
-        let committed = medium.commit(items)?;
+        let committed = medium.commit(items).await?;
         let location = |i: usize, size: u64, sha1: &str| BlobLocation {
             medium: medium.name().clone(),
             key: committed[i].key.clone(),
@@ -401,25 +416,29 @@ impl SlideUpload {
             }),
         };
         // A barcode names one slide: the index refuses another live object with it.
-        let outcome = match crate::journal::index(&self.ports, &self.tenant, &[instance], true) {
+        let (ports, tenant) = (self.ports.clone(), self.tenant.clone());
+        let indexed = blocking(move || {
+            Ok(crate::journal::index(&ports, &tenant, &[instance], true)?)
+        });
+        let outcome = match indexed.await {
             Ok(mut o) => o.pop().unwrap_or(StoreOutcome::Stored),
             Err(e) => {
-                self.remove(&created, &barcode);
-                return Err(e.into());
+                self.remove(&created, &barcode).await;
+                return Err(e);
             }
         };
         let already_stored = match outcome {
             StoreOutcome::Stored => false,
             StoreOutcome::AlreadyStored => true,
             taken @ StoreOutcome::BarcodeTaken { .. } => {
-                self.remove(&created, &barcode);
+                self.remove(&created, &barcode).await;
                 return Err(AppError::conflict(
                     "barcode_in_use",
                     taken.refusal().unwrap_or_default(),
                 ));
             }
             StoreOutcome::Conflict(message) => {
-                self.remove(&created, &barcode);
+                self.remove(&created, &barcode).await;
                 return Err(AppError::conflict(
                     "slide_conflict",
                     format!("{message}: the slide or its metadata differ from what is stored"),
@@ -439,12 +458,8 @@ impl SlideUpload {
 
     /// Removes objects this upload created, unless a live row now uses them
     /// (another upload of the same content may have won the race).
-    fn remove(&self, created: &[&BlobLocation], barcode: &str) {
-        let holders = self
-            .ports
-            .retrieval
-            .locate_by_container(&self.tenant.name, barcode)
-            .unwrap_or_default();
+    async fn remove(&self, created: &[&BlobLocation], barcode: &str) {
+        let holders = self.holders(barcode).await.unwrap_or_default();
         for b in created {
             let used = holders.iter().any(|h| {
                 h.blob.key == b.key || h.slide.as_ref().is_some_and(|s| s.blob.key == b.key)
@@ -455,9 +470,19 @@ impl SlideUpload {
             let Ok(medium) = self.ports.media.get(&b.medium) else {
                 continue;
             };
-            if let Err(e) = medium.delete(&b.key) {
+            if let Err(e) = medium.delete(&b.key).await {
                 log::warn!("could not remove unindexed object {}: {e}", b.key);
             }
         }
+    }
+
+    /// The live objects that carry `barcode`.
+    async fn holders(
+        &self,
+        barcode: &str,
+    ) -> Result<Vec<pacs_domain::model::StoredInstance>, AppError> {
+        let (retrieval, tenant) = (self.ports.retrieval.clone(), self.tenant.name.clone());
+        let barcode = barcode.to_owned();
+        blocking(move || Ok(retrieval.locate_by_container(&tenant, &barcode)?)).await
     }
 }

@@ -117,10 +117,10 @@ pub fn write_instances_zip(
 ) -> std::io::Result<()> {
     let mut entries = Vec::with_capacity(instances.len());
     for inst in instances {
-        let bytes = crate::retrieve::open(ports, inst).map_err(std::io::Error::other)?;
+        let reader = crate::retrieve::open_reader(ports, inst).map_err(std::io::Error::other)?;
         entries.push(pacs_dicom_ops::ZipEntry {
             name: format!("{}.dcm", inst.sop_uid),
-            reader: bytes.into_reader(),
+            reader,
         });
     }
     pacs_dicom_ops::write_stored_zip(entries, out)

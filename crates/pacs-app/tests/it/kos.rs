@@ -3,14 +3,13 @@
 use pacs_app::ingest::StoreRequest;
 use pacs_domain::ids::AeTitle;
 use pacs_domain::model::{EventType, StudyAttributes};
-use std::io::Write;
 
 use crate::support::*;
 
 const KOS_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
 
-#[test]
-fn a_created_manifest_is_stored_with_its_two_events() {
+#[tokio::test]
+async fn a_created_manifest_is_stored_with_its_two_events() {
     let a = Archive::new();
     a.seed(&[
         instance("P1", 1, 1, 1),
@@ -24,6 +23,7 @@ fn a_created_manifest_is_stored_with_its_two_events() {
         Some("VIEWER"),
         "http://pacs/wado-rs/PACS",
     )
+    .await
     .unwrap();
     let live = a.study("1.9.1");
     assert_eq!(live.len(), 4);
@@ -58,12 +58,12 @@ fn a_created_manifest_is_stored_with_its_two_events() {
     );
     assert!(a.audit().is_empty(), "storing is not a management change");
 
-    let missing = pacs_app::kos::create(&a.ports, &a.tenant, Some("1.9.9"), None, "http://x");
+    let missing = pacs_app::kos::create(&a.ports, &a.tenant, Some("1.9.9"), None, "http://x").await;
     assert_eq!(missing.unwrap_err().code, "STUDY_NOT_FOUND");
 }
 
-#[test]
-fn a_store_into_a_new_study_creates_it_then_stores() {
+#[tokio::test]
+async fn a_store_into_a_new_study_creates_it_then_stores() {
     let a = Archive::new();
     let mut study = StudyAttributes::with_uid(study_uid("1.9.8"));
     study.accession_number = Some("ACC8".into());
@@ -87,14 +87,14 @@ fn a_store_into_a_new_study_creates_it_then_stores() {
     })
     .unwrap();
     let calling = AeTitle::new("MOD1").unwrap();
-    let store = |bytes: &[u8]| {
+    let store = async |bytes: &[u8]| {
         let mut req = StoreRequest::new(a.ports.clone(), a.tenant.clone(), calling.clone(), None);
-        let mut w = req.begin_part().unwrap();
-        w.write_all(bytes).unwrap();
-        req.add_part(w.finish().unwrap()).unwrap();
-        req.finish().unwrap()
+        let part = bytes::Bytes::copy_from_slice(bytes);
+        let part = futures_util::stream::once(std::future::ready(Ok(part)));
+        req.add_part(Box::pin(part)).await.unwrap();
+        req.finish().await.unwrap()
     };
-    let report = store(&bytes);
+    let report = store(&bytes).await;
     assert_eq!(report.stored.len(), 1);
     let details = [
         ("sopInstanceUid", "1.9.8.5.1"),
@@ -127,7 +127,7 @@ fn a_store_into_a_new_study_creates_it_then_stores() {
     assert_eq!(a.events(), expected);
 
     // The same object again: already stored, nothing recorded.
-    let again = store(&bytes);
+    let again = store(&bytes).await;
     assert_eq!(again.stored.len(), 1);
     assert!(again.failed.is_empty());
     assert_eq!(a.events(), expected);

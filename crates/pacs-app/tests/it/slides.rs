@@ -1,7 +1,5 @@
 //! Slide uploads: a barcode names one slide.
 
-use std::io::Write;
-
 use pacs_app::AppError;
 use pacs_app::pathology::{MiraxLimits, SlideStored, SlideUpload};
 use pacs_domain::ids::AeTitle;
@@ -10,7 +8,7 @@ use pacs_domain::model::EventType;
 use crate::support::*;
 
 /// Uploads `content` as a single-file slide described by `attributes` (JSON members).
-fn upload(a: &Archive, attributes: &str, content: &[u8]) -> Result<SlideStored, AppError> {
+async fn upload(a: &Archive, attributes: &str, content: &[u8]) -> Result<SlideStored, AppError> {
     let mut up = SlideUpload::new(
         a.ports.clone(),
         a.tenant.clone(),
@@ -18,10 +16,11 @@ fn upload(a: &Archive, attributes: &str, content: &[u8]) -> Result<SlideStored, 
         MiraxLimits::default(),
     );
     up.set_metadata(format!(r#"{{"attributes": {{{attributes}}}}}"#).as_bytes())?;
-    let mut w = up.begin_part()?;
-    w.write_all(content).unwrap();
-    up.set_file(w.finish().unwrap(), Some("slide.svs"), false)?;
-    up.finish()
+    let bytes = bytes::Bytes::copy_from_slice(content);
+    let part = futures_util::stream::once(std::future::ready(Ok(bytes)));
+    up.set_file(Box::pin(part), Some("slide.svs"), false)
+        .await?;
+    up.finish().await
 }
 
 fn attributes(barcode: &str) -> String {
@@ -31,10 +30,10 @@ fn attributes(barcode: &str) -> String {
     )
 }
 
-#[test]
-fn a_barcode_names_one_slide() {
+#[tokio::test]
+async fn a_barcode_names_one_slide() {
     let a = Archive::new();
-    let first = upload(&a, &attributes("BC-1"), b"first slide").unwrap();
+    let first = upload(&a, &attributes("BC-1"), b"first slide").await.unwrap();
     assert!(!first.already_stored);
     assert_eq!(first.container_identifier, "BC-1");
     assert_eq!(a.files(), 2, "the slide and its object");
@@ -62,7 +61,7 @@ fn a_barcode_names_one_slide() {
     assert_eq!(a.events(), [created.clone(), stored.clone()]);
 
     // The same slide again: nothing added.
-    let again = upload(&a, &attributes("BC-1"), b"first slide").unwrap();
+    let again = upload(&a, &attributes("BC-1"), b"first slide").await.unwrap();
     assert!(again.already_stored);
     assert_eq!((again.sop_uid, a.files()), (first.sop_uid.clone(), 2));
 
@@ -71,7 +70,7 @@ fn a_barcode_names_one_slide() {
         r#"{}, "SOPInstanceUID": "1.9.70.1.1", "SeriesInstanceUID": "1.9.70.1""#,
         attributes("BC-1")
     );
-    let refused = upload(&a, &other, b"second slide").unwrap_err();
+    let refused = upload(&a, &other, b"second slide").await.unwrap_err();
     assert_eq!(code(&refused), "barcode_in_use");
     assert_eq!(
         refused.to_string(),
@@ -87,7 +86,7 @@ fn a_barcode_names_one_slide() {
     let mut labelled = instance("P1", 1, 1, 1);
     labelled.header.instance.container_identifier = Some("BC-2".into());
     a.seed(&[labelled]);
-    let refused = upload(&a, &attributes("BC-2"), b"third slide").unwrap_err();
+    let refused = upload(&a, &attributes("BC-2"), b"third slide").await.unwrap_err();
     assert_eq!(code(&refused), "barcode_in_use");
     assert!(refused.to_string().contains("1.9.1.1.1"), "{refused}");
     assert_eq!(a.files(), 2);

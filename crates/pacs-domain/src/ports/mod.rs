@@ -9,7 +9,8 @@ mod stats;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use blob::{
-    BlobRead, BlobStore, BlobWriter, CommittedBlob, ObjectName, StagedBlob, StorageError,
+    BlobRead, BlobStore, BoxFuture, ByteRange, ByteStream, CommittedBlob, IncomingBytes,
+    LocalBoxFuture, ObjectName, StagedBlob, StorageError,
 };
 pub use management::{
     CorrectionStore, DeprecationStore, OrderStore, RelocationStore, StudyCounter,

@@ -1,0 +1,213 @@
+//! Reading stored files: a byte range as a stream of slices read on the
+//! blocking pool (the next slice is read while the last one is sent), and
+//! blocking readers for the synchronous decoders.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::mpsc;
+
+use bytes::Bytes;
+use pacs_domain::ports::{BlobRead, ByteStream};
+use tokio::task::JoinHandle;
+
+/// Bytes read at a time.
+const SLICE: usize = 1024 * 1024;
+
+/// The first slice of `len` bytes of `file` from `start`, read (blocking) before
+/// the stream is handed out, so that a small file needs one trip to the
+/// blocking pool; then the rest, one slice ahead of the consumer.
+pub(crate) fn range_stream(mut file: File, start: u64, len: u64) -> io::Result<ByteStream> {
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))?;
+    }
+    let pool = Slices::new();
+    let first = read_slice(Next { file, left: len }, &pool)?;
+    let state = State {
+        pool,
+        ready: Some(first),
+        pending: None,
+    };
+    Ok(Box::pin(futures_util::stream::unfold(state, State::next)))
+}
+
+/// A file and how many of its bytes are still to be sent.
+struct Next {
+    file: File,
+    left: u64,
+}
+
+/// A slice read, and where the following one starts (`None` at the end).
+type Read1 = (Bytes, Option<Next>);
+
+struct State {
+    pool: Slices,
+    ready: Option<Read1>,
+    pending: Option<JoinHandle<io::Result<Read1>>>,
+}
+
+impl State {
+    async fn next(mut self) -> Option<(io::Result<Bytes>, State)> {
+        let (bytes, rest) = match self.ready.take() {
+            Some(r) => r,
+            None => match self.pending.take()?.await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return Some((Err(e), self)),
+                Err(e) => return Some((Err(io::Error::other(e)), self)),
+            },
+        };
+        if let Some(next) = rest {
+            let pool = self.pool.clone();
+            self.pending = Some(tokio::task::spawn_blocking(move || read_slice(next, &pool)));
+        }
+        if bytes.is_empty() {
+            return None;
+        }
+        Some((Ok(bytes), self))
+    }
+}
+
+/// Reads the next slice (blocking).
+fn read_slice(mut n: Next, pool: &Slices) -> io::Result<Read1> {
+    let want = n.left.min(SLICE as u64) as usize;
+    let mut buf = pool.take(want);
+    let got = fill(&mut n.file, &mut buf[..want])?;
+    n.left -= got as u64;
+    // A file shorter than expected ends the stream where it ends.
+    let more = (got == want && n.left > 0).then_some(n);
+    Ok((pool.lend(buf, got), more))
+}
+
+/// Reads into `buf` until it is full or the reader ends; returns the bytes read.
+/// (`read_to_end` would zero-fill every slice first: a tenth of a download's CPU.)
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The slices of one stream. A slice lent to the consumer comes back once
+/// dropped, to be filled again, so a download of any size cycles through the
+/// same few buffers (fresh buffers each time kept whole huge pages of the heap
+/// resident).
+#[derive(Clone)]
+struct Slices {
+    home: mpsc::Sender<Vec<u8>>,
+    returned: std::sync::Arc<std::sync::Mutex<mpsc::Receiver<Vec<u8>>>>,
+}
+
+impl Slices {
+    fn new() -> Self {
+        let (home, returned) = mpsc::channel();
+        Self {
+            home,
+            returned: std::sync::Arc::new(std::sync::Mutex::new(returned)),
+        }
+    }
+
+    /// A slice of at least `len` bytes to read into: initialized once, then
+    /// reused as it is.
+    fn take(&self, len: usize) -> Vec<u8> {
+        let reused = self.returned.lock().ok().and_then(|r| r.try_recv().ok());
+        let mut buf = reused.unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
+    /// The first `len` bytes of `buf`, as a chunk.
+    fn lend(&self, buf: Vec<u8>, len: usize) -> Bytes {
+        Bytes::from_owner(Lent {
+            buf,
+            len,
+            home: self.home.clone(),
+        })
+    }
+}
+
+struct Lent {
+    buf: Vec<u8>,
+    len: usize,
+    home: mpsc::Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        // The consumer may outlive the stream: then the buffer is freed here.
+        let _ = self.home.send(std::mem::take(&mut self.buf));
+    }
+}
+
+/// A stored file opened for reading.
+pub(crate) struct FsReader {
+    file: io::BufReader<File>,
+    len: u64,
+}
+
+impl FsReader {
+    pub(crate) fn new(file: File) -> io::Result<Self> {
+        let len = file.metadata()?.len();
+        Ok(Self {
+            file: io::BufReader::with_capacity(128 * 1024, file),
+            len,
+        })
+    }
+}
+
+impl Read for FsReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Seek for FsReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+impl BlobRead for FsReader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// Staged bytes kept in memory.
+pub(crate) struct MemReader(io::Cursor<Vec<u8>>);
+
+impl MemReader {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(io::Cursor::new(bytes))
+    }
+}
+
+impl Read for MemReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Seek for MemReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl BlobRead for MemReader {
+    fn len(&self) -> u64 {
+        self.0.get_ref().len() as u64
+    }
+}
