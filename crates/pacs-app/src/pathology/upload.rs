@@ -9,14 +9,15 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use pacs_dicom_ops::Tag;
-use pacs_dicom_ops::{MiraxLimits, Sidecar, SidecarUids, build_sidecar, check_mirax, read_sidecar};
+use pacs_dicom_ops::{
+    MiraxLimits, Sidecar, SidecarUids, SlideDescription, build_sidecar, check_mirax, read_sidecar,
+};
 use pacs_domain::ids::{AeTitle, SopInstanceUid};
 use pacs_domain::model::{
     BlobLocation, NewInstance, SlideFacts, SlideFile, SlideKind, StoreOutcome,
 };
 use pacs_domain::ports::{BlobWriter, ObjectName, StagedBlob};
 
-use super::metadata::SlideDescription;
 use super::uids::derived_uid;
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
