@@ -58,166 +58,91 @@ where
     }))
 }
 
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "createPatient",
-    summary = "Create a patient",
-    description = "409 patient_exists: the ID is taken for that issuer.",
-    request_body(content((CreatePatientRequest = "application/json"), (CreatePatientRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/patients/create")]
-async fn create_patient(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = CreatePatientRequest::command;
-    run(
-        b,
-        t,
-        s,
-        "patient creation",
-        command,
-        corrections::create_patient,
-    )
-    .await
+/// One correction resource; the body is [`run`].
+macro_rules! correction {
+    ($name:ident, $path:tt, $id:tt, $summary:tt, $text:tt, $body:ident, $what:tt, $op:path) => {
+        #[utoipa::path(
+                    tag = "patients",
+                    operation_id = $id,
+                    summary = $summary,
+                    description = $text,
+                    request_body(content(($body = "application/json"), ($body = "text/json"))),
+                    responses(
+                        (status = 200, description = "Done", body = CorrectionResponse),
+                        (status = 400, response = BadRequest),
+                        (status = 404, response = NotFound),
+                        (status = 409, response = Conflict),
+                    )
+                )]
+        #[post($path)]
+        async fn $name(
+            b: web::Bytes,
+            t: web::ReqData<Tenant>,
+            s: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            run(b, t, s, $what, $body::command, $op).await
+        }
+    };
 }
 
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "updatePatient",
-    summary = "Update a patient's demographics",
-    description = "404 patient_not_found; 409 multiple_patients (same ID, several issuers).",
-    request_body(content((UpdatePatientRequest = "application/json"), (UpdatePatientRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/patients/update")]
-async fn update_patient(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = UpdatePatientRequest::command;
-    run(
-        b,
-        t,
-        s,
-        "patient update",
-        command,
-        corrections::update_patient,
-    )
-    .await
-}
-
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "mergePatients",
-    summary = "Merge a patient into another",
-    description = "409 source_patient_not_found, multiple_source_patients, no_study_for_source, \
-                   multiple_target_patients.",
-    request_body(content((MergePatientsRequest = "application/json"), (MergePatientsRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/patients/merge")]
-async fn merge_patients(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = MergePatientsRequest::command;
-    run(
-        b,
-        t,
-        s,
-        "patient merge",
-        command,
-        corrections::merge_patients,
-    )
-    .await
-}
-
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "moveStudy",
-    summary = "Move a study to another patient",
-    description = "404: unknown study.",
-    request_body(content((MoveStudyRequest = "application/json"), (MoveStudyRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/studies/move")]
-async fn move_study(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = MoveStudyRequest::command;
-    run(b, t, s, "study move", command, corrections::move_study).await
-}
-
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "reconcileStudies",
-    summary = "Move the series of a study into another",
-    description = "404: unknown source; 409 patient_mismatch.",
-    request_body(content((ReconcileStudiesRequest = "application/json"), (ReconcileStudiesRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/studies/reconcile")]
-async fn reconcile_studies(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = ReconcileStudiesRequest::command;
-    let op = corrections::reconcile_studies;
-    run(b, t, s, "study reconciliation", command, op).await
-}
-
-#[utoipa::path(
-    tag = "patients",
-    operation_id = "swapStudies",
-    summary = "Swap the series of two studies",
-    description = "404: either study unknown.",
-    request_body(content((SwapStudiesRequest = "application/json"), (SwapStudiesRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = CorrectionResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/studies/swap")]
-async fn swap_studies(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let command = SwapStudiesRequest::command;
-    run(b, t, s, "study swap", command, corrections::swap_studies).await
-}
+correction!(
+    create_patient,
+    "/patients/create",
+    "createPatient",
+    "Create a patient",
+    "409 patient_exists: the ID is taken for that issuer.",
+    CreatePatientRequest,
+    "patient creation",
+    corrections::create_patient
+);
+correction!(
+    update_patient,
+    "/patients/update",
+    "updatePatient",
+    "Update a patient's demographics",
+    "404 patient_not_found; 409 multiple_patients (same ID, several issuers).",
+    UpdatePatientRequest,
+    "patient update",
+    corrections::update_patient
+);
+correction!(
+    merge_patients,
+    "/patients/merge",
+    "mergePatients",
+    "Merge a patient into another",
+    "409 source_patient_not_found, multiple_source_patients, no_study_for_source, \
+     multiple_target_patients.",
+    MergePatientsRequest,
+    "patient merge",
+    corrections::merge_patients
+);
+correction!(
+    move_study,
+    "/studies/move",
+    "moveStudy",
+    "Move a study to another patient",
+    "404: unknown study.",
+    MoveStudyRequest,
+    "study move",
+    corrections::move_study
+);
+correction!(
+    reconcile_studies,
+    "/studies/reconcile",
+    "reconcileStudies",
+    "Move the series of a study into another",
+    "404: unknown source; 409 patient_mismatch.",
+    ReconcileStudiesRequest,
+    "study reconciliation",
+    corrections::reconcile_studies
+);
+correction!(
+    swap_studies,
+    "/studies/swap",
+    "swapStudies",
+    "Swap the series of two studies",
+    "404: either study unknown.",
+    SwapStudiesRequest,
+    "study swap",
+    corrections::swap_studies
+);

@@ -74,16 +74,17 @@ async fn create_kos(
             )),
         }
     };
-    let (study, calling) = match (field("studyInstanceUid"), field("callingAE")) {
-        (Ok(s), Ok(c)) => (s, c),
-        (Err(e), _) | (_, Err(e)) => return failure(&e),
+    let command = field("studyInstanceUid")
+        .and_then(|study| Ok((study, field("callingAE")?)))
+        .and_then(|(study, calling)| CreateKos::command(study, calling));
+    let (study, calling) = match command {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
     };
     let tenant = tenant.into_inner();
     let base = state.wado_rs_root(&tenant.ae_title);
     let ports = state.ports.clone();
-    let outcome =
-        web::block(move || create(&ports, &tenant, study.as_deref(), calling.as_deref(), &base))
-            .await;
+    let outcome = web::block(move || create(&ports, &tenant, &study, calling, &base)).await;
     match outcome {
         Ok(Ok(sop)) => HttpResponse::Ok().json(KosResult {
             success: true,

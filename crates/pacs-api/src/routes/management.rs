@@ -85,97 +85,73 @@ async fn run(
     }))
 }
 
-#[utoipa::path(
-    tag = "management",
-    operation_id = "deprecateSeries",
-    summary = "Deprecate (hide) a series",
-    description = "409: multiple_series (same ContainerIdentifier), deprecation_pending, system_error.",
-    request_body(content((SeriesChangeRequest = "application/json"), (SeriesChangeRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = DeprecationResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/series/deprecation")]
-async fn deprecate_series(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let op = Deprecation::Series(deprecation::deprecate_series);
-    run(b, t, s, op, "deprecation successful").await
+/// One deprecation or recovery resource; the body is [`run`].
+macro_rules! deprecation {
+    ($name:ident, $path:tt, $id:tt, $summary:tt, $text:tt, $body:ident, $op:expr, $message:tt) => {
+        #[utoipa::path(
+                    tag = "management",
+                    operation_id = $id,
+                    summary = $summary,
+                    description = $text,
+                    request_body(content(($body = "application/json"), ($body = "text/json"))),
+                    responses(
+                        (status = 200, description = "Done", body = DeprecationResponse),
+                        (status = 400, response = BadRequest),
+                        (status = 404, response = NotFound),
+                        (status = 409, response = Conflict),
+                    )
+                )]
+        #[post($path)]
+        async fn $name(
+            b: web::Bytes,
+            t: web::ReqData<Tenant>,
+            s: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            run(b, t, s, $op, $message).await
+        }
+    };
 }
 
-#[utoipa::path(
-    tag = "management",
-    operation_id = "deprecateStudy",
-    summary = "Deprecate (hide) a study",
-    description = "409: multiple_studies (same AccessionNumber), deprecation_pending, system_error.",
-    request_body(content((StudyChangeRequest = "application/json"), (StudyChangeRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = DeprecationResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/studies/deprecation")]
-async fn deprecate_study(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let op = Deprecation::Study(deprecation::deprecate_study);
-    run(b, t, s, op, "deprecation successful").await
-}
-
-#[utoipa::path(
-    tag = "management",
-    operation_id = "recoverSeries",
-    summary = "Recover a deprecated series",
-    description = "409: live_data_exists: live data with the same UIDs was stored since.",
-    request_body(content((SeriesChangeRequest = "application/json"), (SeriesChangeRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = DeprecationResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/series/recovery")]
-async fn recover_series(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let op = Deprecation::Series(deprecation::recover_series);
-    run(b, t, s, op, "recovery successful").await
-}
-
-#[utoipa::path(
-    tag = "management",
-    operation_id = "recoverStudy",
-    summary = "Recover a deprecated study",
-    description = "409: live_data_exists: live data with the same UIDs was stored since.",
-    request_body(content((StudyChangeRequest = "application/json"), (StudyChangeRequest = "text/json"))),
-    responses(
-        (status = 200, description = "Done", body = DeprecationResponse),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    )
-)]
-#[post("/studies/recovery")]
-async fn recover_study(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let op = Deprecation::Study(deprecation::recover_study);
-    run(b, t, s, op, "recovery successful").await
-}
+deprecation!(
+    deprecate_series,
+    "/series/deprecation",
+    "deprecateSeries",
+    "Deprecate (hide) a series",
+    "409: multiple_series (same ContainerIdentifier), deprecation_pending, system_error.",
+    SeriesChangeRequest,
+    Deprecation::Series(deprecation::deprecate_series),
+    "deprecation successful"
+);
+deprecation!(
+    deprecate_study,
+    "/studies/deprecation",
+    "deprecateStudy",
+    "Deprecate (hide) a study",
+    "409: multiple_studies (same AccessionNumber), deprecation_pending, system_error.",
+    StudyChangeRequest,
+    Deprecation::Study(deprecation::deprecate_study),
+    "deprecation successful"
+);
+deprecation!(
+    recover_series,
+    "/series/recovery",
+    "recoverSeries",
+    "Recover a deprecated series",
+    "409: live_data_exists: live data with the same UIDs was stored since.",
+    SeriesChangeRequest,
+    Deprecation::Series(deprecation::recover_series),
+    "recovery successful"
+);
+deprecation!(
+    recover_study,
+    "/studies/recovery",
+    "recoverStudy",
+    "Recover a deprecated study",
+    "409: live_data_exists: live data with the same UIDs was stored since.",
+    StudyChangeRequest,
+    Deprecation::Study(deprecation::recover_study),
+    "recovery successful"
+);
 
 #[utoipa::path(
     tag = "management",

@@ -42,7 +42,7 @@ type Args = (
 
 /// One QIDO-RS resource: its handler and description; the body is [`run`].
 macro_rules! qido {
-    ($name:ident, $path:tt, $params:ty, $level:expr, $id:tt, $summary:tt) => {
+    ($name:ident, $path:tt, ($($params:ty),+), $level:expr, $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
@@ -50,7 +50,7 @@ macro_rules! qido {
             description = "PS3.18 QIDO-RS. Match by attribute keyword or tag (`PatientID=…`, \
                            `00100020=…`); any other valid attribute is ignored with a \
                            `Warning: 299` header, an unknown name is 400.",
-            params($params, QidoQuery),
+            params($($params,)+ QidoQuery),
             responses(
                 (status = 200, description = "Matches, in DICOM JSON",
                     content((DicomDatasets = "application/dicom+json"))),
@@ -70,7 +70,7 @@ macro_rules! qido {
 qido!(
     patients,
     "/qido/{aet}/patients",
-    AetPath,
+    (AetPath),
     QueryLevel::Patient,
     "qidoPatients",
     "Search patients"
@@ -78,7 +78,7 @@ qido!(
 qido!(
     studies,
     "/qido/{aet}/studies",
-    AetPath,
+    (AetPath),
     QueryLevel::Study,
     "qidoStudies",
     "Search studies"
@@ -86,7 +86,7 @@ qido!(
 qido!(
     all_series,
     "/qido/{aet}/series",
-    AetPath,
+    (AetPath),
     QueryLevel::Series,
     "qidoSeries",
     "Search series"
@@ -94,7 +94,7 @@ qido!(
 qido!(
     all_instances,
     "/qido/{aet}/instances",
-    AetPath,
+    (AetPath),
     QueryLevel::Instance,
     "qidoInstances",
     "Search instances"
@@ -102,7 +102,7 @@ qido!(
 qido!(
     study_series,
     "/qido/{aet}/studies/{study}/series",
-    StudyPath,
+    (AetPath, StudyPath),
     QueryLevel::Series,
     "qidoStudySeries",
     "Search the series of a study"
@@ -110,7 +110,7 @@ qido!(
 qido!(
     study_instances,
     "/qido/{aet}/studies/{study}/instances",
-    StudyPath,
+    (AetPath, StudyPath),
     QueryLevel::Instance,
     "qidoStudyInstances",
     "Search the instances of a study"
@@ -118,7 +118,7 @@ qido!(
 qido!(
     series_instances,
     "/qido/{aet}/studies/{study}/series/{series}/instances",
-    SeriesPath,
+    (AetPath, StudyPath, SeriesPath),
     QueryLevel::Instance,
     "qidoSeriesInstances",
     "Search the instances of a series"

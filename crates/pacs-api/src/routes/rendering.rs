@@ -13,7 +13,7 @@ use crate::routes::stream::frames_body;
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
 use crate::wire::params::{
-    FramesPath, ImageQuery, InstancePath, PreviewQuery, SeriesPath, StudyPath,
+    AetPath, FramesPath, ImageQuery, InstancePath, PreviewQuery, SeriesPath, StudyPath,
 };
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -78,7 +78,7 @@ image_resource!(
     rendered_frames,
     rendered,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered",
-    (InstancePath, FramesPath),
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
     "renderedFrames",
     "Rendered frames",
     RENDERED
@@ -87,7 +87,7 @@ image_resource!(
     thumbnail_frames,
     thumbnail,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail",
-    (InstancePath, FramesPath),
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
     "thumbnailFrames",
     "Thumbnail of frames",
     THUMBNAIL
@@ -96,7 +96,7 @@ image_resource!(
     rendered_instance,
     rendered,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/rendered",
-    (InstancePath),
+    (AetPath, StudyPath, SeriesPath, InstancePath),
     "renderedInstance",
     "Rendered instance",
     RENDERED
@@ -105,7 +105,7 @@ image_resource!(
     thumbnail_instance,
     thumbnail,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/thumbnail",
-    (InstancePath),
+    (AetPath, StudyPath, SeriesPath, InstancePath),
     "thumbnailInstance",
     "Thumbnail of an instance",
     THUMBNAIL
@@ -114,7 +114,7 @@ image_resource!(
     rendered_series,
     rendered,
     "/wado-rs/{aet}/studies/{study}/series/{series}/rendered",
-    (SeriesPath),
+    (AetPath, StudyPath, SeriesPath),
     "renderedSeries",
     "Rendered series",
     RENDERED
@@ -123,7 +123,7 @@ image_resource!(
     thumbnail_series,
     thumbnail,
     "/wado-rs/{aet}/studies/{study}/series/{series}/thumbnail",
-    (SeriesPath),
+    (AetPath, StudyPath, SeriesPath),
     "thumbnailSeries",
     "Thumbnail of a series",
     THUMBNAIL
@@ -132,7 +132,7 @@ image_resource!(
     rendered_study,
     rendered,
     "/wado-rs/{aet}/studies/{study}/rendered",
-    (StudyPath),
+    (AetPath, StudyPath),
     "renderedStudy",
     "Rendered study",
     RENDERED
@@ -141,7 +141,7 @@ image_resource!(
     thumbnail_study,
     thumbnail,
     "/wado-rs/{aet}/studies/{study}/thumbnail",
-    (StudyPath),
+    (AetPath, StudyPath),
     "thumbnailStudy",
     "Thumbnail of a study",
     THUMBNAIL
@@ -153,6 +153,9 @@ image_resource!(
     summary = "Retrieve frames",
     description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
     params(
+        AetPath,
+        StudyPath,
+        SeriesPath,
         InstancePath,
         FramesPath,
         ("Accept" = Option<String>, Header,

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::openapi::{BadRequest, DicomDataset, Multipart, PayloadTooLarge, UnsupportedMediaType};
 use crate::routes::parts::{finish_part, next_part, stream_part};
 use crate::state::AppState;
-use crate::wire::params::{CallingAetPath, StowStudyPath};
+use crate::wire::params::{CallingAetPath, StudyPath};
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(stow_all).service(stow_study);
@@ -78,7 +78,7 @@ stow_resource!(
 stow_resource!(
     stow_study,
     "/stowRsListener/{aet}/studies/{study}",
-    (CallingAetPath, StowStudyPath),
+    (CallingAetPath, StudyPath),
     "stowStudy",
     "Store instances of one study (STOW-RS)"
 );

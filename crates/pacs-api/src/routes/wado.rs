@@ -11,7 +11,7 @@ use crate::openapi::{BadRequest, Binary, DicomDatasets, NotAcceptable, NotFound,
 use crate::routes::stream::{multipart_body, multipart_length, single_body};
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
-use crate::wire::params::{InstancePath, SeriesPath, StudyPath, WadoUriQuery};
+use crate::wire::params::{AetPath, InstancePath, SeriesPath, StudyPath, WadoUriQuery};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
@@ -34,14 +34,14 @@ type Args = (
 
 /// One WADO-RS retrieval resource; the body is [`retrieve`].
 macro_rules! rs_resource {
-    ($name:ident, $path:tt, $params:ty, $id:tt, $summary:tt, $accept:tt, $($media:tt),+) => {
+    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt, $accept:tt, $($media:tt),+) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
             summary = $summary,
             description = "PS3.18 WADO-RS: the stored objects as received (no transcoding); after a \
                            correction the header carries the database's current values.",
-            params($params, ("Accept" = Option<String>, Header, description = $accept)),
+            params($($params,)+ ("Accept" = Option<String>, Header, description = $accept)),
             responses(
                 (status = 200, description = "The instances", content($((Binary = $media)),+)),
                 (status = 400, response = BadRequest),
@@ -59,13 +59,13 @@ macro_rules! rs_resource {
 
 /// One WADO-RS metadata resource; the body is [`retrieve_metadata`].
 macro_rules! metadata_resource {
-    ($name:ident, $path:tt, $params:ty, $id:tt, $summary:tt) => {
+    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
             summary = $summary,
             description = "DICOM JSON of the stored headers (bulk data and Pixel Data left out)",
-            params($params),
+            params($($params),+),
             responses(
                 (status = 200, description = "Metadata",
                     content((DicomDatasets = "application/dicom+json"))),
@@ -84,7 +84,7 @@ macro_rules! metadata_resource {
 rs_resource!(
     retrieve_study,
     "/wado-rs/{aet}/studies/{study}",
-    StudyPath,
+    (AetPath, StudyPath),
     "wadoStudy",
     "Retrieve a study",
     "multipart/related; type=\"application/dicom\" (default)",
@@ -93,7 +93,7 @@ rs_resource!(
 rs_resource!(
     retrieve_series,
     "/wado-rs/{aet}/studies/{study}/series/{series}",
-    SeriesPath,
+    (AetPath, StudyPath, SeriesPath),
     "wadoSeries",
     "Retrieve a series",
     "multipart/related; type=\"application/dicom\" (default)",
@@ -102,7 +102,7 @@ rs_resource!(
 rs_resource!(
     retrieve_instance,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}",
-    InstancePath,
+    (AetPath, StudyPath, SeriesPath, InstancePath),
     "wadoInstance",
     "Retrieve an instance",
     "multipart/related; type=\"application/dicom\" (default) or application/dicom",
@@ -112,21 +112,21 @@ rs_resource!(
 metadata_resource!(
     study_metadata,
     "/wado-rs/{aet}/studies/{study}/metadata",
-    StudyPath,
+    (AetPath, StudyPath),
     "wadoStudyMetadata",
     "Metadata of a study"
 );
 metadata_resource!(
     series_metadata,
     "/wado-rs/{aet}/studies/{study}/series/{series}/metadata",
-    SeriesPath,
+    (AetPath, StudyPath, SeriesPath),
     "wadoSeriesMetadata",
     "Metadata of a series"
 );
 metadata_resource!(
     instance_metadata,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
-    InstancePath,
+    (AetPath, StudyPath, SeriesPath, InstancePath),
     "wadoInstanceMetadata",
     "Metadata of an instance"
 );

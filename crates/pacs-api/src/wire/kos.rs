@@ -1,5 +1,7 @@
 //! Key Object Selection: the source document's shapes.
 
+use pacs_app::kos::KosError;
+use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -28,4 +30,29 @@ pub struct KosResult {
     /// INTERNAL_DICOM_ERROR or INTERNAL_GENERIC_ERROR
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'static str>,
+}
+
+impl CreateKos {
+    /// The study (mandatory) and the calling AE (blank: none), or
+    /// MALFORMED_JSON naming the field.
+    pub fn command(
+        study: Option<String>,
+        calling_ae: Option<String>,
+    ) -> Result<(StudyInstanceUid, Option<AeTitle>), KosError> {
+        let study = study
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| KosError::new("MALFORMED_JSON", "studyInstanceUid is mandatory"))?;
+        let study = StudyInstanceUid::new(study)
+            .map_err(|e| KosError::new("MALFORMED_JSON", e.to_string()))?;
+        let calling = calling_ae
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(AeTitle::new)
+            .transpose()
+            .map_err(|e| KosError::new("MALFORMED_JSON", format!("callingAE: {e}")))?;
+        Ok((study, calling))
+    }
 }

@@ -14,13 +14,10 @@ pub struct AetPath {
     aet: String,
 }
 
-/// `{aet}/studies/{study}`.
+/// `{study}`: a Study Instance UID.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct StudyPath {
-    /// The archive's AE title for the tenant (`tenants[].ae_title`); another one: 404
-    #[param(example = "PACS")]
-    aet: String,
     /// Study Instance UID
     #[param(
         pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
@@ -30,20 +27,10 @@ pub struct StudyPath {
     study: String,
 }
 
-/// `{aet}/studies/{study}/series/{series}`.
+/// `{series}`: a Series Instance UID.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct SeriesPath {
-    /// The archive's AE title for the tenant (`tenants[].ae_title`); another one: 404
-    #[param(example = "PACS")]
-    aet: String,
-    /// Study Instance UID
-    #[param(
-        pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
-        max_length = 64,
-        example = "1.2.840.113619.2.55.3"
-    )]
-    study: String,
     /// Series Instance UID
     #[param(
         pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
@@ -53,27 +40,10 @@ pub struct SeriesPath {
     series: String,
 }
 
-/// `{aet}/studies/{study}/series/{series}/instances/{instance}`.
+/// `{instance}`: a SOP Instance UID.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct InstancePath {
-    /// The archive's AE title for the tenant (`tenants[].ae_title`); another one: 404
-    #[param(example = "PACS")]
-    aet: String,
-    /// Study Instance UID
-    #[param(
-        pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
-        max_length = 64,
-        example = "1.2.840.113619.2.55.3"
-    )]
-    study: String,
-    /// Series Instance UID
-    #[param(
-        pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
-        max_length = 64,
-        example = "1.2.840.113619.2.55.3.1"
-    )]
-    series: String,
     /// SOP Instance UID
     #[param(
         pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
@@ -99,19 +69,6 @@ pub struct CallingAetPath {
     /// CALLING_AET: the AE title the instances are recorded as received from
     #[param(example = "MODALITY")]
     aet: String,
-}
-
-/// `{study}` of a STOW-RS path.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct StowStudyPath {
-    /// Study Instance UID
-    #[param(
-        pattern = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$",
-        max_length = 64,
-        example = "1.2.840.113619.2.55.3"
-    )]
-    study: String,
 }
 
 /// QIDO-RS: matching keys by keyword (any other attribute keyword or tag is
