@@ -95,6 +95,20 @@ fn the_domain_knows_no_technology() {
     }
 }
 
+/// The use cases take typed commands and return typed results: the JSON
+/// format is the HTTP edge's (pacs-api) and DICOM JSON pacs-dicom-ops's, so
+/// another way in (DICOM networking) calls the same use cases.
+#[test]
+fn the_use_cases_know_no_json() {
+    let deps = normal_deps();
+    for d in &deps["pacs-app"] {
+        assert!(
+            d != "serde" && d != "serde_json",
+            "pacs-app must not depend on {d}: wire types live in pacs-api"
+        );
+    }
+}
+
 #[test]
 fn each_technology_has_one_owner() {
     for (krate, deps) in normal_deps() {

@@ -4,13 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use pacs_app::AppError;
-use serde_json::json;
+
+use crate::wire::ErrorBody;
 
 /// A JSON error answer.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(json!({ "error": code, "message": message }).to_string())
+    HttpResponse::build(status).json(ErrorBody {
+        error: code.to_owned(),
+        message: message.to_owned(),
+    })
 }
 
 /// Wraps use-case errors (and a few HTTP-level ones) for actix.

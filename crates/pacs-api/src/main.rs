@@ -10,6 +10,7 @@ mod openapi;
 mod routes;
 mod server;
 mod state;
+mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

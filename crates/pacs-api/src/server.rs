@@ -12,6 +12,7 @@ use pacs_domain::model::MediumName;
 use pacs_domain::ports::BlobStore;
 use pacs_persistence::Database;
 use pacs_storage::FsMedium;
+use utoipa_actix_web::AppExt;
 
 use crate::auth::{Keyring, generated_key_digest, parse_digest, require_key, sha256};
 use crate::config::Settings;
@@ -167,7 +168,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     });
     let metrics = web::Data::new(crate::metrics::Metrics::new());
     let mut server = HttpServer::new(move || {
-        App::new()
+        // The router and its OpenAPI document are built together.
+        let (app, doc) = App::new()
+            .into_utoipa_app()
+            .openapi(crate::openapi::base())
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(keyring.clone())
@@ -175,16 +179,19 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::JsonConfig::default().error_handler(|e, _| extractor_error(e)))
             .configure(crate::routes::configure)
-            .default_service(web::to(not_found))
-            .wrap(from_fn(require_key))
-            // Method and path only: query strings may carry patient data.
-            .wrap(
-                Logger::new("%{route}xi %s %Dms").custom_request_replace("route", |req| {
-                    format!("{} {}", req.method(), req.path())
-                }),
-            )
-            // Outermost: counts every answer, 401s included, by route pattern.
-            .wrap(from_fn(crate::metrics::track))
+            .split_for_parts();
+        app.app_data(web::Data::new(crate::openapi::Document(
+            crate::openapi::finish(doc),
+        )))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(require_key))
+        // Method and path only: query strings may carry patient data.
+        .wrap(
+            Logger::new("%{route}xi %s %Dms")
+                .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path())),
+        )
+        // Outermost: counts every answer, 401s included, by route pattern.
+        .wrap(from_fn(crate::metrics::track))
     })
     // Responses are written in pieces (head, then streamed body): with Nagle's
     // algorithm a keep-alive connection's next small piece waited for the

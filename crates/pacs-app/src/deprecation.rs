@@ -2,96 +2,51 @@
 //! APIs"; recovery goes beyond it). Deprecated data is hidden everywhere but
 //! kept, with who, when and why.
 
-use pacs_domain::ids::SeriesInstanceUid;
 use pacs_domain::model::{
     Change, Deprecated, DeprecationAction, DeprecationOutcome, DeprecationTarget, SeriesSelector,
     StudySelector,
 };
 use pacs_domain::ports::RepositoryError;
-use serde::Deserialize;
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
-use crate::fields::{optional, required, study_uid};
 use crate::journal;
 
-/// Body of `POST /series/deprecation` and `/series/recovery`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeriesRequest {
-    pub series_instance_uid: Option<String>,
-    pub container_identifier: Option<String>,
-    pub author: Option<String>,
+/// `POST /series/deprecation` and `/series/recovery`: which series, who, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesChange {
+    pub selector: SeriesSelector,
+    pub author: String,
     pub reason: Option<String>,
 }
 
-/// Body of `POST /studies/deprecation` and `/studies/recovery`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StudyRequest {
-    pub study_instance_uid: Option<String>,
-    pub accession_number: Option<String>,
-    pub author: Option<String>,
+/// `POST /studies/deprecation` and `/studies/recovery`: which study, who, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyChange {
+    pub selector: StudySelector,
+    pub author: String,
     pub reason: Option<String>,
 }
 
 /// The source document's words for a malformed management body (deprecation,
 /// recovery and relocation share them).
-pub(crate) const BAD_BODY: &str =
+pub const BAD_BODY: &str =
     "Invalid relocation request: the request's body wasn't formatted correctly";
 
-pub(crate) fn bad(detail: &str) -> AppError {
+/// A 400 in the source document's words, with what is wrong.
+pub fn bad(detail: &str) -> AppError {
     AppError::invalid("bad_request", format!("{BAD_BODY} ({detail})"))
 }
 
-fn change(
-    author: &Option<String>,
-    reason: &Option<String>,
-    need_reason: bool,
-) -> Result<Change, AppError> {
-    let author = required(author, "author", BAD_BODY)
-        .map_err(|_| bad("author is mandatory"))?
-        .to_owned();
-    let reason = optional(reason);
+/// Who and why; a deprecation must say why.
+fn change(author: &str, reason: &Option<String>, need_reason: bool) -> Result<Change, AppError> {
     if need_reason && reason.is_none() {
         return Err(bad("reason is mandatory"));
     }
-    Ok(Change { author, reason })
-}
-
-fn series_selector(r: &SeriesRequest) -> Result<SeriesSelector, AppError> {
-    match (
-        optional(&r.series_instance_uid),
-        optional(&r.container_identifier),
-    ) {
-        (Some(uid), None) => SeriesInstanceUid::new(&uid)
-            .map(SeriesSelector::Uid)
-            .map_err(|e| bad(&format!("seriesInstanceUid: {e}"))),
-        (None, Some(barcode)) => Ok(SeriesSelector::ContainerIdentifier(barcode)),
-        (None, None) => Err(bad("seriesInstanceUid or containerIdentifier is mandatory")),
-        (Some(_), Some(_)) => Err(bad(
-            "give seriesInstanceUid or containerIdentifier, not both",
-        )),
-    }
-}
-
-fn study_selector(r: &StudyRequest) -> Result<StudySelector, AppError> {
-    select_study(&r.study_instance_uid, &r.accession_number)
-}
-
-/// Exactly one of `studyInstanceUid` and `accessionNumber`.
-pub(crate) fn select_study(
-    uid: &Option<String>,
-    accession: &Option<String>,
-) -> Result<StudySelector, AppError> {
-    match (optional(uid), optional(accession)) {
-        (Some(uid), None) => study_uid(&uid, "studyInstanceUid", BAD_BODY)
-            .map(StudySelector::Uid)
-            .map_err(|e| bad(&e.to_string())),
-        (None, Some(acc)) => Ok(StudySelector::AccessionNumber(acc)),
-        (None, None) => Err(bad("studyInstanceUid or accessionNumber is mandatory")),
-        (Some(_), Some(_)) => Err(bad("give studyInstanceUid or accessionNumber, not both")),
-    }
+    Ok(Change {
+        author: author.to_owned(),
+        reason: reason.clone(),
+    })
 }
 
 /// Maps a storage failure to the source document's 409.
@@ -156,7 +111,7 @@ fn apply(
     tenant: &Tenant,
     action: DeprecationAction,
     target: DeprecationTarget,
-    author: &Option<String>,
+    author: &str,
     reason: &Option<String>,
 ) -> Result<DeprecationOutcome, AppError> {
     let change = change(author, reason, action == DeprecationAction::Deprecate)?;
@@ -180,9 +135,9 @@ fn apply(
 pub fn deprecate_series(
     ports: &Ports,
     tenant: &Tenant,
-    r: &SeriesRequest,
+    r: &SeriesChange,
 ) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Series(series_selector(r)?);
+    let target = DeprecationTarget::Series(r.selector.clone());
     apply(
         ports,
         tenant,
@@ -197,9 +152,9 @@ pub fn deprecate_series(
 pub fn deprecate_study(
     ports: &Ports,
     tenant: &Tenant,
-    r: &StudyRequest,
+    r: &StudyChange,
 ) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Study(study_selector(r)?);
+    let target = DeprecationTarget::Study(r.selector.clone());
     apply(
         ports,
         tenant,
@@ -214,9 +169,9 @@ pub fn deprecate_study(
 pub fn recover_series(
     ports: &Ports,
     tenant: &Tenant,
-    r: &SeriesRequest,
+    r: &SeriesChange,
 ) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Series(series_selector(r)?);
+    let target = DeprecationTarget::Series(r.selector.clone());
     apply(
         ports,
         tenant,
@@ -231,9 +186,9 @@ pub fn recover_series(
 pub fn recover_study(
     ports: &Ports,
     tenant: &Tenant,
-    r: &StudyRequest,
+    r: &StudyChange,
 ) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Study(study_selector(r)?);
+    let target = DeprecationTarget::Study(r.selector.clone());
     apply(
         ports,
         tenant,

@@ -128,22 +128,13 @@ pub fn generate(
 pub async fn create(
     ports: &Ports,
     tenant: &Tenant,
-    study: Option<&str>,
-    calling_ae: Option<&str>,
+    study: &StudyInstanceUid,
+    calling_ae: Option<AeTitle>,
     retrieve_base_url: &str,
 ) -> Result<String, KosError> {
-    let study = study
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| KosError::new("MALFORMED_JSON", "studyInstanceUid is mandatory"))?;
-    let study =
-        StudyInstanceUid::new(study).map_err(|e| KosError::new("MALFORMED_JSON", e.to_string()))?;
-    let calling = calling_ae
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(tenant.ae_title.as_str());
-    let calling = AeTitle::new(calling)
-        .map_err(|e| KosError::new("MALFORMED_JSON", format!("callingAE: {e}")))?;
+    // Without a calling AE the manifest is recorded as the archive's own.
+    let calling = calling_ae.unwrap_or_else(|| tenant.ae_title.clone());
+    let study = study.clone();
     let (p, t, s, base) = (
         ports.clone(),
         tenant.clone(),

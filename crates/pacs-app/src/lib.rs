@@ -17,7 +17,7 @@ pub mod count;
 pub mod deprecation;
 mod error;
 pub mod events;
-mod fields;
+pub mod fields;
 pub mod frames;
 mod in_flight;
 pub mod ingest;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pacs_domain::ids::AeTitle;
+use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use pacs_domain::model::{Change, EventType, Order, OrderOutcome, PatientAttributes};
 
 use crate::context::{Ports, Tenant};
@@ -123,22 +123,14 @@ pub fn create_order(
 pub fn delete_order(
     ports: &Ports,
     tenant: &Tenant,
-    study: Option<&str>,
+    uid: &StudyInstanceUid,
 ) -> Result<Order, AppError> {
-    const DEL: &str = "orders/delete";
-    let uid = study
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            AppError::invalid("missing_parameter", format!("{DEL}: studyUid is mandatory"))
-        })?;
-    let uid = study_uid(uid, "studyUid", DEL)?;
     let change = Change {
         author: RIS.into(),
         reason: None,
     };
     let journal = |o: &Order| journal::order(EventType::OrderDeleted, &change, o);
-    match ports.orders.delete_order(&tenant.name, &uid, &journal)? {
+    match ports.orders.delete_order(&tenant.name, uid, &journal)? {
         OrderOutcome::Done(o) => Ok(*o),
         _ => Err(AppError::not_found(
             "order_not_found",

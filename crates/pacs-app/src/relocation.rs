@@ -6,32 +6,31 @@
 use std::sync::Arc;
 
 use pacs_domain::model::{
-    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef,
+    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef, StudySelector,
 };
 use pacs_domain::ports::{BlobStore, ByteRange, RepositoryError, StorageError};
-use serde::{Deserialize, Serialize};
 
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
-use crate::deprecation::{bad, select_study};
 use crate::error::AppError;
-use crate::fields::optional;
 use crate::journal;
 
-/// Body of `POST /studies/relocation` (also echoed back as `request`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RelocationRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub study_instance_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accession_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub physical_medium_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
+/// Where a study is to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelocationTarget {
+    /// A configured physical medium, by the name asked for (a name that is
+    /// not a valid medium name names no medium).
+    Medium(String),
+    /// An S3 bucket.
+    Bucket(String),
+}
+
+/// `POST /studies/relocation`: which study, where to, who asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelocateStudy {
+    pub selector: StudySelector,
+    pub target: RelocationTarget,
+    pub author: String,
 }
 
 fn system_error(detail: impl std::fmt::Display) -> AppError {
@@ -43,25 +42,23 @@ fn system_error(detail: impl std::fmt::Display) -> AppError {
 }
 
 /// The configured physical medium the request names.
-fn target<'a>(ports: &'a Ports, r: &RelocationRequest) -> Result<&'a Arc<dyn BlobStore>, AppError> {
+fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobStore>, AppError> {
     let not_found = || {
         AppError::not_found(
             "medium_not_found",
             "Physical medium not found: the physical medium requested does not exist",
         )
     };
-    match (optional(&r.physical_medium_name), optional(&r.bucket_name)) {
-        (Some(name), None) => {
-            let name = MediumName::new(&name).map_err(|_| not_found())?;
+    match &r.target {
+        RelocationTarget::Medium(name) => {
+            let name = MediumName::new(name).map_err(|_| not_found())?;
             ports.media.find(&name).ok_or_else(not_found)
         }
         // No S3 bucket is served by this version: none can be loaded.
-        (None, Some(_)) => Err(AppError::conflict(
+        RelocationTarget::Bucket(_) => Err(AppError::conflict(
             "bucket_error",
             "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
         )),
-        (None, None) => Err(bad("physicalMediumName or bucketName is mandatory")),
-        (Some(_), Some(_)) => Err(bad("give physicalMediumName or bucketName, not both")),
     }
 }
 
@@ -103,10 +100,10 @@ async fn undo(to: &dyn BlobStore, created: &[String]) {
 pub async fn relocate_study(
     ports: &Ports,
     tenant: &Tenant,
-    r: &RelocationRequest,
+    r: &RelocateStudy,
 ) -> Result<(), AppError> {
-    let selector = select_study(&r.study_instance_uid, &r.accession_number)?;
-    let author = optional(&r.author).ok_or_else(|| bad("author is mandatory"))?;
+    let selector = r.selector.clone();
+    let author = r.author.clone();
     let to = Arc::clone(target(ports, r)?);
     let change = Change {
         author,

@@ -1,14 +1,14 @@
 //! `GET /studyInstances?studyUid=`: one record per live instance of a study,
 //! with exactly the 19 attributes of the source document.
 
+use pacs_domain::ids::{SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{Query, QueryLevel, QueryScope};
 
 use crate::context::{Ports, Tenant};
 use crate::error::AppError;
-use crate::fields::study_uid;
 
 /// One instance, as the source document lists its attributes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyInstance {
     pub acquisition_time: Option<String>,
     pub body_part_examined: Option<String>,
@@ -22,28 +22,20 @@ pub struct StudyInstance {
     pub number_of_frames: Option<i32>,
     pub protocol_name: Option<String>,
     pub series_description: Option<String>,
-    pub series_instance_uid: String,
+    pub series_instance_uid: SeriesInstanceUid,
     pub series_number: Option<i32>,
-    pub sop_class_uid: String,
-    pub sop_instance_uid: String,
+    pub sop_class_uid: SopClassUid,
+    pub sop_instance_uid: SopInstanceUid,
     pub study_description: Option<String>,
-    pub study_instance_uid: String,
+    pub study_instance_uid: StudyInstanceUid,
     pub view_position: Option<String>,
 }
 
 pub fn study_instances(
     ports: &Ports,
     tenant: &Tenant,
-    study: Option<&str>,
+    uid: &StudyInstanceUid,
 ) -> Result<Vec<StudyInstance>, AppError> {
-    const CTX: &str = "studyInstances";
-    let uid = study
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            AppError::invalid("missing_parameter", format!("{CTX}: studyUid is mandatory"))
-        })?;
-    let uid = study_uid(uid, "studyUid", CTX)?;
     let query = Query {
         level: QueryLevel::Instance,
         scope: QueryScope {
@@ -82,12 +74,12 @@ pub fn study_instances(
                 number_of_frames: i.number_of_frames,
                 protocol_name: series.protocol_name,
                 series_description: series.description,
-                series_instance_uid: series.series_uid.to_string(),
+                series_instance_uid: series.series_uid,
                 series_number: series.series_number,
-                sop_class_uid: i.sop_class.to_string(),
-                sop_instance_uid: i.sop_uid.to_string(),
+                sop_class_uid: i.sop_class,
+                sop_instance_uid: i.sop_uid,
                 study_description: study.description,
-                study_instance_uid: study.study_uid.to_string(),
+                study_instance_uid: study.study_uid,
                 view_position: i.view_position,
             })
         })

@@ -38,8 +38,8 @@ pub use kos::{KosInput, KosReference, ReferenceKind, build_kos, write_part10};
 pub use layout::{Encoding, PixelLayout, dataset_start, pixel_data_offset, pixel_layout};
 pub use parse::read_header;
 pub use pathology::{
-    MiraxCheck, MiraxLimits, PATHOLOGY_SOP_CLASS, Sidecar, SidecarUids, SlideMetadata, ZipEntry,
-    build_sidecar, check_mirax, read_sidecar, write_stored_zip,
+    MiraxCheck, MiraxLimits, PATHOLOGY_SOP_CLASS, Sidecar, SidecarUids, SlideDescription,
+    SlideMetadata, ZipEntry, build_sidecar, check_mirax, read_sidecar, write_stored_zip,
 };
 pub use render::{RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, render_jpeg};
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -1,148 +1,148 @@
 //! Patient and study corrections: `/patients/{create,update,merge}` and
 //! `/studies/{move,reconcile,swap}`.
 
-use actix_web::{HttpResponse, web};
-use pacs_app::corrections::{
-    self, CreatePatient, MergePatients, MoveStudy, ReconcileStudies, SwapStudies, UpdatePatient,
-};
+use actix_web::{HttpResponse, post, web};
+use pacs_app::corrections;
 use pacs_app::{AppError, Ports, Tenant};
-use pacs_domain::model::{CorrectionOutcome, PatientAttributes};
+use pacs_domain::model::CorrectionOutcome;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, Conflict, NotFound};
 use crate::routes::json_body::{object, parse};
 use crate::routes::util::blocking;
 use crate::state::AppState;
+use crate::wire::corrections::{
+    CorrectionResponse, CreatePatientRequest, MergePatientsRequest, MoveStudyRequest,
+    ReconcileStudiesRequest, SwapStudiesRequest, UpdatePatientRequest,
+};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/patients/create").route(web::post().to(create_patient)))
-        .service(web::resource("/patients/update").route(web::post().to(update_patient)))
-        .service(web::resource("/patients/merge").route(web::post().to(merge_patients)))
-        .service(web::resource("/studies/move").route(web::post().to(move_study)))
-        .service(web::resource("/studies/reconcile").route(web::post().to(reconcile_studies)))
-        .service(web::resource("/studies/swap").route(web::post().to(swap_studies)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(create_patient)
+        .service(update_patient)
+        .service(merge_patients)
+        .service(move_study)
+        .service(reconcile_studies)
+        .service(swap_studies);
 }
 
-/// A patient as these APIs name its fields.
-pub fn patient_json(p: &PatientAttributes) -> Value {
-    json!({
-        "patientID": p.patient_id.as_str(),
-        "patientName": p.name,
-        "patientBirthDate": p.birth_date,
-        "patientSex": p.sex,
-        "idIssuer": p.issuer,
-    })
-}
-
-async fn run<R, F>(
+/// The body of every correction handler: the request `W` becomes the command
+/// `C`, which `op` runs; the patient and studies changed are the answer.
+async fn run<W, C>(
     body: web::Bytes,
-    tenant: Tenant,
+    tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
     what: &'static str,
-    op: F,
+    command: fn(&W) -> Result<C, AppError>,
+    op: fn(&Ports, &Tenant, &C) -> Result<CorrectionOutcome, AppError>,
 ) -> Result<HttpResponse, ApiError>
 where
-    R: DeserializeOwned + Send + 'static,
-    F: FnOnce(&Ports, &Tenant, &R) -> Result<CorrectionOutcome, AppError> + Send + 'static,
+    W: DeserializeOwned,
+    C: Send + 'static,
 {
     let prefix = format!("{what}: invalid request");
     let map = object(&body, &prefix)?;
-    let request: R = parse(&map, &prefix)?;
-    let ports = state.ports.clone();
-    let outcome = blocking(move || op(&ports, &tenant, &request)).await?;
+    let command = command(&parse::<W>(&map, &prefix)?)?;
+    let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
+    let outcome = blocking(move || op(&ports, &tenant, &command)).await?;
     let CorrectionOutcome::Done { patient, studies } = outcome else {
         return Err(ApiError(AppError::Internal(format!(
             "{what}: unexpected outcome {outcome:?}"
         ))));
     };
-    let studies: Vec<&str> = studies.iter().map(|s| s.as_str()).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "message": format!("{what} successful"),
-        "patient": patient_json(&patient),
-        "studies": studies,
-    })))
+    Ok(HttpResponse::Ok().json(CorrectionResponse {
+        message: format!("{what} successful"),
+        patient: (&patient).into(),
+        studies: studies.iter().map(ToString::to_string).collect(),
+    }))
 }
 
-async fn create_patient(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<CreatePatient, _>(
-        b,
-        t.into_inner(),
-        s,
-        "patient creation",
-        corrections::create_patient,
-    )
-    .await
+/// One correction resource; the body is [`run`].
+macro_rules! correction {
+    ($name:ident, $path:tt, $id:tt, $summary:tt, $text:tt, $body:ident, $what:tt, $op:path) => {
+        #[utoipa::path(
+                    tag = "patients",
+                    operation_id = $id,
+                    summary = $summary,
+                    description = $text,
+                    request_body(content(($body = "application/json"), ($body = "text/json"))),
+                    responses(
+                        (status = 200, description = "Done", body = CorrectionResponse),
+                        (status = 400, response = BadRequest),
+                        (status = 404, response = NotFound),
+                        (status = 409, response = Conflict),
+                    )
+                )]
+        #[post($path)]
+        async fn $name(
+            b: web::Bytes,
+            t: web::ReqData<Tenant>,
+            s: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            run(b, t, s, $what, $body::command, $op).await
+        }
+    };
 }
 
-async fn update_patient(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<UpdatePatient, _>(
-        b,
-        t.into_inner(),
-        s,
-        "patient update",
-        corrections::update_patient,
-    )
-    .await
-}
-
-async fn merge_patients(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<MergePatients, _>(
-        b,
-        t.into_inner(),
-        s,
-        "patient merge",
-        corrections::merge_patients,
-    )
-    .await
-}
-
-async fn move_study(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<MoveStudy, _>(b, t.into_inner(), s, "study move", corrections::move_study).await
-}
-
-async fn reconcile_studies(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<ReconcileStudies, _>(
-        b,
-        t.into_inner(),
-        s,
-        "study reconciliation",
-        corrections::reconcile_studies,
-    )
-    .await
-}
-
-async fn swap_studies(
-    b: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run::<SwapStudies, _>(
-        b,
-        t.into_inner(),
-        s,
-        "study swap",
-        corrections::swap_studies,
-    )
-    .await
-}
+correction!(
+    create_patient,
+    "/patients/create",
+    "createPatient",
+    "Create a patient",
+    "409 patient_exists: the ID is taken for that issuer.",
+    CreatePatientRequest,
+    "patient creation",
+    corrections::create_patient
+);
+correction!(
+    update_patient,
+    "/patients/update",
+    "updatePatient",
+    "Update a patient's demographics",
+    "404 patient_not_found; 409 multiple_patients (same ID, several issuers).",
+    UpdatePatientRequest,
+    "patient update",
+    corrections::update_patient
+);
+correction!(
+    merge_patients,
+    "/patients/merge",
+    "mergePatients",
+    "Merge a patient into another",
+    "409 source_patient_not_found, multiple_source_patients, no_study_for_source, \
+     multiple_target_patients.",
+    MergePatientsRequest,
+    "patient merge",
+    corrections::merge_patients
+);
+correction!(
+    move_study,
+    "/studies/move",
+    "moveStudy",
+    "Move a study to another patient",
+    "404: unknown study.",
+    MoveStudyRequest,
+    "study move",
+    corrections::move_study
+);
+correction!(
+    reconcile_studies,
+    "/studies/reconcile",
+    "reconcileStudies",
+    "Move the series of a study into another",
+    "404: unknown source; 409 patient_mismatch.",
+    ReconcileStudiesRequest,
+    "study reconciliation",
+    corrections::reconcile_studies
+);
+correction!(
+    swap_studies,
+    "/studies/swap",
+    "swapStudies",
+    "Swap the series of two studies",
+    "404: either study unknown.",
+    SwapStudiesRequest,
+    "study swap",
+    corrections::swap_studies
+);

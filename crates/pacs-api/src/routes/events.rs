@@ -1,21 +1,31 @@
 //! `GET /studyEvents?offsetId=N[&limit=M]`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::Tenant;
-use serde_json::{Value, json};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::BadRequest;
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
+use crate::wire::events::StudyEvents;
+use crate::wire::params::EventsQuery;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/studyEvents").route(web::get().to(study_events)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(study_events);
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
+#[utoipa::path(
+    tag = "events",
+    operation_id = "studyEvents",
+    summary = "The tenant's study events after offsetId",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = StudyEvents),
+        (status = 400, response = BadRequest),
+    )
+)]
+#[get("/studyEvents")]
 async fn study_events(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,
@@ -30,25 +40,5 @@ async fn study_events(
         pacs_app::events::read(&ports, &tenant, offset.as_deref(), limit.as_deref())
     })
     .await?;
-    let events: Vec<Value> = page
-        .events
-        .iter()
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "eventType": e.event.event_type.as_str(),
-                "studyInstanceUid": e.event.study_uid.as_ref().map(|u| u.as_str()),
-                "seriesInstanceUid": e.event.series_uid.as_ref().map(|u| u.as_str()),
-                "patientId": e.event.patient_id.as_ref().map(|p| p.as_str()),
-                "accessionNumber": e.event.accession_number,
-                "occurredAt": rfc3339(e.occurred_at),
-                "details": e.event.details,
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "events": events,
-        "lastOffsetId": page.last_offset_id,
-        "hasMore": page.has_more,
-    })))
+    Ok(HttpResponse::Ok().json(StudyEvents::from(page)))
 }

@@ -58,13 +58,11 @@ pub fn parse<T: DeserializeOwned>(map: &Map<String, Value>, prefix: &str) -> Res
 }
 
 /// The fields of `map` that are among `keys` (to echo what was received).
-pub fn echo(map: &Map<String, Value>, keys: &[&str]) -> Value {
-    Value::Object(
-        map.iter()
-            .filter(|(k, _)| keys.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    )
+pub fn echo(map: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    map.iter()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Requires `application/json` or `text/json` (with any charset): else 415.

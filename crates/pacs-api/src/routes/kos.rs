@@ -1,19 +1,22 @@
 //! `POST /studies/createKos` and `GET /studies/kos?studyUid=`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use pacs_app::kos::{KosError, create, generate};
 use pacs_app::{AppError, Tenant};
 use pacs_domain::ids::StudyInstanceUid;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, Binary, NotFound};
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
+use crate::wire::kos::{CreateKos, KosResult};
+use crate::wire::params::StudyUidQuery;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/studies/createKos").route(web::post().to(create_kos)))
-        .service(web::resource("/studies/kos").route(web::get().to(get_kos)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(create_kos).service(get_kos);
 }
 
 /// The source document's answer shape: `{"success": false, "errorCode": …}`.
@@ -26,9 +29,29 @@ fn failure(e: &KosError) -> HttpResponse {
     if status.is_server_error() {
         log::error!("createKos failed: {e}");
     }
-    HttpResponse::build(status).json(json!({ "success": false, "errorCode": e.code }))
+    HttpResponse::build(status).json(KosResult {
+        success: false,
+        sop_instance_uid: None,
+        error_code: Some(e.code),
+    })
 }
 
+#[utoipa::path(
+    tag = "kos",
+    operation_id = "createKos",
+    summary = "Store a KOS manifest of a study in a new series of the study",
+    description = "The source document's answer shape: {\"success\", \"sopInstanceUid\"} or \
+                   {\"success\": false, \"errorCode\"}: STUDY_NOT_FOUND (404), MALFORMED_JSON (400), \
+                   INTERNAL_IO_ERROR, INTERNAL_SQL_ERROR, INTERNAL_DICOM_ERROR, INTERNAL_GENERIC_ERROR (500).",
+    request_body(content((CreateKos = "application/json"), (CreateKos = "text/json"))),
+    responses(
+        (status = 200, description = "Stored", body = KosResult),
+        (status = 400, description = "MALFORMED_JSON", body = KosResult),
+        (status = 404, description = "STUDY_NOT_FOUND", body = KosResult),
+        (status = 500, description = "INTERNAL_*_ERROR", body = KosResult),
+    )
+)]
+#[post("/studies/createKos")]
 async fn create_kos(
     body: web::Bytes,
     tenant: web::ReqData<Tenant>,
@@ -51,26 +74,39 @@ async fn create_kos(
             )),
         }
     };
-    let (study, calling) = match (field("studyInstanceUid"), field("callingAE")) {
-        (Ok(s), Ok(c)) => (s, c),
-        (Err(e), _) | (_, Err(e)) => return failure(&e),
+    let command = field("studyInstanceUid")
+        .and_then(|study| Ok((study, field("callingAE")?)))
+        .and_then(|(study, calling)| CreateKos::command(study, calling));
+    let (study, calling) = match command {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
     };
     let tenant = tenant.into_inner();
     let base = state.wado_rs_root(&tenant.ae_title);
-    let outcome = create(
-        &state.ports,
-        &tenant,
-        study.as_deref(),
-        calling.as_deref(),
-        &base,
-    )
-    .await;
+    let outcome = create(&state.ports, &tenant, &study, calling, &base).await;
     match outcome {
-        Ok(sop) => HttpResponse::Ok().json(json!({ "success": true, "sopInstanceUid": sop })),
+        Ok(sop) => HttpResponse::Ok().json(KosResult {
+            success: true,
+            sop_instance_uid: Some(sop.to_string()),
+            error_code: None,
+        }),
         Err(e) => failure(&e),
     }
 }
 
+#[utoipa::path(
+    tag = "kos",
+    operation_id = "generateKos",
+    summary = "A KOS manifest of a study, not stored",
+    description = "Content-Disposition: attachment; filename=\"<SOP Instance UID of the KOS>\".",
+    params(StudyUidQuery),
+    responses(
+        (status = 200, description = "The KOS (DICOM Part 10)", content((Binary = "application/dicom"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
+#[get("/studies/kos")]
 async fn get_kos(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,

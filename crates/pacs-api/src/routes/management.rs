@@ -1,42 +1,43 @@
 //! Count, deprecation, recovery and relocation (source document "Count studies
 //! API", "Deprecation APIs", "Study relocation API"; recovery per API.md §2).
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use pacs_app::deprecation::{SeriesRequest, StudyRequest};
-use pacs_app::relocation::{self, RelocationRequest};
-use pacs_app::{Tenant, count, deprecation};
-use serde_json::json;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use pacs_app::deprecation::{self, BAD_BODY};
+use pacs_app::{AppError, Ports, Tenant, count, relocation};
+use pacs_domain::model::DeprecationOutcome;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, Conflict, NotFound};
 use crate::routes::json_body::{echo, object, parse};
 use crate::routes::util::{blocking, query_pairs};
 use crate::state::AppState;
+use crate::wire::management::{
+    DeprecationResponse, RELOCATION_KEYS, RelocationRequest, RelocationResponse, SERIES_KEYS,
+    STUDY_KEYS, SeriesChangeRequest, StudyChangeRequest, StudyCount,
+};
+use crate::wire::params::CountQuery;
 
-const BAD_BODY: &str = "Invalid relocation request: the request's body wasn't formatted correctly";
-const SERIES_KEYS: [&str; 4] = [
-    "seriesInstanceUid",
-    "containerIdentifier",
-    "author",
-    "reason",
-];
-const STUDY_KEYS: [&str; 4] = ["studyInstanceUid", "accessionNumber", "author", "reason"];
-const RELOCATION_KEYS: [&str; 5] = [
-    "studyInstanceUid",
-    "accessionNumber",
-    "bucketName",
-    "physicalMediumName",
-    "author",
-];
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/studies/count").route(web::get().to(count_studies)))
-        .service(web::resource("/series/deprecation").route(web::post().to(deprecate_series)))
-        .service(web::resource("/studies/deprecation").route(web::post().to(deprecate_study)))
-        .service(web::resource("/series/recovery").route(web::post().to(recover_series)))
-        .service(web::resource("/studies/recovery").route(web::post().to(recover_study)))
-        .service(web::resource("/studies/relocation").route(web::post().to(relocate_study)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(count_studies)
+        .service(deprecate_series)
+        .service(deprecate_study)
+        .service(recover_series)
+        .service(recover_study)
+        .service(relocate_study);
 }
 
+#[utoipa::path(
+    tag = "management",
+    operation_id = "countStudies",
+    summary = "Count live studies",
+    params(CountQuery),
+    responses(
+        (status = 200, description = "The count", body = StudyCount),
+        (status = 400, response = BadRequest),
+    )
+)]
+#[get("/studies/count")]
 async fn count_studies(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,
@@ -45,118 +46,141 @@ async fn count_studies(
     let pairs = query_pairs(&req)?;
     let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
     let n = blocking(move || count::count(&ports, &tenant, &pairs)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "study_count": n })))
+    Ok(HttpResponse::Ok().json(StudyCount { study_count: n }))
 }
 
-type SeriesOp = fn(
-    &pacs_app::Ports,
-    &Tenant,
-    &SeriesRequest,
-) -> Result<pacs_domain::model::DeprecationOutcome, pacs_app::AppError>;
-type StudyOp = fn(
-    &pacs_app::Ports,
-    &Tenant,
-    &StudyRequest,
-) -> Result<pacs_domain::model::DeprecationOutcome, pacs_app::AppError>;
+/// Which body a deprecation or recovery reads, and which use case it runs.
+enum Deprecation {
+    Series(fn(&Ports, &Tenant, &deprecation::SeriesChange) -> Outcome),
+    Study(fn(&Ports, &Tenant, &deprecation::StudyChange) -> Outcome),
+}
 
-async fn run_series(
+type Outcome = Result<DeprecationOutcome, AppError>;
+
+/// The body of every deprecation and recovery handler.
+async fn run(
     body: web::Bytes,
-    tenant: Tenant,
+    tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
-    op: SeriesOp,
+    op: Deprecation,
     message: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let map = object(&body, BAD_BODY)?;
-    let request: SeriesRequest = parse(&map, BAD_BODY)?;
-    let ports = state.ports.clone();
-    blocking(move || op(&ports, &tenant, &request)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "message": message, "request": echo(&map, &SERIES_KEYS) })))
+    let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
+    let keys: &[&str] = match op {
+        Deprecation::Series(f) => {
+            let command = parse::<SeriesChangeRequest>(&map, BAD_BODY)?.command()?;
+            blocking(move || f(&ports, &tenant, &command)).await?;
+            &SERIES_KEYS
+        }
+        Deprecation::Study(f) => {
+            let command = parse::<StudyChangeRequest>(&map, BAD_BODY)?.command()?;
+            blocking(move || f(&ports, &tenant, &command)).await?;
+            &STUDY_KEYS
+        }
+    };
+    Ok(HttpResponse::Ok().json(DeprecationResponse {
+        message,
+        request: echo(&map, keys),
+    }))
 }
 
-async fn run_study(
-    body: web::Bytes,
-    tenant: Tenant,
-    state: web::Data<AppState>,
-    op: StudyOp,
-    message: &'static str,
-) -> Result<HttpResponse, ApiError> {
-    let map = object(&body, BAD_BODY)?;
-    let request: StudyRequest = parse(&map, BAD_BODY)?;
-    let ports = state.ports.clone();
-    blocking(move || op(&ports, &tenant, &request)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "message": message, "request": echo(&map, &STUDY_KEYS) })))
+/// One deprecation or recovery resource; the body is [`run`].
+macro_rules! deprecation {
+    ($name:ident, $path:tt, $id:tt, $summary:tt, $text:tt, $body:ident, $op:expr, $message:tt) => {
+        #[utoipa::path(
+                    tag = "management",
+                    operation_id = $id,
+                    summary = $summary,
+                    description = $text,
+                    request_body(content(($body = "application/json"), ($body = "text/json"))),
+                    responses(
+                        (status = 200, description = "Done", body = DeprecationResponse),
+                        (status = 400, response = BadRequest),
+                        (status = 404, response = NotFound),
+                        (status = 409, response = Conflict),
+                    )
+                )]
+        #[post($path)]
+        async fn $name(
+            b: web::Bytes,
+            t: web::ReqData<Tenant>,
+            s: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            run(b, t, s, $op, $message).await
+        }
+    };
 }
 
-async fn deprecate_series(
-    body: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run_series(
-        body,
-        t.into_inner(),
-        s,
-        deprecation::deprecate_series,
-        "deprecation successful",
+deprecation!(
+    deprecate_series,
+    "/series/deprecation",
+    "deprecateSeries",
+    "Deprecate (hide) a series",
+    "409: multiple_series (same ContainerIdentifier), deprecation_pending, system_error.",
+    SeriesChangeRequest,
+    Deprecation::Series(deprecation::deprecate_series),
+    "deprecation successful"
+);
+deprecation!(
+    deprecate_study,
+    "/studies/deprecation",
+    "deprecateStudy",
+    "Deprecate (hide) a study",
+    "409: multiple_studies (same AccessionNumber), deprecation_pending, system_error.",
+    StudyChangeRequest,
+    Deprecation::Study(deprecation::deprecate_study),
+    "deprecation successful"
+);
+deprecation!(
+    recover_series,
+    "/series/recovery",
+    "recoverSeries",
+    "Recover a deprecated series",
+    "409: live_data_exists: live data with the same UIDs was stored since.",
+    SeriesChangeRequest,
+    Deprecation::Series(deprecation::recover_series),
+    "recovery successful"
+);
+deprecation!(
+    recover_study,
+    "/studies/recovery",
+    "recoverStudy",
+    "Recover a deprecated study",
+    "409: live_data_exists: live data with the same UIDs was stored since.",
+    StudyChangeRequest,
+    Deprecation::Study(deprecation::recover_study),
+    "recovery successful"
+);
+
+#[utoipa::path(
+    tag = "management",
+    operation_id = "relocateStudy",
+    summary = "Move a study's stored objects to another physical medium",
+    description = "Synchronous: every object is copied and verified, the index switched, then the old \
+                   copies removed; a failure leaves the study where it was. 404 study_not_found, \
+                   medium_not_found; 409 multiple_studies, bucket_error (no S3 bucket is served by \
+                   this version), relocation_pending, system_error.",
+    request_body(content((RelocationRequest = "application/json"), (RelocationRequest = "text/json"))),
+    responses(
+        (status = 200, description = "Done", body = RelocationResponse),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
     )
-    .await
-}
-
-async fn deprecate_study(
-    body: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run_study(
-        body,
-        t.into_inner(),
-        s,
-        deprecation::deprecate_study,
-        "deprecation successful",
-    )
-    .await
-}
-
-async fn recover_series(
-    body: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run_series(
-        body,
-        t.into_inner(),
-        s,
-        deprecation::recover_series,
-        "recovery successful",
-    )
-    .await
-}
-
-async fn recover_study(
-    body: web::Bytes,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run_study(
-        body,
-        t.into_inner(),
-        s,
-        deprecation::recover_study,
-        "recovery successful",
-    )
-    .await
-}
-
+)]
+#[post("/studies/relocation")]
 async fn relocate_study(
     body: web::Bytes,
     t: web::ReqData<Tenant>,
     s: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let map = object(&body, BAD_BODY)?;
-    let request: RelocationRequest = parse(&map, BAD_BODY)?;
+    let command = parse::<RelocationRequest>(&map, BAD_BODY)?.command()?;
     let (ports, tenant) = (s.ports.clone(), t.into_inner());
-    relocation::relocate_study(&ports, &tenant, &request).await?;
-    Ok(HttpResponse::Ok().json(
-        json!({ "message": "relocation successful", "request": echo(&map, &RELOCATION_KEYS) }),
-    ))
+    relocation::relocate_study(&ports, &tenant, &command).await?;
+    Ok(HttpResponse::Ok().json(RelocationResponse {
+        message: "relocation successful",
+        request: echo(&map, &RELOCATION_KEYS),
+    }))
 }

@@ -1,4 +1,8 @@
 //! HTTP routes, under the web context `/o3-dpacs-wado` (probes outside it).
+//!
+//! Every handler is registered with `.service(handler)` on utoipa-actix-web's
+//! config, which adds its `#[utoipa::path]` description to the OpenAPI
+//! document: the router and the document are built together.
 
 pub mod corrections;
 pub mod events;
@@ -18,14 +22,16 @@ pub mod util;
 pub mod wado;
 
 use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every route of the archive.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
         .configure(ops::routes)
         .service(
-            web::scope("/o3-dpacs-wado")
+            scope::scope("/o3-dpacs-wado")
                 .configure(stow::routes)
                 .configure(qido::routes)
                 .configure(wado::routes)

@@ -4,22 +4,34 @@
 //! downloaded). Registered before the `/o3-dpacs-wado` scope so that it does
 //! not shadow them. `/healthz` and `/readyz` are in `health.rs`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use pacs_domain::ports::StorageUsage;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::metrics::{Metrics, Snapshot};
-use crate::openapi::{OPENAPI_PATH, SWAGGER_UI_PATH};
+use crate::openapi::{Binary, Document, OPENAPI_PATH, SWAGGER_UI_PATH};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/metrics").route(web::get().to(metrics)))
-        .service(
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(metrics).service(openapi_json).map(|c| {
+        // The UI only: the document it shows is served by `openapi_json`.
+        c.service(
             SwaggerUi::new(format!("{SWAGGER_UI_PATH}/{{_:.*}}"))
-                .url(OPENAPI_PATH, crate::openapi::document().clone()),
-        );
+                .config(Config::from(OPENAPI_PATH)),
+        )
+    });
 }
 
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "Text format 0.0.4: requests and latency per route pattern, instances and bytes \
+                   per medium, database pool, job queue depth, DIMSE associations. No patient data.",
+    responses((status = 200, description = "The metrics", content((Binary = "text/plain"))))
+)]
+#[get("/metrics")]
 async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
     let media: Vec<String> = state
         .ports
@@ -49,4 +61,15 @@ async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> Htt
     HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)
         .body(text)
+}
+
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "openapi",
+    summary = "This OpenAPI document",
+    responses((status = 200, description = "The document", body = Document))
+)]
+#[get("/o3-dpacs-wado/openapi.json")]
+async fn openapi_json(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().json(&doc.0)
 }

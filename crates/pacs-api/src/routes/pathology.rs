@@ -8,7 +8,7 @@ use actix_web::http::header::{
     self, ByteRangeSpec, Charset, ContentDisposition, DispositionParam, DispositionType,
     ExtendedValue, Header as _,
 };
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use pacs_app::pathology::{SlideStored, SlideUpload, WholeSlide, find_whole_slide};
 use pacs_app::retrieve::{open, read_stored, stored_len};
 use pacs_app::{AppError, Tenant};
@@ -16,12 +16,18 @@ use pacs_domain::ids::AeTitle;
 use pacs_domain::model::{BlobLocation, SlideKind};
 use pacs_domain::ports::ByteRange;
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::{
+    BadRequest, Binary, Conflict, Multipart, NotFound, PayloadTooLarge, RangeNotSatisfiable,
+};
 use crate::routes::parts::{PartFailure, PartStream, next_part, read_small};
 use crate::routes::stream::zip_body;
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
+use crate::wire::params::BarcodeQuery;
+use crate::wire::pathology::SlideStoredBody;
 
 /// Largest metadata JSON and sidecar; slides themselves are bounded by
 /// `server.max_body_bytes` only.
@@ -29,9 +35,8 @@ const MAX_METADATA: usize = 1024 * 1024;
 const MAX_SIDECAR: u64 = 16 * 1024 * 1024;
 const MAX_SMALL: usize = 1024;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/pathoRsListener/{aet}/studies").route(web::post().to(upload)))
-        .service(web::resource("/wholeslide").route(web::get().to(whole_slide)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(store_slide).service(whole_slide);
 }
 
 fn check_form_data(req: &HttpRequest) -> Result<(), ApiError> {
@@ -54,7 +59,35 @@ fn check_form_data(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-async fn upload(
+#[utoipa::path(
+    tag = "pathology",
+    operation_id = "storeSlide",
+    summary = "Store a slide file or MIRAX zip with its metadata or sidecar",
+    description = "The file is streamed to storage while its SHA-1 and length are computed. 400: a \
+                   missing or invalid part, an unknown keyword or invalid value, a MIRAX zip without \
+                   .mrxs or with unsafe entries, a sidecar not of this archive. 409: fileHash or \
+                   fileLength mismatch, or data in conflict with what is stored (nothing is kept).",
+    params((
+        "aet",
+        description = "CALLING_AET: the AE title the instances are recorded as received from",
+        example = "MODALITY"
+    )),
+    request_body(
+        content = Multipart,
+        content_type = "multipart/form-data",
+        description = "Parts: metadata (JSON: attributes, hierarchy) or sidecar (a DICOM object this \
+                       archive generated), file (the slide; a MIRAX slide as application/zip), fileHash \
+                       (SHA-1 hex; for MIRAX of the .mrxs entry), fileLength (bytes)"
+    ),
+    responses(
+        (status = 200, description = "Stored, or already stored", body = SlideStoredBody),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+    )
+)]
+#[post("/pathoRsListener/{aet}/studies")]
+async fn store_slide(
     req: HttpRequest,
     path: web::Path<String>,
     tenant: web::ReqData<Tenant>,
@@ -83,16 +116,8 @@ async fn upload(
     Ok(HttpResponse::Ok().json(stored_json(&stored)))
 }
 
-fn stored_json(s: &SlideStored) -> serde_json::Value {
-    json!({
-        "studyInstanceUid": s.study_uid.as_str(),
-        "seriesInstanceUid": s.series_uid.as_str(),
-        "sopInstanceUid": s.sop_uid.as_str(),
-        "containerIdentifier": s.container_identifier,
-        "fileName": s.file_name,
-        "slideType": match s.kind { SlideKind::File => "file", SlideKind::Mirax => "mirax" },
-        "alreadyStored": s.already_stored,
-    })
+fn stored_json(s: &SlideStored) -> SlideStoredBody {
+    s.into()
 }
 
 type Failed = (SlideUpload, ApiError);
@@ -261,6 +286,29 @@ async fn send_blob(
     }
 }
 
+#[utoipa::path(
+    tag = "pathology",
+    operation_id = "getWholeSlide",
+    summary = "The whole slide of a barcode (Container Identifier)",
+    description = "A slide file as stored, a MIRAX slide as its zip, a DICOM WSI as its baseline \
+                   instance (a zip when the baseline spans several instances). Content-Disposition \
+                   names the file. 400: no or empty barcode; 404: none; 409: several slides.",
+    params(
+        BarcodeQuery,
+        ("Range" = Option<String>, Header, description = "One byte range (bytes=first-last); several ranges get the whole"),
+    ),
+    responses(
+        (status = 200, description = "The slide", content(
+            (Binary = "application/octet-stream"), (Binary = "application/zip"), (Binary = "application/dicom"))),
+        (status = 206, description = "The requested range", content(
+            (Binary = "application/octet-stream"), (Binary = "application/zip"), (Binary = "application/dicom"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 416, response = RangeNotSatisfiable),
+    )
+)]
+#[get("/wholeslide")]
 async fn whole_slide(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,

@@ -1,43 +1,137 @@
 //! QIDO-RS: `GET /qido/{AET}/…` for patients, studies, series and instances.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::Tenant;
 use pacs_app::retrieve::check_aet;
 use pacs_app::search::{SearchTarget, search};
 use pacs_domain::model::QueryLevel;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, DicomDatasets, NotFound};
 use crate::routes::util::{blocking, query_pairs};
 use crate::state::AppState;
+use crate::wire::params::{AetPath, QidoQuery, SeriesPath, StudyPath};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/qido/{aet}/patients").route(web::get().to(patients)))
-        .service(web::resource("/qido/{aet}/studies").route(web::get().to(studies)))
-        .service(web::resource("/qido/{aet}/series").route(web::get().to(all_series)))
-        .service(web::resource("/qido/{aet}/instances").route(web::get().to(all_instances)))
-        .service(
-            web::resource("/qido/{aet}/studies/{study}/series").route(web::get().to(study_series)),
-        )
-        .service(
-            web::resource("/qido/{aet}/studies/{study}/instances")
-                .route(web::get().to(study_instances)),
-        )
-        .service(
-            web::resource("/qido/{aet}/studies/{study}/series/{series}/instances")
-                .route(web::get().to(series_instances)),
-        );
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(patients)
+        .service(studies)
+        .service(all_series)
+        .service(all_instances)
+        .service(study_series)
+        .service(study_instances)
+        .service(series_instances);
 }
+
+/// The path of every QIDO-RS resource; `study` and `series` scope the search.
+#[derive(serde::Deserialize)]
+struct QidoPath {
+    aet: String,
+    study: Option<String>,
+    series: Option<String>,
+}
+
+/// The extractors of every QIDO-RS handler.
+type Args = (
+    HttpRequest,
+    web::Path<QidoPath>,
+    web::ReqData<Tenant>,
+    web::Data<AppState>,
+);
+
+/// One QIDO-RS resource: its handler and description; the body is [`run`].
+macro_rules! qido {
+    ($name:ident, $path:tt, ($($params:ty),+), $level:expr, $id:tt, $summary:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "PS3.18 QIDO-RS. Match by attribute keyword or tag (`PatientID=…`, \
+                           `00100020=…`); any other valid attribute is ignored with a \
+                           `Warning: 299` header, an unknown name is 400.",
+            params($($params,)+ QidoQuery),
+            responses(
+                (status = 200, description = "Matches, in DICOM JSON",
+                    content((DicomDatasets = "application/dicom+json"))),
+                (status = 204, description = "Nothing matches"),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, t, s) = a;
+            run(req, t.into_inner(), s, path.into_inner(), $level).await
+        }
+    };
+}
+
+qido!(
+    patients,
+    "/qido/{aet}/patients",
+    (AetPath),
+    QueryLevel::Patient,
+    "qidoPatients",
+    "Search patients"
+);
+qido!(
+    studies,
+    "/qido/{aet}/studies",
+    (AetPath),
+    QueryLevel::Study,
+    "qidoStudies",
+    "Search studies"
+);
+qido!(
+    all_series,
+    "/qido/{aet}/series",
+    (AetPath),
+    QueryLevel::Series,
+    "qidoSeries",
+    "Search series"
+);
+qido!(
+    all_instances,
+    "/qido/{aet}/instances",
+    (AetPath),
+    QueryLevel::Instance,
+    "qidoInstances",
+    "Search instances"
+);
+qido!(
+    study_series,
+    "/qido/{aet}/studies/{study}/series",
+    (AetPath, StudyPath),
+    QueryLevel::Series,
+    "qidoStudySeries",
+    "Search the series of a study"
+);
+qido!(
+    study_instances,
+    "/qido/{aet}/studies/{study}/instances",
+    (AetPath, StudyPath),
+    QueryLevel::Instance,
+    "qidoStudyInstances",
+    "Search the instances of a study"
+);
+qido!(
+    series_instances,
+    "/qido/{aet}/studies/{study}/series/{series}/instances",
+    (AetPath, StudyPath, SeriesPath),
+    QueryLevel::Instance,
+    "qidoSeriesInstances",
+    "Search the instances of a series"
+);
 
 async fn run(
     req: HttpRequest,
     tenant: Tenant,
     state: web::Data<AppState>,
-    aet: String,
+    path: QidoPath,
     level: QueryLevel,
-    study: Option<String>,
-    series: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let QidoPath { aet, study, series } = path;
     check_aet(&tenant, &aet)?;
     let pairs = query_pairs(&req)?;
     let retrieve_base = state.wado_rs_root(&tenant.ae_title);
@@ -63,133 +157,4 @@ async fn run(
         Some(body) => resp.content_type("application/dicom+json").body(body),
         None => resp.finish(),
     })
-}
-
-async fn patients(
-    req: HttpRequest,
-    path: web::Path<String>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run(
-        req,
-        t.into_inner(),
-        s,
-        path.into_inner(),
-        QueryLevel::Patient,
-        None,
-        None,
-    )
-    .await
-}
-
-async fn studies(
-    req: HttpRequest,
-    path: web::Path<String>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run(
-        req,
-        t.into_inner(),
-        s,
-        path.into_inner(),
-        QueryLevel::Study,
-        None,
-        None,
-    )
-    .await
-}
-
-async fn all_series(
-    req: HttpRequest,
-    path: web::Path<String>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run(
-        req,
-        t.into_inner(),
-        s,
-        path.into_inner(),
-        QueryLevel::Series,
-        None,
-        None,
-    )
-    .await
-}
-
-async fn all_instances(
-    req: HttpRequest,
-    path: web::Path<String>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    run(
-        req,
-        t.into_inner(),
-        s,
-        path.into_inner(),
-        QueryLevel::Instance,
-        None,
-        None,
-    )
-    .await
-}
-
-async fn study_series(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (aet, study) = path.into_inner();
-    run(
-        req,
-        t.into_inner(),
-        s,
-        aet,
-        QueryLevel::Series,
-        Some(study),
-        None,
-    )
-    .await
-}
-
-async fn study_instances(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (aet, study) = path.into_inner();
-    run(
-        req,
-        t.into_inner(),
-        s,
-        aet,
-        QueryLevel::Instance,
-        Some(study),
-        None,
-    )
-    .await
-}
-
-async fn series_instances(
-    req: HttpRequest,
-    path: web::Path<(String, String, String)>,
-    t: web::ReqData<Tenant>,
-    s: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let (aet, study, series) = path.into_inner();
-    run(
-        req,
-        t.into_inner(),
-        s,
-        aet,
-        QueryLevel::Instance,
-        Some(study),
-        Some(series),
-    )
-    .await
 }

@@ -1,6 +1,6 @@
 //! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::frames::{is_native_le, parse_frame_list, read_frames};
 use pacs_app::rendering::{RenderSpec, preview, render, representative};
 use pacs_app::retrieve::{Target, check_aet, locate};
@@ -8,38 +8,173 @@ use pacs_app::{AppError, Ports, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, Binary, NotAcceptable, NotFound, Unprocessable};
 use crate::routes::stream::frames_body;
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
+use crate::wire::params::{
+    AetPath, FramesPath, ImageQuery, InstancePath, PreviewQuery, SeriesPath, StudyPath,
+};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    let i = "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}";
-    cfg.service(web::resource("/preview").route(web::get().to(get_preview)))
-        .service(web::resource(format!("{i}/frames/{{frames}}")).route(web::get().to(frames)))
-        .service(
-            web::resource(format!("{i}/frames/{{frames}}/rendered")).route(web::get().to(rendered)),
-        )
-        .service(
-            web::resource(format!("{i}/frames/{{frames}}/thumbnail"))
-                .route(web::get().to(thumbnail)),
-        )
-        .service(web::resource(format!("{i}/rendered")).route(web::get().to(rendered)))
-        .service(web::resource(format!("{i}/thumbnail")).route(web::get().to(thumbnail)))
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/rendered")
-                .route(web::get().to(rendered)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/thumbnail")
-                .route(web::get().to(thumbnail)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/rendered").route(web::get().to(rendered)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/thumbnail")
-                .route(web::get().to(thumbnail)),
-        );
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(get_preview)
+        .service(instance_frames)
+        .service(rendered_frames)
+        .service(thumbnail_frames)
+        .service(rendered_instance)
+        .service(thumbnail_instance)
+        .service(rendered_series)
+        .service(thumbnail_series)
+        .service(rendered_study)
+        .service(thumbnail_study);
+}
+
+/// The extractors of the WADO-RS image resources.
+type Args = (
+    HttpRequest,
+    web::Path<ImagePath>,
+    web::ReqData<Tenant>,
+    web::Data<AppState>,
+);
+
+/// One rendered or thumbnail resource (PS3.18 §10.4.1.1.3); the body is
+/// [`rendered`] or [`thumbnail`].
+macro_rules! image_resource {
+    ($name:ident, $body:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt, $text:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = $text,
+            params(
+                $($params,)+
+                ImageQuery,
+                ("Accept" = Option<String>, Header,
+                    description = "image/jpeg (the default), image/*, */*, or multipart/related; type=\"image/jpeg\""),
+            ),
+            responses(
+                (status = 200, description = "The image(s)", content(
+                    (Binary = "image/jpeg"), (Binary = "multipart/related; type=\"image/jpeg\""))),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+                (status = 406, response = NotAcceptable),
+                (status = 422, response = Unprocessable),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, tenant, state) = a;
+            $body(req, path, tenant, state).await
+        }
+    };
+}
+
+const RENDERED: &str = "JPEG rendering: one image bare, several (a series, a study, a frame list) as multipart/related.";
+const THUMBNAIL: &str =
+    "One JPEG image representing the resource (a study's or series' representative instance).";
+
+image_resource!(
+    rendered_frames,
+    rendered,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "renderedFrames",
+    "Rendered frames",
+    RENDERED
+);
+image_resource!(
+    thumbnail_frames,
+    thumbnail,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "thumbnailFrames",
+    "Thumbnail of frames",
+    THUMBNAIL
+);
+image_resource!(
+    rendered_instance,
+    rendered,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "renderedInstance",
+    "Rendered instance",
+    RENDERED
+);
+image_resource!(
+    thumbnail_instance,
+    thumbnail,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "thumbnailInstance",
+    "Thumbnail of an instance",
+    THUMBNAIL
+);
+image_resource!(
+    rendered_series,
+    rendered,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/rendered",
+    (AetPath, StudyPath, SeriesPath),
+    "renderedSeries",
+    "Rendered series",
+    RENDERED
+);
+image_resource!(
+    thumbnail_series,
+    thumbnail,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/thumbnail",
+    (AetPath, StudyPath, SeriesPath),
+    "thumbnailSeries",
+    "Thumbnail of a series",
+    THUMBNAIL
+);
+image_resource!(
+    rendered_study,
+    rendered,
+    "/wado-rs/{aet}/studies/{study}/rendered",
+    (AetPath, StudyPath),
+    "renderedStudy",
+    "Rendered study",
+    RENDERED
+);
+image_resource!(
+    thumbnail_study,
+    thumbnail,
+    "/wado-rs/{aet}/studies/{study}/thumbnail",
+    (AetPath, StudyPath),
+    "thumbnailStudy",
+    "Thumbnail of a study",
+    THUMBNAIL
+);
+
+#[utoipa::path(
+    tag = "dicomweb",
+    operation_id = "wadoFrames",
+    summary = "Retrieve frames",
+    description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
+    params(
+        AetPath,
+        StudyPath,
+        SeriesPath,
+        InstancePath,
+        FramesPath,
+        ("Accept" = Option<String>, Header,
+            description = "multipart/related; type=\"application/octet-stream\" (native pixels; \
+                           transfer-syntax=* for the stored bytes), or the stored frames' own type"),
+    ),
+    responses(
+        (status = 200, description = "The frames",
+            content((Binary = "multipart/related; type=\"application/octet-stream\""))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[get("/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}")]
+async fn instance_frames(a: Args) -> Result<HttpResponse, ApiError> {
+    let (req, path, tenant, state) = a;
+    frames(req, path, tenant, state).await
 }
 
 #[derive(serde::Deserialize)]
@@ -57,6 +192,20 @@ fn jpeg(bytes: &[u8]) -> HttpResponse {
         .body(bytes.to_vec())
 }
 
+#[utoipa::path(
+    tag = "images",
+    operation_id = "preview",
+    summary = "A JPEG preview of an instance or a series",
+    description = "400: neither or both of objectUID and seriesUID; 404: unknown, or no pixel data.",
+    params(PreviewQuery),
+    responses(
+        (status = 200, description = "The preview", content((Binary = "image/jpeg"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[get("/preview")]
 async fn get_preview(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,

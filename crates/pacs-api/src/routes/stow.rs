@@ -6,22 +6,83 @@
 //! any number of parts never sits in memory.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use pacs_app::ingest::{StoreReport, StoreRequest};
 use pacs_app::{AppError, Tenant};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
 
+use utoipa_actix_web::service_config::ServiceConfig;
+
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, DicomDataset, Multipart, PayloadTooLarge, UnsupportedMediaType};
 use crate::routes::parts::{PartFailure, PartStream, next_part};
 use crate::state::AppState;
+use crate::wire::params::{CallingAetPath, StudyPath};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/stowRsListener/{aet}/studies").route(web::post().to(stow)))
-        .service(
-            web::resource("/stowRsListener/{aet}/studies/{study}").route(web::post().to(stow)),
-        );
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(stow_all).service(stow_study);
 }
+
+/// The extractors of both STOW-RS resources.
+type Args = (
+    HttpRequest,
+    web::Path<StowPath>,
+    web::ReqData<Tenant>,
+    web::Data<AppState>,
+    web::Payload,
+);
+
+/// One STOW-RS resource; the body is [`stow`].
+macro_rules! stow_resource {
+    ($name:ident, $path:tt, ($($params:ty),*), $id:tt, $summary:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "PS3.18 STOW-RS. Parts are streamed to storage; the answer is the PS3.18 \
+                           store response. 200: every instance stored; 202: some failed; 409: none \
+                           stored.",
+            params($($params),*),
+            request_body(
+                content = Multipart,
+                content_type = "multipart/related",
+                description = "multipart/related; type=\"application/dicom\": one DICOM Part 10 file per part"
+            ),
+            responses(
+                (status = 200, description = "Every instance stored",
+                    content((DicomDataset = "application/dicom+json"))),
+                (status = 202, description = "Some instances failed",
+                    content((DicomDataset = "application/dicom+json"))),
+                (status = 409, description = "No instance stored (FailedSOPSequence says why)",
+                    content((DicomDataset = "application/dicom+json"))),
+                (status = 400, response = BadRequest),
+                (status = 413, response = PayloadTooLarge),
+                (status = 415, response = UnsupportedMediaType),
+            )
+        )]
+        #[post($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, tenant, state, payload) = a;
+            stow(req, path, tenant, state, payload).await
+        }
+    };
+}
+
+stow_resource!(
+    stow_all,
+    "/stowRsListener/{aet}/studies",
+    (CallingAetPath),
+    "stow",
+    "Store instances (STOW-RS)"
+);
+stow_resource!(
+    stow_study,
+    "/stowRsListener/{aet}/studies/{study}",
+    (CallingAetPath, StudyPath),
+    "stowStudy",
+    "Store instances of one study (STOW-RS)"
+);
 
 #[derive(serde::Deserialize)]
 struct StowPath {

@@ -1,42 +1,135 @@
 //! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`) and WADO-URI (`/wado?…`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::rendering::{RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
 use pacs_app::{AppError, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
+use crate::openapi::{BadRequest, Binary, DicomDatasets, NotAcceptable, NotFound, Unprocessable};
 use crate::routes::stream::{multipart_body, multipart_length};
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
+use crate::wire::params::{AetPath, InstancePath, SeriesPath, StudyPath, WadoUriQuery};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/wado-rs/{aet}/studies/{study}").route(web::get().to(retrieve)))
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/metadata")
-                .route(web::get().to(retrieve_metadata)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}")
-                .route(web::get().to(retrieve)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/metadata")
-                .route(web::get().to(retrieve_metadata)),
-        )
-        .service(
-            web::resource("/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}")
-                .route(web::get().to(retrieve)),
-        )
-        .service(
-            web::resource(
-                "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
-            )
-            .route(web::get().to(retrieve_metadata)),
-        )
-        .service(web::resource("/wado").route(web::get().to(wado_uri)));
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(retrieve_study)
+        .service(study_metadata)
+        .service(retrieve_series)
+        .service(series_metadata)
+        .service(retrieve_instance)
+        .service(instance_metadata)
+        .service(wado_uri);
 }
+
+/// The extractors of the WADO-RS resources.
+type Args = (
+    HttpRequest,
+    web::Path<RsPath>,
+    web::ReqData<Tenant>,
+    web::Data<AppState>,
+);
+
+/// One WADO-RS retrieval resource; the body is [`retrieve`].
+macro_rules! rs_resource {
+    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt, $accept:tt, $($media:tt),+) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "PS3.18 WADO-RS: the stored objects as received (no transcoding); after a \
+                           correction the header carries the database's current values.",
+            params($($params,)+ ("Accept" = Option<String>, Header, description = $accept)),
+            responses(
+                (status = 200, description = "The instances", content($((Binary = $media)),+)),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+                (status = 406, response = NotAcceptable),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, tenant, state) = a;
+            retrieve(req, path, tenant, state).await
+        }
+    };
+}
+
+/// One WADO-RS metadata resource; the body is [`retrieve_metadata`].
+macro_rules! metadata_resource {
+    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "DICOM JSON of the stored headers (bulk data and Pixel Data left out)",
+            params($($params),+),
+            responses(
+                (status = 200, description = "Metadata",
+                    content((DicomDatasets = "application/dicom+json"))),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (_, path, tenant, state) = a;
+            retrieve_metadata(path, tenant, state).await
+        }
+    };
+}
+
+rs_resource!(
+    retrieve_study,
+    "/wado-rs/{aet}/studies/{study}",
+    (AetPath, StudyPath),
+    "wadoStudy",
+    "Retrieve a study",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    retrieve_series,
+    "/wado-rs/{aet}/studies/{study}/series/{series}",
+    (AetPath, StudyPath, SeriesPath),
+    "wadoSeries",
+    "Retrieve a series",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    retrieve_instance,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "wadoInstance",
+    "Retrieve an instance",
+    "multipart/related; type=\"application/dicom\" (default) or application/dicom",
+    "multipart/related; type=\"application/dicom\"",
+    "application/dicom"
+);
+metadata_resource!(
+    study_metadata,
+    "/wado-rs/{aet}/studies/{study}/metadata",
+    (AetPath, StudyPath),
+    "wadoStudyMetadata",
+    "Metadata of a study"
+);
+metadata_resource!(
+    series_metadata,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/metadata",
+    (AetPath, StudyPath, SeriesPath),
+    "wadoSeriesMetadata",
+    "Metadata of a series"
+);
+metadata_resource!(
+    instance_metadata,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "wadoInstanceMetadata",
+    "Metadata of an instance"
+);
 
 #[derive(serde::Deserialize)]
 struct RsPath {
@@ -238,6 +331,22 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
 }
 
 /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID&seriesUID&objectUID`.
+#[utoipa::path(
+    tag = "dicomweb",
+    operation_id = "wadoUri",
+    summary = "Retrieve an object (WADO-URI)",
+    description = "PS3.18 WADO-URI (§9)",
+    params(WadoUriQuery),
+    responses(
+        (status = 200, description = "The object, or its rendering",
+            content((Binary = "image/jpeg"), (Binary = "application/dicom"))),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 406, response = NotAcceptable),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[get("/wado")]
 async fn wado_uri(
     req: HttpRequest,
     tenant: web::ReqData<Tenant>,

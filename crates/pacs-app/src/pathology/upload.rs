@@ -10,14 +10,15 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use pacs_dicom_ops::Tag;
-use pacs_dicom_ops::{MiraxLimits, Sidecar, SidecarUids, build_sidecar, check_mirax, read_sidecar};
+use pacs_dicom_ops::{
+    MiraxLimits, Sidecar, SidecarUids, SlideDescription, build_sidecar, check_mirax, read_sidecar,
+};
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{
     BlobLocation, NewInstance, SlideFacts, SlideFile, SlideKind, StoreOutcome,
 };
 use pacs_domain::ports::{IncomingBytes, ObjectName, StagedBlob};
 
-use super::metadata::SlideDescription;
 use super::uids::derived_uid;
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};

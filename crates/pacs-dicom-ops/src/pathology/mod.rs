@@ -3,6 +3,7 @@
 //! MIRAX zip. The mapping is documented in `docs/pathology.md`.
 
 mod attributes;
+mod metadata;
 mod mirax;
 mod specimen;
 mod zip_out;
@@ -16,6 +17,7 @@ use dicom_object::InMemDicomObject;
 use pacs_domain::model::{SlideFacts, SlideKind, SpecimenHierarchy};
 use serde_json::{Map, Value};
 
+pub use metadata::SlideDescription;
 pub use mirax::{MiraxCheck, MiraxLimits, check_mirax};
 pub use zip_out::{ZipEntry, write_stored_zip};
 

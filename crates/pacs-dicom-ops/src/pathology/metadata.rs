@@ -1,12 +1,12 @@
 //! The `metadata` part of a slide upload: `attributes` (DICOM keywords) and
 //! `hierarchy` (specimen, block, slide).
 
-use pacs_dicom_ops::SlideMetadata;
 use pacs_domain::model::{SpecimenHierarchy, SpecimenLevel};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::error::AppError;
+use super::SlideMetadata;
+use crate::error::DicomError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,12 +39,12 @@ struct StainJson {
     code: Option<Value>,
 }
 
-fn invalid(message: String) -> AppError {
-    AppError::invalid("invalid_metadata", message)
+fn invalid(message: String) -> DicomError {
+    DicomError::Metadata(message)
 }
 
 /// A string or number field; empty strings count as absent.
-fn scalar(v: Option<Value>, field: &str) -> Result<Option<String>, AppError> {
+fn scalar(v: Option<Value>, field: &str) -> Result<Option<String>, DicomError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
@@ -53,7 +53,7 @@ fn scalar(v: Option<Value>, field: &str) -> Result<Option<String>, AppError> {
     }
 }
 
-fn level(l: Option<LevelJson>, name: &str) -> Result<Option<SpecimenLevel>, AppError> {
+fn level(l: Option<LevelJson>, name: &str) -> Result<Option<SpecimenLevel>, DicomError> {
     let Some(l) = l else { return Ok(None) };
     let f = |v, field: &str| scalar(v, &format!("{name}.{field}"));
     Ok(Some(SpecimenLevel {
@@ -76,7 +76,7 @@ pub struct SlideDescription {
 }
 
 impl SlideDescription {
-    pub fn parse(bytes: &[u8]) -> Result<Self, AppError> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, DicomError> {
         let json: MetadataJson = serde_json::from_slice(bytes)
             .map_err(|e| invalid(format!("the metadata part is not valid metadata JSON: {e}")))?;
         let attributes = json.attributes.ok_or_else(|| {
