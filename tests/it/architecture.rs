@@ -183,3 +183,91 @@ fn nothing_refers_to_files_outside_the_repository() {
     }
     assert!(found.is_empty(), "files naming {outside}: {found:?}");
 }
+
+/// Normal dependencies that are linked for what they provide, not named in code:
+/// the bundled SQLite and the PostgreSQL client library diesel links.
+const LINKED_ONLY: &[&str] = &["libsqlite3-sys", "pq-sys"];
+
+/// Every source file of one crate, concatenated (to look for a dependency's name).
+fn crate_sources(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let mut stack = vec![dir.join("src")];
+    if dir.join("build.rs").exists() {
+        text.push_str(&std::fs::read_to_string(dir.join("build.rs")).unwrap());
+    }
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                text.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn no_crate_declares_a_dependency_it_does_not_use() {
+    let meta = MetadataCommand::new()
+        .manifest_path(workspace_root().join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .expect("cargo metadata");
+    let mut unused = Vec::new();
+    for p in meta.workspace_packages() {
+        let dir = p.manifest_path.parent().unwrap().as_std_path().to_owned();
+        if !dir.join("src").exists() {
+            continue;
+        }
+        let text = crate_sources(&dir);
+        for d in p
+            .dependencies
+            .iter()
+            .filter(|d| d.kind == DependencyKind::Normal)
+        {
+            if LINKED_ONLY.contains(&d.name.as_str()) {
+                continue;
+            }
+            let lib = d.rename.as_deref().unwrap_or(&d.name).replace('-', "_");
+            let lib = lib.strip_prefix("rust_").unwrap_or(&lib).to_owned();
+            if !text.contains(&format!("{lib}::")) && !text.contains(&format!("use {lib}")) {
+                unused.push(format!("{} -> {}", p.name, d.name));
+            }
+        }
+    }
+    assert!(unused.is_empty(), "declared but never used: {unused:?}");
+}
+
+#[test]
+fn every_workspace_dependency_is_used_by_a_member() {
+    let root = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    let table = root
+        .split("[workspace.dependencies]")
+        .nth(1)
+        .expect("a [workspace.dependencies] table")
+        .split("\n[")
+        .next()
+        .unwrap();
+    let meta = MetadataCommand::new()
+        .manifest_path(workspace_root().join("Cargo.toml"))
+        .no_deps()
+        .exec()
+        .expect("cargo metadata");
+    let used: BTreeSet<String> = meta
+        .workspace_packages()
+        .iter()
+        .flat_map(|p| p.dependencies.iter().map(|d| d.name.clone()))
+        .collect();
+    let declared: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .filter(|k| !k.is_empty() && !k.starts_with('#'))
+        .collect();
+    let unused: Vec<&&str> = declared.iter().filter(|k| !used.contains(**k)).collect();
+    assert!(
+        unused.is_empty(),
+        "declared for the workspace but used by no crate: {unused:?}"
+    );
+}

@@ -90,7 +90,11 @@ pub fn create_patient(
 ) -> Result<CorrectionOutcome, AppError> {
     let (p, change) = (&r.patient, &r.change);
     let id = &p.patient_id;
-    match ports.corrections.create_patient(&tenant.name, p, &journal(Correction::CreatePatient, change))? {
+    match ports.corrections.create_patient(
+        &tenant.name,
+        p,
+        &journal(Correction::CreatePatient, change),
+    )? {
         CorrectionOutcome::PatientExists => Err(AppError::conflict(
             "patient_exists",
             format!("patient {id} already exists for this issuer"),
@@ -107,7 +111,11 @@ pub fn update_patient(
 ) -> Result<CorrectionOutcome, AppError> {
     let (p, change) = (&r.patient, &r.change);
     let id = &p.patient_id;
-    match ports.corrections.update_patient(&tenant.name, p, &journal(Correction::UpdatePatient, change))? {
+    match ports.corrections.update_patient(
+        &tenant.name,
+        p,
+        &journal(Correction::UpdatePatient, change),
+    )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::not_found(
             "patient_not_found",
             format!("patient {id} not found"),
@@ -127,10 +135,12 @@ pub fn merge_patients(
     r: &MergePatients,
 ) -> Result<CorrectionOutcome, AppError> {
     let (source, target, change) = (&r.source, &r.target, &r.change);
-    match ports
-        .corrections
-        .merge_patients(&tenant.name, source, target, &journal(Correction::MergePatients, change))?
-    {
+    match ports.corrections.merge_patients(
+        &tenant.name,
+        source,
+        target,
+        &journal(Correction::MergePatients, change),
+    )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::conflict(
             "source_patient_not_found",
             "no patient found with source patient ID",
@@ -159,10 +169,12 @@ pub fn move_study(
 ) -> Result<CorrectionOutcome, AppError> {
     let (study, target, change) = (&r.study, &r.target, &r.change);
     let target_id = &target.patient_id;
-    match ports
-        .corrections
-        .move_study(&tenant.name, study, target, &journal(Correction::MoveStudy, change))?
-    {
+    match ports.corrections.move_study(
+        &tenant.name,
+        study,
+        target,
+        &journal(Correction::MoveStudy, change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("study {s} not found"),
@@ -183,10 +195,13 @@ pub fn reconcile_studies(
 ) -> Result<CorrectionOutcome, AppError> {
     let (source, target, patient, change) = (&r.source, &r.target, &r.patient, &r.change);
     distinct(source, &target.study_uid, "studies/reconcile")?;
-    match ports
-        .corrections
-        .reconcile_studies(&tenant.name, source, target, patient, &journal(Correction::ReconcileStudies, change))?
-    {
+    match ports.corrections.reconcile_studies(
+        &tenant.name,
+        source,
+        target,
+        patient,
+        &journal(Correction::ReconcileStudies, change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("the requested sourceStudyInstanceUID {s} is not available"),
@@ -209,10 +224,12 @@ pub fn swap_studies(
 ) -> Result<CorrectionOutcome, AppError> {
     let (source, target, change) = (&r.source, &r.target, &r.change);
     distinct(source, target, "studies/swap")?;
-    match ports
-        .corrections
-        .swap_studies(&tenant.name, source, target, &journal(Correction::SwapStudies, change))?
-    {
+    match ports.corrections.swap_studies(
+        &tenant.name,
+        source,
+        target,
+        &journal(Correction::SwapStudies, change),
+    )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
             "study_not_found",
             format!("study {s} not found"),

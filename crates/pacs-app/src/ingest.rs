@@ -191,8 +191,7 @@ impl StoreRequest {
             Vec::new()
         } else {
             let (ports, tenant) = (self.ports.clone(), self.tenant.clone());
-            match blocking(move || Ok(crate::journal::index(&ports, &tenant, &batch, false)?))
-                .await
+            match blocking(move || Ok(crate::journal::index(&ports, &tenant, &batch, false)?)).await
             {
                 Ok(o) => o,
                 Err(e) => {

@@ -36,6 +36,7 @@
 mod fs;
 mod keys;
 mod reading;
+pub mod slices;
 mod staging;
 
 pub use fs::{FsMedium, clean_staging};

@@ -4,11 +4,12 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::mpsc;
 
 use bytes::Bytes;
 use pacs_domain::ports::{BlobRead, ByteStream};
 use tokio::task::JoinHandle;
+
+use crate::slices::Slices;
 
 /// Bytes read at a time.
 const SLICE: usize = 1024 * 1024;
@@ -90,65 +91,6 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// The slices of one stream. A slice lent to the consumer comes back once
-/// dropped, to be filled again, so a download of any size cycles through the
-/// same few buffers (fresh buffers each time kept whole huge pages of the heap
-/// resident).
-#[derive(Clone)]
-struct Slices {
-    home: mpsc::Sender<Vec<u8>>,
-    returned: std::sync::Arc<std::sync::Mutex<mpsc::Receiver<Vec<u8>>>>,
-}
-
-impl Slices {
-    fn new() -> Self {
-        let (home, returned) = mpsc::channel();
-        Self {
-            home,
-            returned: std::sync::Arc::new(std::sync::Mutex::new(returned)),
-        }
-    }
-
-    /// A slice of at least `len` bytes to read into: initialized once, then
-    /// reused as it is.
-    fn take(&self, len: usize) -> Vec<u8> {
-        let reused = self.returned.lock().ok().and_then(|r| r.try_recv().ok());
-        let mut buf = reused.unwrap_or_default();
-        if buf.len() < len {
-            buf.resize(len, 0);
-        }
-        buf
-    }
-
-    /// The first `len` bytes of `buf`, as a chunk.
-    fn lend(&self, buf: Vec<u8>, len: usize) -> Bytes {
-        Bytes::from_owner(Lent {
-            buf,
-            len,
-            home: self.home.clone(),
-        })
-    }
-}
-
-struct Lent {
-    buf: Vec<u8>,
-    len: usize,
-    home: mpsc::Sender<Vec<u8>>,
-}
-
-impl AsRef<[u8]> for Lent {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl Drop for Lent {
-    fn drop(&mut self) {
-        // The consumer may outlive the stream: then the buffer is freed here.
-        let _ = self.home.send(std::mem::take(&mut self.buf));
-    }
 }
 
 /// A stored file opened for reading.

@@ -11,6 +11,7 @@ use pacs_app::Ports;
 use pacs_app::frames::{FramePart, FrameReader};
 use pacs_app::retrieve::open;
 use pacs_domain::model::StoredInstance;
+use pacs_storage::slices::Slices;
 use tokio::sync::mpsc;
 
 const SLICE: usize = 1024 * 1024;
@@ -21,62 +22,6 @@ fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-}
-
-/// The slices of one response. A slice lent to the response comes back once
-/// sent, to be filled again, so a download of any size cycles through the same
-/// few buffers (fresh buffers each time kept whole huge pages of the heap resident).
-struct Slices {
-    home: std::sync::mpsc::Sender<Vec<u8>>,
-    returned: std::sync::mpsc::Receiver<Vec<u8>>,
-}
-
-impl Slices {
-    fn new() -> Self {
-        let (home, returned) = std::sync::mpsc::channel();
-        Self { home, returned }
-    }
-
-    fn take(&self) -> Vec<u8> {
-        self.returned
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(SLICE))
-    }
-
-    /// An empty slice to append to.
-    fn take_empty(&self) -> Vec<u8> {
-        let mut buf = self.take();
-        buf.clear();
-        buf
-    }
-
-    /// The first `len` bytes of `buf`, as a response chunk.
-    fn lend(&self, buf: Vec<u8>, len: usize) -> Bytes {
-        Bytes::from_owner(Lent {
-            buf,
-            len,
-            home: self.home.clone(),
-        })
-    }
-}
-
-struct Lent {
-    buf: Vec<u8>,
-    len: usize,
-    home: std::sync::mpsc::Sender<Vec<u8>>,
-}
-
-impl AsRef<[u8]> for Lent {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl Drop for Lent {
-    fn drop(&mut self) {
-        // The response may outlive its writer: then the buffer is freed here.
-        let _ = self.home.send(std::mem::take(&mut self.buf));
-    }
 }
 
 fn part_head(boundary: &str, inst: &StoredInstance, len: u64) -> String {
@@ -186,7 +131,7 @@ impl ChannelWriter {
         let pool = Slices::new();
         Self {
             tx,
-            buf: pool.take_empty(),
+            buf: pool.take_empty(SLICE),
             pool,
         }
     }
@@ -195,7 +140,7 @@ impl ChannelWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.buf, self.pool.take_empty());
+        let full = std::mem::replace(&mut self.buf, self.pool.take_empty(SLICE));
         let len = full.len();
         self.tx
             .blocking_send(Ok(self.pool.lend(full, len)))

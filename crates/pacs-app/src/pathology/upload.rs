@@ -418,9 +418,8 @@ impl SlideUpload {
         };
         // A barcode names one slide: the index refuses another live object with it.
         let (ports, tenant) = (self.ports.clone(), self.tenant.clone());
-        let indexed = blocking(move || {
-            Ok(crate::journal::index(&ports, &tenant, &[instance], true)?)
-        });
+        let indexed =
+            blocking(move || Ok(crate::journal::index(&ports, &tenant, &[instance], true)?));
         let outcome = match indexed.await {
             Ok(mut o) => o.pop().unwrap_or(StoreOutcome::Stored),
             Err(e) => {

@@ -4,9 +4,30 @@
 use std::collections::BTreeMap;
 
 use pacs_app::corrections::*;
-use pacs_domain::model::{CorrectionOutcome, EventType};
+use pacs_domain::model::{
+    Change, CorrectionOutcome, EventType, PatientAttributes, StudyAttributes,
+};
 
 use crate::support::*;
+
+/// Who changes, without a reason (corrections carry none).
+fn by(author: &str) -> Change {
+    Change {
+        author: author.into(),
+        reason: None,
+    }
+}
+
+/// Patient `id` with only a name (`None` keeps none).
+fn person(id: &str, name: Option<&str>) -> PatientAttributes {
+    PatientAttributes {
+        patient_id: patient(id),
+        issuer: None,
+        name: name.map(str::to_owned),
+        birth_date: None,
+        sex: None,
+    }
+}
 
 fn studies_of(outcome: &CorrectionOutcome) -> Vec<String> {
     match outcome {
@@ -36,13 +57,13 @@ fn a_patient_update_reaches_studies_and_orders() {
     pacs_app::orders::create_order(&a.ports, &a.tenant, order).unwrap();
     let before = a.events().len();
 
+    // The edge joins userName and operatorName and normalizes the sex.
     let r = UpdatePatient {
-        patient_id: Some("P1".into()),
-        patient_name: Some("NEW^NAME".into()),
-        patient_sex: Some("f".into()),
-        user_name: Some("clerk".into()),
-        operator_name: Some("op".into()),
-        ..UpdatePatient::default()
+        patient: PatientAttributes {
+            sex: Some("F".into()),
+            ..person("P1", Some("NEW^NAME"))
+        },
+        change: by("clerk (operator op)"),
     };
     let done = update_patient(&a.ports, &a.tenant, &r).unwrap();
     assert_eq!(studies_of(&done), ["1.9.1", "1.9.2"]);
@@ -79,7 +100,7 @@ fn a_patient_update_reaches_studies_and_orders() {
     );
 
     let unknown = UpdatePatient {
-        patient_id: Some("P9".into()),
+        patient: person("P9", Some("NEW^NAME")),
         ..r
     };
     let refused = update_patient(&a.ports, &a.tenant, &unknown);
@@ -90,10 +111,8 @@ fn a_patient_update_reaches_studies_and_orders() {
 fn a_new_patient_is_recorded_once() {
     let a = Archive::new();
     let r = CreatePatient {
-        patient_id: Some("P5".into()),
-        patient_name: Some("NEW^ONE".into()),
-        user_name: Some("clerk".into()),
-        ..CreatePatient::default()
+        patient: person("P5", Some("NEW^ONE")),
+        change: by("clerk"),
     };
     let done = create_patient(&a.ports, &a.tenant, &r).unwrap();
     assert!(studies_of(&done).is_empty());
@@ -122,10 +141,8 @@ fn a_new_patient_is_recorded_once() {
 
     // A patient without studies: the update's event names the patient only.
     let update = UpdatePatient {
-        patient_id: Some("P5".into()),
-        patient_name: Some("NEW^TWO".into()),
-        user_name: Some("clerk".into()),
-        ..UpdatePatient::default()
+        patient: person("P5", Some("NEW^TWO")),
+        change: by("clerk"),
     };
     update_patient(&a.ports, &a.tenant, &update).unwrap();
     assert_eq!(
@@ -153,10 +170,9 @@ fn a_merge_moves_every_study_to_the_target() {
         instance("P2", 3, 1, 1),
     ]);
     let r = MergePatients {
-        source_patient_id: Some("P1".into()),
-        target_patient_id: Some("P2".into()),
-        user_name: Some("clerk".into()),
-        ..MergePatients::default()
+        source: patient("P1"),
+        target: person("P2", None),
+        change: by("clerk"),
     };
     let done = merge_patients(&a.ports, &a.tenant, &r).unwrap();
     assert_eq!(studies_of(&done), ["1.9.1", "1.9.2"]);
@@ -201,11 +217,9 @@ fn a_study_moves_to_another_patient_created_when_missing() {
     let a = Archive::new();
     a.seed(&[instance("P1", 1, 1, 1), instance("P1", 2, 1, 1)]);
     let r = MoveStudy {
-        study_instance_uid: Some("1.9.1".into()),
-        target_patient_id: Some("P3".into()),
-        patient_name: Some("THIRD^ONE".into()),
-        user_name: Some("clerk".into()),
-        ..MoveStudy::default()
+        study: study_uid("1.9.1"),
+        target: person("P3", Some("THIRD^ONE")),
+        change: by("clerk"),
     };
     let done = move_study(&a.ports, &a.tenant, &r).unwrap();
     assert_eq!(studies_of(&done), ["1.9.1"]);
@@ -236,7 +250,7 @@ fn a_study_moves_to_another_patient_created_when_missing() {
         )]
     );
     let missing = MoveStudy {
-        study_instance_uid: Some("1.9.9".into()),
+        study: study_uid("1.9.9"),
         ..r
     };
     let refused = move_study(&a.ports, &a.tenant, &missing);
@@ -248,13 +262,13 @@ fn a_study_moves_to_another_patient_created_when_missing() {
 fn reconciling_into_a_new_study_creates_it_first() {
     let a = Archive::new();
     a.seed(&[instance("P1", 1, 1, 1), instance("P1", 1, 2, 1)]);
+    let mut target = StudyAttributes::with_uid(study_uid("1.9.5"));
+    target.accession_number = Some("ACC5".into());
     let r = ReconcileStudies {
-        source_study_instance_uid: Some("1.9.1".into()),
-        target_study_instance_uid: Some("1.9.5".into()),
-        patient_id: Some("P1".into()),
-        accession_number: Some("ACC5".into()),
-        user_name: Some("ris".into()),
-        ..ReconcileStudies::default()
+        source: study_uid("1.9.1"),
+        target,
+        patient: person("P1", None),
+        change: by("ris"),
     };
     let done = reconcile_studies(&a.ports, &a.tenant, &r).unwrap();
     assert_eq!(studies_of(&done), ["1.9.1", "1.9.5"]);
@@ -313,9 +327,9 @@ fn two_studies_swap_their_series() {
         instance("P2", 2, 2, 1),
     ]);
     let r = SwapStudies {
-        source_study_instance_uid: Some("1.9.1".into()),
-        target_study_instance_uid: Some("1.9.2".into()),
-        user_name: Some("ris".into()),
+        source: study_uid("1.9.1"),
+        target: study_uid("1.9.2"),
+        change: by("ris"),
     };
     swap_studies(&a.ports, &a.tenant, &r).unwrap();
     let series = |s: &str| {
@@ -363,7 +377,7 @@ fn two_studies_swap_their_series() {
         )]
     );
     let same = SwapStudies {
-        target_study_instance_uid: Some("1.9.1".into()),
+        target: study_uid("1.9.1"),
         ..r
     };
     assert_eq!(

@@ -19,8 +19,8 @@ async fn a_created_manifest_is_stored_with_its_two_events() {
     let sop = pacs_app::kos::create(
         &a.ports,
         &a.tenant,
-        Some("1.9.1"),
-        Some("VIEWER"),
+        &study_uid("1.9.1"),
+        Some(AeTitle::new("VIEWER").unwrap()),
         "http://pacs/wado-rs/PACS",
     )
     .await
@@ -58,7 +58,8 @@ async fn a_created_manifest_is_stored_with_its_two_events() {
     );
     assert!(a.audit().is_empty(), "storing is not a management change");
 
-    let missing = pacs_app::kos::create(&a.ports, &a.tenant, Some("1.9.9"), None, "http://x").await;
+    let missing =
+        pacs_app::kos::create(&a.ports, &a.tenant, &study_uid("1.9.9"), None, "http://x").await;
     assert_eq!(missing.unwrap_err().code, "STUDY_NOT_FOUND");
 }
 

@@ -33,7 +33,9 @@ fn attributes(barcode: &str) -> String {
 #[tokio::test]
 async fn a_barcode_names_one_slide() {
     let a = Archive::new();
-    let first = upload(&a, &attributes("BC-1"), b"first slide").await.unwrap();
+    let first = upload(&a, &attributes("BC-1"), b"first slide")
+        .await
+        .unwrap();
     assert!(!first.already_stored);
     assert_eq!(first.container_identifier, "BC-1");
     assert_eq!(a.files(), 2, "the slide and its object");
@@ -61,7 +63,9 @@ async fn a_barcode_names_one_slide() {
     assert_eq!(a.events(), [created.clone(), stored.clone()]);
 
     // The same slide again: nothing added.
-    let again = upload(&a, &attributes("BC-1"), b"first slide").await.unwrap();
+    let again = upload(&a, &attributes("BC-1"), b"first slide")
+        .await
+        .unwrap();
     assert!(again.already_stored);
     assert_eq!((again.sop_uid, a.files()), (first.sop_uid.clone(), 2));
 
@@ -86,7 +90,9 @@ async fn a_barcode_names_one_slide() {
     let mut labelled = instance("P1", 1, 1, 1);
     labelled.header.instance.container_identifier = Some("BC-2".into());
     a.seed(&[labelled]);
-    let refused = upload(&a, &attributes("BC-2"), b"third slide").await.unwrap_err();
+    let refused = upload(&a, &attributes("BC-2"), b"third slide")
+        .await
+        .unwrap_err();
     assert_eq!(code(&refused), "barcode_in_use");
     assert!(refused.to_string().contains("1.9.1.1.1"), "{refused}");
     assert_eq!(a.files(), 2);
