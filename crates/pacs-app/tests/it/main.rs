@@ -7,5 +7,6 @@ mod corrections;
 mod deprecation;
 mod kos;
 mod orders;
+mod relocation;
 mod slides;
 mod support;

@@ -1,6 +1,7 @@
 //! A throwaway archive, synthetic instances and what the logs hold.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,6 +14,9 @@ use pacs_storage::FsMedium;
 
 /// The medium new objects go to.
 pub const MEDIUM: &str = "local";
+
+/// A second configured medium (relocations).
+pub const OTHER_MEDIUM: &str = "other";
 
 /// An archive of one tenant, deleted with its directory.
 pub struct Archive {
@@ -28,14 +32,10 @@ impl Archive {
         let url = format!("sqlite://{}/index.sqlite", dir.path().display());
         let db = Arc::new(Database::connect(&url, 4).unwrap());
         db.migrate().unwrap();
-        let medium: Arc<dyn BlobStore> = Arc::new(
-            FsMedium::open(
-                MediumName::new(MEDIUM).unwrap(),
-                dir.path().join("media"),
-                false,
-            )
-            .unwrap(),
-        );
+        let medium = |name: &str| -> Arc<dyn BlobStore> {
+            let root = medium_root(dir.path(), name);
+            Arc::new(FsMedium::open(MediumName::new(name).unwrap(), root, false).unwrap())
+        };
         let ports = Ports {
             instances: db.clone(),
             queries: db.clone(),
@@ -46,7 +46,11 @@ impl Archive {
             corrections: db.clone(),
             orders: db.clone(),
             relocations: db.clone(),
-            media: Media::new(vec![medium], MediumName::new(MEDIUM).unwrap()).unwrap(),
+            media: Media::new(
+                vec![medium(MEDIUM), medium(OTHER_MEDIUM)],
+                MediumName::new(MEDIUM).unwrap(),
+            )
+            .unwrap(),
             in_flight: InFlight::default(),
             rendering: pacs_app::rendering::Rendering::default(),
             limits: Limits::default(),
@@ -88,9 +92,19 @@ impl Archive {
         all.into_iter().map(|r| r.record).collect()
     }
 
-    /// Objects on the medium (staging excluded).
+    /// Objects on the medium new objects go to (staging excluded).
     pub fn files(&self) -> usize {
-        fn walk(dir: &std::path::Path) -> usize {
+        self.files_on(MEDIUM)
+    }
+
+    /// The directory of a configured medium.
+    pub fn root(&self, medium: &str) -> PathBuf {
+        medium_root(self.dir.path(), medium)
+    }
+
+    /// Objects on a medium (staging excluded).
+    pub fn files_on(&self, medium: &str) -> usize {
+        fn walk(dir: &Path) -> usize {
             std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap())
@@ -104,7 +118,7 @@ impl Archive {
                 })
                 .sum()
         }
-        walk(&self.dir.path().join("media"))
+        walk(&self.root(medium))
     }
 
     /// The live instances of a study, with the database's current values.
@@ -113,6 +127,13 @@ impl Archive {
         self.db
             .locate(&self.tenant.name, &study_uid(uid), None, None, false)
             .unwrap()
+    }
+}
+
+fn medium_root(dir: &Path, medium: &str) -> PathBuf {
+    match medium {
+        MEDIUM => dir.join("media"),
+        other => dir.join(format!("media-{other}")),
     }
 }
 
