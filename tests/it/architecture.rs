@@ -271,3 +271,54 @@ fn every_workspace_dependency_is_used_by_a_member() {
         "declared for the workspace but used by no crate: {unused:?}"
     );
 }
+
+/// Every failure reaches HTTP through `pacs-api/src/error.rs`: no other file
+/// answers with an error status or builds the error body itself. (STOW's 409
+/// with a DICOM failure list and readiness's 503 are answers, not errors.)
+#[test]
+fn errors_become_http_in_one_place() {
+    let error_statuses = [
+        "BAD_REQUEST",
+        "UNAUTHORIZED",
+        "NOT_FOUND",
+        "NOT_ACCEPTABLE",
+        "PAYLOAD_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "RANGE_NOT_SATISFIABLE",
+        "UNPROCESSABLE_ENTITY",
+        "INTERNAL_SERVER_ERROR",
+    ];
+    let src = workspace_root().join("crates/pacs-api/src");
+    let mut offenders = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p == src.join("error.rs") || p.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for status in error_statuses {
+                if text.contains(&format!("StatusCode::{status}")) {
+                    offenders.push(format!("{}: StatusCode::{status}", p.display()));
+                }
+            }
+            if text.contains("ErrorBody {") && !text.contains("pub struct ErrorBody {") {
+                offenders.push(format!("{}: builds ErrorBody", p.display()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "errors answered outside error.rs: {offenders:#?}"
+    );
+    // The use cases name failures, never HTTP statuses.
+    let app = crate_sources(&workspace_root().join("crates/pacs-app"));
+    for http in ["StatusCode", "status = 4", "status = 5", "actix"] {
+        assert!(!app.contains(http), "pacs-app mentions {http}");
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use actix_web::ResponseError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -12,7 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::error_response;
+use crate::error::ApiError;
 
 /// A tenant with the digest of its key.
 #[derive(Debug, Clone)]
@@ -126,11 +127,7 @@ pub async fn require_key(
             } else {
                 "the API key is not valid"
             };
-            let resp = error_response(
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                message,
-            );
+            let resp = ApiError::Unauthorized(message).error_response();
             Ok(req.into_response(resp))
         }
     }

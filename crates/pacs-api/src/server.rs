@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use pacs_app::{Media, Ports, Tenant};
+use pacs_app::{AppError, ErrorCode, Media, Ports, Tenant};
 use pacs_domain::ids::{AeTitle, TenantName};
 use pacs_domain::model::MediumName;
 use pacs_domain::ports::BlobStore;
@@ -16,7 +16,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::{Keyring, generated_key_digest, parse_digest, require_key, sha256};
 use crate::config::Settings;
-use crate::error::{error_response, extractor_error};
+use crate::error::{ApiError, extractor_error};
 use crate::state::AppState;
 
 /// A startup failure, with the reason for the operator.
@@ -98,12 +98,8 @@ fn keyring(settings: &Settings) -> Result<Keyring, StartupError> {
     Ok(ring)
 }
 
-async fn not_found() -> HttpResponse {
-    error_response(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint",
-    )
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(AppError::not_found(ErrorCode::NotFound, "no such endpoint").into())
 }
 
 /// `http://` and the first bound address; an unspecified address (0.0.0.0)

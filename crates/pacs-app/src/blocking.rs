@@ -12,5 +12,5 @@ where
 {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| AppError::Internal(format!("a blocking step stopped: {e}")))?
+        .map_err(|e| AppError::internal_from("a blocking step stopped", e))?
 }

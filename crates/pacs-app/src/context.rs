@@ -49,7 +49,7 @@ impl Media {
 
     pub fn get(&self, name: &MediumName) -> Result<&Arc<dyn BlobStore>, AppError> {
         self.find(name)
-            .ok_or_else(|| AppError::Internal(format!("medium {name} is not configured")))
+            .ok_or_else(|| AppError::internal(format!("medium {name} is not configured")))
     }
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn BlobStore>> {

@@ -8,7 +8,7 @@ use pacs_domain::model::{
 };
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::journal::{self, Correction};
 
 /// `POST /patients/create`: the new patient.
@@ -66,7 +66,7 @@ fn distinct(
 ) -> Result<(), AppError> {
     if source == target {
         return Err(AppError::invalid(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("{context}: source and target are the same study"),
         ));
     }
@@ -96,7 +96,7 @@ pub fn create_patient(
         &journal(Correction::CreatePatient, change),
     )? {
         CorrectionOutcome::PatientExists => Err(AppError::conflict(
-            "patient_exists",
+            ErrorCode::PatientExists,
             format!("patient {id} already exists for this issuer"),
         )),
         other => done(other),
@@ -117,11 +117,11 @@ pub fn update_patient(
         &journal(Correction::UpdatePatient, change),
     )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::not_found(
-            "patient_not_found",
+            ErrorCode::PatientNotFound,
             format!("patient {id} not found"),
         )),
         CorrectionOutcome::MultiplePatients => Err(AppError::conflict(
-            "multiple_patients",
+            ErrorCode::MultiplePatients,
             format!("several patients have ID {id} (with different issuers)"),
         )),
         other => done(other),
@@ -142,19 +142,19 @@ pub fn merge_patients(
         &journal(Correction::MergePatients, change),
     )? {
         CorrectionOutcome::PatientNotFound => Err(AppError::conflict(
-            "source_patient_not_found",
+            ErrorCode::SourcePatientNotFound,
             "no patient found with source patient ID",
         )),
         CorrectionOutcome::MultiplePatients => Err(AppError::conflict(
-            "multiple_source_patients",
+            ErrorCode::MultipleSourcePatients,
             "multiple patients found with source patient ID",
         )),
         CorrectionOutcome::NoStudyForPatient => Err(AppError::conflict(
-            "no_study_for_source",
+            ErrorCode::NoStudyForSource,
             "no study found for source patient",
         )),
         CorrectionOutcome::MultipleTargetPatients => Err(AppError::conflict(
-            "multiple_target_patients",
+            ErrorCode::MultipleTargetPatients,
             "multiple patients found for target patient ID",
         )),
         other => done(other),
@@ -176,11 +176,11 @@ pub fn move_study(
         &journal(Correction::MoveStudy, change),
     )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
-            "study_not_found",
+            ErrorCode::StudyNotFound,
             format!("study {s} not found"),
         )),
         CorrectionOutcome::MultiplePatients => Err(AppError::conflict(
-            "multiple_patients",
+            ErrorCode::MultiplePatients,
             format!("several patients have ID {target_id} (with different issuers)"),
         )),
         other => done(other),
@@ -203,11 +203,11 @@ pub fn reconcile_studies(
         &journal(Correction::ReconcileStudies, change),
     )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
-            "study_not_found",
+            ErrorCode::StudyNotFound,
             format!("the requested sourceStudyInstanceUID {s} is not available"),
         )),
         CorrectionOutcome::PatientMismatch { expected, found } => Err(AppError::conflict(
-            "patient_mismatch",
+            ErrorCode::PatientMismatch,
             format!(
                 "the target study exists but has patientID {found}, not {expected} as in the request"
             ),
@@ -231,7 +231,7 @@ pub fn swap_studies(
         &journal(Correction::SwapStudies, change),
     )? {
         CorrectionOutcome::StudyNotFound(s) => Err(AppError::not_found(
-            "study_not_found",
+            ErrorCode::StudyNotFound,
             format!("study {s} not found"),
         )),
         other => done(other),

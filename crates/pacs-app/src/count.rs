@@ -5,10 +5,10 @@ use std::time::{Duration, SystemTime};
 use pacs_domain::model::CountFilter;
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 fn invalid(message: String) -> AppError {
-    AppError::invalid("invalid_parameter", message)
+    AppError::invalid(ErrorCode::InvalidParameter, message)
 }
 
 /// Midnight UTC of a `YYYYMMDD` date.

@@ -9,7 +9,7 @@ use pacs_domain::model::{
 use pacs_domain::ports::RepositoryError;
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::journal;
 
 /// `POST /series/deprecation` and `/series/recovery`: which series, who, why.
@@ -35,7 +35,7 @@ pub const BAD_BODY: &str =
 
 /// A 400 in the source document's words, with what is wrong.
 pub fn bad(detail: &str) -> AppError {
-    AppError::invalid("bad_request", format!("{BAD_BODY} ({detail})"))
+    AppError::invalid(ErrorCode::BadRequest, format!("{BAD_BODY} ({detail})"))
 }
 
 /// Who and why; a deprecation must say why.
@@ -53,7 +53,7 @@ fn change(author: &str, reason: &Option<String>, need_reason: bool) -> Result<Ch
 fn system_error(e: RepositoryError) -> AppError {
     log::error!("deprecation failed: {e}");
     AppError::conflict(
-        "system_error",
+        ErrorCode::SystemError,
         "System error deprecating study: the change was not made",
     )
 }
@@ -61,26 +61,28 @@ fn system_error(e: RepositoryError) -> AppError {
 fn outcome(o: DeprecationOutcome) -> Result<DeprecationOutcome, AppError> {
     match o {
         DeprecationOutcome::Done { .. } => Ok(o),
-        DeprecationOutcome::SeriesNotFound => {
-            Err(AppError::not_found("series_not_found", "Series not found"))
-        }
+        DeprecationOutcome::SeriesNotFound => Err(AppError::not_found(
+            ErrorCode::SeriesNotFound,
+            "Series not found",
+        )),
         DeprecationOutcome::StudyOfSeriesNotFound => Err(AppError::not_found(
-            "study_not_found",
+            ErrorCode::StudyNotFound,
             "Study of requested series not found",
         )),
-        DeprecationOutcome::StudyNotFound => {
-            Err(AppError::not_found("study_not_found", "Study not found"))
-        }
+        DeprecationOutcome::StudyNotFound => Err(AppError::not_found(
+            ErrorCode::StudyNotFound,
+            "Study not found",
+        )),
         DeprecationOutcome::MultipleSeries => Err(AppError::conflict(
-            "multiple_series",
+            ErrorCode::MultipleSeries,
             "Multiple series found: several series have this Container Identifier",
         )),
         DeprecationOutcome::MultipleStudies => Err(AppError::conflict(
-            "multiple_studies",
+            ErrorCode::MultipleStudies,
             "Multiple studies found: several studies have this Accession Number",
         )),
         DeprecationOutcome::LiveDataExists(why) => Err(AppError::conflict(
-            "live_data_exists",
+            ErrorCode::LiveDataExists,
             format!("Cannot recover: {why}"),
         )),
     }
@@ -118,7 +120,7 @@ fn apply(
     let (key, what) = in_flight_key(tenant, &target);
     let Some(_guard) = ports.in_flight.try_begin(key) else {
         return Err(AppError::conflict(
-            "deprecation_pending",
+            ErrorCode::DeprecationPending,
             format!("{what} has already a pending deprecation"),
         ));
     };

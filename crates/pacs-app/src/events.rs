@@ -3,7 +3,7 @@
 use pacs_domain::model::StudyEvent;
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
@@ -24,14 +24,14 @@ pub fn read(
     limit: Option<&str>,
 ) -> Result<EventPage, AppError> {
     let offset_id = offset_id
-        .ok_or_else(|| AppError::invalid("missing_parameter", "offsetId is required"))?
+        .ok_or_else(|| AppError::invalid(ErrorCode::MissingParameter, "offsetId is required"))?
         .trim()
         .parse::<i64>()
         .ok()
         .filter(|n| *n >= 0)
         .ok_or_else(|| {
             AppError::invalid(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 "offsetId must be a non-negative integer",
             )
         })?;
@@ -44,7 +44,7 @@ pub fn read(
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
                 AppError::invalid(
-                    "invalid_parameter",
+                    ErrorCode::InvalidParameter,
                     format!("limit must be an integer from 1 to {MAX_LIMIT}"),
                 )
             })?,

@@ -2,7 +2,7 @@
 
 use pacs_domain::ids::{PatientId, StudyInstanceUid};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// The value of a mandatory text field; missing or blank is a 400 naming it.
 pub fn required<'a>(
@@ -13,7 +13,7 @@ pub fn required<'a>(
     match value.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(AppError::invalid(
-            "missing_field",
+            ErrorCode::MissingField,
             format!("{context}: {name} is mandatory"),
         )),
     }
@@ -30,12 +30,12 @@ pub fn optional(value: &Option<String>) -> Option<String> {
 
 pub fn study_uid(value: &str, name: &str, context: &str) -> Result<StudyInstanceUid, AppError> {
     StudyInstanceUid::new(value)
-        .map_err(|e| AppError::invalid("invalid_field", format!("{context}: {name}: {e}")))
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidField, format!("{context}: {name}: {e}")))
 }
 
 pub fn patient_id(value: &str, name: &str, context: &str) -> Result<PatientId, AppError> {
     PatientId::new_required(value)
-        .map_err(|e| AppError::invalid("invalid_field", format!("{context}: {name}: {e}")))
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidField, format!("{context}: {name}: {e}")))
 }
 
 /// A DICOM date (DA, `YYYYMMDD`) that exists in the calendar.
@@ -46,7 +46,7 @@ pub fn date(value: Option<String>, name: &str, context: &str) -> Result<Option<S
             Ok(Some(v))
         }
         Some(v) => Err(AppError::invalid(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("{context}: {name} {v:?} is not a date (YYYYMMDD)"),
         )),
     }
@@ -66,7 +66,7 @@ pub fn time(value: Option<String>, name: &str, context: &str) -> Result<Option<S
                 Ok(Some(v))
             } else {
                 Err(AppError::invalid(
-                    "invalid_field",
+                    ErrorCode::InvalidField,
                     format!("{context}: {name} {v:?} is not a time (HHMMSS)"),
                 ))
             }
@@ -80,7 +80,7 @@ pub fn sex(value: Option<String>, name: &str, context: &str) -> Result<Option<St
         None => Ok(None),
         Some(v) if matches!(v.as_str(), "M" | "F" | "O") => Ok(Some(v)),
         Some(v) => Err(AppError::invalid(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("{context}: {name} {v:?} must be M, F or O"),
         )),
     }
@@ -99,7 +99,7 @@ pub fn person_name(
     let Some(v) = value else { return Ok(None) };
     let bad = |why: String| {
         Err(AppError::invalid(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("{context}: {name}: {why}"),
         ))
     };

@@ -8,7 +8,7 @@ use pacs_dicom_ops::{DicomError, read_frame};
 use pacs_domain::model::StoredInstance;
 
 use crate::context::Ports;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// Explicit VR Little Endian.
 pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -54,20 +54,20 @@ pub fn parse_frame_list(list: &str) -> Result<Vec<u32>, AppError> {
         .collect::<Option<_>>()
         .ok_or_else(|| {
             AppError::invalid(
-                "invalid_frame_list",
+                ErrorCode::InvalidFrameList,
                 format!("{list:?} is not a list of frame numbers"),
             )
         })?;
     if frames.is_empty() || frames.len() > 10_000 {
         return Err(AppError::invalid(
-            "invalid_frame_list",
+            ErrorCode::InvalidFrameList,
             "between 1 and 10,000 frames may be asked",
         ));
     }
     let mut seen = std::collections::HashSet::with_capacity(frames.len());
     if let Some(twice) = frames.iter().find(|n| !seen.insert(**n)) {
         return Err(AppError::invalid(
-            "invalid_frame_list",
+            ErrorCode::InvalidFrameList,
             format!("frame {twice} is listed more than once"),
         ));
     }
@@ -76,7 +76,7 @@ pub fn parse_frame_list(list: &str) -> Result<Vec<u32>, AppError> {
 
 fn no_frame(n: u32, total: usize) -> AppError {
     AppError::not_found(
-        "no_such_frame",
+        ErrorCode::NoSuchFrame,
         format!("frame {n} does not exist (the instance has {total})"),
     )
 }
@@ -182,7 +182,7 @@ pub fn read_frames(
     }
     if inst.rows.is_none() {
         return Err(AppError::not_found(
-            "no_pixel_data",
+            ErrorCode::NoPixelData,
             "the instance has no pixel data",
         ));
     }
@@ -190,7 +190,7 @@ pub fn read_frames(
     // these rare, small cases cost.
     let mut r = medium.blocking_reader(&inst.blob.key)?;
     r.seek(SeekFrom::Start(0))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::internal_from("seeking in a stored object", e))?;
     let frames =
         pacs_dicom_ops::decode_native_frames(BufReader::new(r), &numbers).map_err(|e| match e {
             DicomError::NoSuchFrame { asked, frames } => no_frame(asked, frames as usize),

@@ -3,13 +3,15 @@
 
 use bytes::Bytes;
 
-use pacs_dicom_ops::{KosInput, KosReference, ReferenceKind, build_kos};
+use pacs_dicom_ops::{DicomError, KosInput, KosReference, ReferenceKind, build_kos};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use pacs_domain::model::StoredInstance;
+use pacs_domain::ports::{RepositoryError, StorageError};
 
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+pub use crate::error::KosErrorCode;
+use crate::error::{AppError, ErrorCode};
 use crate::ingest::StoreRequest;
 use crate::retrieve::{Target, locate};
 
@@ -18,35 +20,38 @@ pub const KOS_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
 
 /// A failure of `createKos`, with the source document's error code.
 #[derive(Debug, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("{}: {message}", code.as_str())]
 pub struct KosError {
-    /// STUDY_NOT_FOUND, MALFORMED_JSON, INTERNAL_IO_ERROR, INTERNAL_SQL_ERROR,
-    /// INTERNAL_DICOM_ERROR or INTERNAL_GENERIC_ERROR.
-    pub code: &'static str,
+    pub code: KosErrorCode,
     pub message: String,
+    #[source]
+    cause: Option<AppError>,
 }
 
 impl KosError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: KosErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
+            cause: None,
         }
     }
 
-    fn from_app(e: AppError, stage: &'static str) -> Self {
-        let code = match (&e, stage) {
-            (AppError::NotFound { .. }, _) => "STUDY_NOT_FOUND",
-            (AppError::Invalid { .. }, _) => "MALFORMED_JSON",
-            (_, "store") => "INTERNAL_IO_ERROR",
-            (AppError::Unavailable(_), _) => "INTERNAL_SQL_ERROR",
-            (_, "dicom") => "INTERNAL_DICOM_ERROR",
-            (_, "index") => "INTERNAL_SQL_ERROR",
-            _ => "INTERNAL_GENERIC_ERROR",
+    /// The vendor code for a use-case failure: by kind for client errors,
+    /// by the port or parser that failed for the archive's own.
+    fn from_app(e: AppError) -> Self {
+        let code = match &e {
+            AppError::NotFound { .. } => KosErrorCode::StudyNotFound,
+            AppError::Invalid { .. } => KosErrorCode::MalformedJson,
+            _ if e.caused_by::<StorageError>().is_some() => KosErrorCode::InternalIoError,
+            _ if e.caused_by::<RepositoryError>().is_some() => KosErrorCode::InternalSqlError,
+            _ if e.caused_by::<DicomError>().is_some() => KosErrorCode::InternalDicomError,
+            _ => KosErrorCode::InternalGenericError,
         };
         Self {
             code,
             message: e.to_string(),
+            cause: Some(e),
         }
     }
 }
@@ -96,7 +101,7 @@ pub fn generate(
         .collect();
     if references.is_empty() {
         return Err(AppError::not_found(
-            "not_found",
+            ErrorCode::NotFound,
             format!("study {study} has no instance to reference"),
         ));
     }
@@ -144,27 +149,19 @@ pub async fn create(
     let (sop_uid, bytes) = blocking(move || generate(&p, &t, &s, &base))
         .await
         .map_err(|e| match e {
-            AppError::NotFound { .. } => {
-                KosError::new("STUDY_NOT_FOUND", format!("study {study} not found"))
-            }
-            AppError::Internal(m) if m.starts_with("writing DICOM") => {
-                KosError::new("INTERNAL_DICOM_ERROR", m)
-            }
-            other => KosError::from_app(other, "generate"),
+            AppError::NotFound { .. } => KosError::new(
+                KosErrorCode::StudyNotFound,
+                format!("study {study} not found"),
+            ),
+            other => KosError::from_app(other),
         })?;
     let mut store = StoreRequest::new(ports.clone(), tenant.clone(), calling, Some(study));
     let part = futures_util::stream::once(std::future::ready(Ok(Bytes::from(bytes))));
-    store.add_part(Box::pin(part)).await.map_err(|e| match e {
-        // Staging failed (the part is staged as it is added).
-        AppError::Internal(m) if m.starts_with("storage error") => {
-            KosError::new("INTERNAL_IO_ERROR", m)
-        }
-        other => KosError::from_app(other, "dicom"),
-    })?;
-    let report = store
-        .finish()
+    store
+        .add_part(Box::pin(part))
         .await
-        .map_err(|e| KosError::from_app(e, "index"))?;
+        .map_err(KosError::from_app)?;
+    let report = store.finish().await.map_err(KosError::from_app)?;
     if report.stored.len() != 1 {
         let why = report
             .failed
@@ -172,7 +169,7 @@ pub async fn create(
             .map(|f| f.message.clone())
             .unwrap_or_default();
         return Err(KosError::new(
-            "INTERNAL_GENERIC_ERROR",
+            KosErrorCode::InternalGenericError,
             format!("the manifest was not stored: {why}"),
         ));
     }

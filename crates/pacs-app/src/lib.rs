@@ -34,6 +34,6 @@ pub mod search;
 pub mod study_instances;
 
 pub use context::{Media, Ports, Tenant};
-pub use error::AppError;
+pub use error::{AppError, ErrorCode};
 pub use in_flight::InFlight;
 pub use limits::Limits;

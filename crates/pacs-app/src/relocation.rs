@@ -12,7 +12,7 @@ use pacs_domain::ports::{BlobStore, ByteRange, RepositoryError, StorageError};
 
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::journal;
 
 /// Where a study is to go.
@@ -36,7 +36,7 @@ pub struct RelocateStudy {
 fn system_error(detail: impl std::fmt::Display) -> AppError {
     log::error!("relocation failed: {detail}");
     AppError::conflict(
-        "system_error",
+        ErrorCode::SystemError,
         "System error relocating study: the study stays where it was",
     )
 }
@@ -45,7 +45,7 @@ fn system_error(detail: impl std::fmt::Display) -> AppError {
 fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobStore>, AppError> {
     let not_found = || {
         AppError::not_found(
-            "medium_not_found",
+            ErrorCode::MediumNotFound,
             "Physical medium not found: the physical medium requested does not exist",
         )
     };
@@ -56,7 +56,7 @@ fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobSto
         }
         // No S3 bucket is served by this version: none can be loaded.
         RelocationTarget::Bucket(_) => Err(AppError::conflict(
-            "bucket_error",
+            ErrorCode::BucketError,
             "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
         )),
     }
@@ -84,6 +84,21 @@ async fn copy(
         )));
     }
     let placed = to.place(staged, &file.key).await.map_err(storage)?;
+    if !placed.created {
+        // An object was already at the key (a copy left by an interrupted
+        // relocation): it replaces the verified one only if it is the same.
+        let existing = to
+            .read(&placed.key, ByteRange::ALL)
+            .await
+            .map_err(storage)?;
+        let rehashed = to.stage(existing).await.map_err(storage)?;
+        if !rehashed.sha1().eq_ignore_ascii_case(&file.sha1) {
+            return Err(system_error(format!(
+                "an object already at {} on the target differs from the recorded SHA-1",
+                file.key
+            )));
+        }
+    }
     Ok((placed.key, placed.created))
 }
 
@@ -118,11 +133,14 @@ pub async fn relocate_study(
     .await?;
     let (study, files) = match found {
         RelocationLookup::NotFound => {
-            return Err(AppError::not_found("study_not_found", "Study not found"));
+            return Err(AppError::not_found(
+                ErrorCode::StudyNotFound,
+                "Study not found",
+            ));
         }
         RelocationLookup::MultipleStudies => {
             return Err(AppError::conflict(
-                "multiple_studies",
+                ErrorCode::MultipleStudies,
                 "Multiple studies found: multiple studies with the same Accession Number were found",
             ));
         }
@@ -133,7 +151,7 @@ pub async fn relocate_study(
         .try_begin(format!("{}/relocation/{study}", tenant.name))
     else {
         return Err(AppError::conflict(
-            "relocation_pending",
+            ErrorCode::RelocationPending,
             "Study has already a pending relocation",
         ));
     };

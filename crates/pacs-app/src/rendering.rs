@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::renderer::CacheKey;
 pub use crate::renderer::Rendering;
 pub use pacs_dicom_ops::RenderSpec;
@@ -19,14 +19,14 @@ pub const WSI_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.77.1.6";
 fn render_error(e: DicomError) -> AppError {
     match e {
         DicomError::NoPixelData => {
-            AppError::not_found("no_pixel_data", "the instance has no pixel data")
+            AppError::not_found(ErrorCode::NoPixelData, "the instance has no pixel data")
         }
         DicomError::NoSuchFrame { asked, frames } => AppError::not_found(
-            "no_such_frame",
+            ErrorCode::NoSuchFrame,
             format!("frame {asked} does not exist (the instance has {frames})"),
         ),
         DicomError::CannotRender(why) => AppError::Unprocessable {
-            code: "cannot_render",
+            code: ErrorCode::CannotRender,
             message: format!("the pixel data cannot be rendered: {why}"),
         },
         other => AppError::from(other),
@@ -42,7 +42,7 @@ pub fn render(
 ) -> Result<Arc<Vec<u8>>, AppError> {
     if inst.rows.is_none() && inst.frame_index.is_none() {
         return Err(AppError::not_found(
-            "no_pixel_data",
+            ErrorCode::NoPixelData,
             "the instance has no pixel data",
         ));
     }
@@ -50,7 +50,7 @@ pub fn render(
         * u64::from(inst.columns.unwrap_or(0).unsigned_abs());
     if pixels > ports.limits.render_max_pixels {
         return Err(AppError::Unprocessable {
-            code: "image_too_large",
+            code: ErrorCode::ImageTooLarge,
             message: format!(
                 "the frame has {pixels} pixels; this archive renders at most {} (limits.render_max_pixels)",
                 ports.limits.render_max_pixels
@@ -148,7 +148,7 @@ pub fn preview(
             .filter(|n| (16..=2048).contains(n))
             .ok_or_else(|| {
                 AppError::invalid(
-                    "invalid_parameter",
+                    ErrorCode::InvalidParameter,
                     "size must be an integer from 16 to 2048",
                 )
             })?,
@@ -163,7 +163,7 @@ pub fn preview(
                 .retrieval
                 .locate_instance(&tenant.name, &sop)?
                 .ok_or_else(|| {
-                    AppError::not_found("not_found", format!("instance {sop} not found"))
+                    AppError::not_found(ErrorCode::NotFound, format!("instance {sop} not found"))
                 })?
         }
         (None, Some(series)) => {
@@ -171,23 +171,23 @@ pub fn preview(
             let all = ports.retrieval.locate_series(&tenant.name, &uid)?;
             if all.is_empty() {
                 return Err(AppError::not_found(
-                    "not_found",
+                    ErrorCode::NotFound,
                     format!("series {uid} not found"),
                 ));
             }
             representative(&all).cloned().ok_or_else(|| {
-                AppError::not_found("no_pixel_data", format!("series {uid} has no image"))
+                AppError::not_found(ErrorCode::NoPixelData, format!("series {uid} has no image"))
             })?
         }
         (Some(_), Some(_)) => {
             return Err(AppError::invalid(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 "give objectUID or seriesUID, not both",
             ));
         }
         (None, None) => {
             return Err(AppError::invalid(
-                "missing_parameter",
+                ErrorCode::MissingParameter,
                 "objectUID or seriesUID is required",
             ));
         }

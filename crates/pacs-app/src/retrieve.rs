@@ -12,14 +12,14 @@ use pacs_domain::ports::{ByteRange, ByteStream};
 
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// The `{AET}` of a QIDO/WADO path must be the tenant's archive AE title.
 pub fn check_aet(tenant: &Tenant, aet: &str) -> Result<(), AppError> {
     match AeTitle::new(aet) {
         Ok(a) if a == tenant.ae_title => Ok(()),
         _ => Err(AppError::not_found(
-            "not_found",
+            ErrorCode::NotFound,
             format!("unknown AE title {aet:?}"),
         )),
     }
@@ -64,7 +64,7 @@ pub fn locate(
             (None, None) => format!("study {}", target.study),
         };
         return Err(AppError::not_found(
-            "not_found",
+            ErrorCode::NotFound,
             format!("{what} not found"),
         ));
     }
@@ -87,7 +87,7 @@ pub fn locate_object(
             Ok(i)
         }
         _ => Err(AppError::not_found(
-            "not_found",
+            ErrorCode::NotFound,
             format!("instance {sop} not found in that study and series"),
         )),
     }
@@ -185,7 +185,7 @@ pub fn open_reader(
         Some(offset) => {
             let mut r = medium.blocking_reader(&instance.blob.key)?;
             r.seek(SeekFrom::Start(offset))
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| AppError::internal_from("seeking in a stored object", e))?;
             Box::new(head.chain(r))
         }
         None => Box::new(head),

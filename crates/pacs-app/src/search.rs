@@ -5,7 +5,7 @@ use pacs_domain::ids::{SeriesInstanceUid, StudyInstanceUid, validate_uid};
 use pacs_domain::model::{Matcher, Query, QueryKey, QueryLevel, QueryScope};
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// The answer to a search: DICOM JSON (none when nothing matched) and warnings
 /// for the HTTP `Warning` header.
@@ -66,7 +66,7 @@ fn key_of(tag: Tag) -> Option<(QueryKey, Kind)> {
 }
 
 fn invalid(message: String) -> AppError {
-    AppError::invalid("invalid_query", message)
+    AppError::invalid(ErrorCode::InvalidQuery, message)
 }
 
 fn check_digits(name: &str, value: &str, kind: Kind) -> Result<(), AppError> {

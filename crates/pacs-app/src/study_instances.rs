@@ -5,7 +5,7 @@ use pacs_domain::ids::{SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInst
 use pacs_domain::model::{Query, QueryLevel, QueryScope};
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// One instance, as the source document lists its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn study_instances(
     let matches = ports.queries.query(&tenant.name, &query)?;
     if matches.is_empty() {
         return Err(AppError::not_found(
-            "study_not_found",
+            ErrorCode::StudyNotFound,
             format!("study {uid} not found"),
         ));
     }

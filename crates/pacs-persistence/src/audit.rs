@@ -78,7 +78,7 @@ impl AuditLog for Database {
             .map(
                 |(id, tenant, actor, action, study_uid, series_uid, patient_id, details, at)| {
                     let internal = |what: &str, e: &dyn std::fmt::Display| {
-                        RepositoryError::Internal(format!("invalid {what} in the audit log: {e}"))
+                        RepositoryError::internal(format!("invalid {what} in the audit log: {e}"))
                     };
                     Ok(AuditRecord {
                         id,

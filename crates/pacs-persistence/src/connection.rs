@@ -120,7 +120,7 @@ impl Database {
             {
                 {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        RepositoryError::Unavailable(format!(
+                        RepositoryError::unavailable(format!(
                             "cannot create the database directory: {e}"
                         ))
                     })?;
@@ -135,7 +135,7 @@ impl Database {
             .max_size(pool_size.max(2))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
-            .map_err(|e| RepositoryError::Unavailable(e.to_string()))?;
+            .map_err(RepositoryError::unavailable)?;
         Ok(Self {
             pool,
             backend,
@@ -159,13 +159,11 @@ impl Database {
                 c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
             }
         };
-        applied.map_err(|e| RepositoryError::Internal(format!("migration failed: {e}")))
+        applied.map_err(|e| RepositoryError::internal(format!("migration failed: {e}")))
     }
 
     pub(crate) fn conn(&self) -> Result<Pooled, RepositoryError> {
-        self.pool
-            .get()
-            .map_err(|e| RepositoryError::Unavailable(e.to_string()))
+        self.pool.get().map_err(RepositoryError::unavailable)
     }
 
     fn write_guard(&self) -> Option<MutexGuard<'_, u64>> {
@@ -208,7 +206,7 @@ impl Database {
                 }
                 Err(TxError::Db(e)) => return Err(map_err(e)),
                 Err(TxError::Rollback) => {
-                    return Err(RepositoryError::Internal("transaction rolled back".into()));
+                    return Err(RepositoryError::internal("transaction rolled back"));
                 }
             }
         }
@@ -287,9 +285,7 @@ impl Database {
         match (result, undone) {
             (Ok(Some(t)), _) => Ok(t),
             (Err(_), Some(t)) => Ok(t),
-            (Ok(None), _) => Err(RepositoryError::Internal(
-                "transaction produced nothing".into(),
-            )),
+            (Ok(None), _) => Err(RepositoryError::internal("transaction produced nothing")),
             (Err(e), None) => Err(e),
         }
     }

@@ -104,7 +104,7 @@ impl EventLog for Database {
             .map(
                 |(id, kind, study_uid, series_uid, patient_id, accession_number, details, at)| {
                     let event_type = EventType::parse(&kind).ok_or_else(|| {
-                        RepositoryError::Internal(format!("unknown event type {kind} in the log"))
+                        RepositoryError::internal(format!("unknown event type {kind} in the log"))
                     })?;
                     Ok(StudyEvent {
                         id,
@@ -131,7 +131,7 @@ pub(crate) fn parse<T>(
 ) -> Result<Option<T>, RepositoryError> {
     value
         .map(|v| {
-            new(&v).map_err(|e| RepositoryError::Internal(format!("invalid {v:?} in the log: {e}")))
+            new(&v).map_err(|e| RepositoryError::internal(format!("invalid {v:?} in the log: {e}")))
         })
         .transpose()
 }

@@ -483,8 +483,7 @@ impl InstanceIndex for Database {
         })?;
         row.map(|(medium, key, size, sha1)| {
             Ok(BlobLocation {
-                medium: MediumName::new(&medium)
-                    .map_err(|e| RepositoryError::Internal(e.to_string()))?,
+                medium: MediumName::new(&medium).map_err(RepositoryError::internal)?,
                 key,
                 size: u64::try_from(size).unwrap_or_default(),
                 sha1,

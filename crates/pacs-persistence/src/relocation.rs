@@ -20,7 +20,7 @@ fn files_of(rows: Vec<FileRow>) -> Result<Vec<StudyFile>, RepositoryError> {
     let mut files = Vec::with_capacity(rows.len());
     for (row, medium, key, sha1, slide_key, slide_sha1) in rows {
         let medium = MediumName::new(&medium)
-            .map_err(|e| RepositoryError::Internal(format!("stored medium name: {e}")))?;
+            .map_err(|e| RepositoryError::internal(format!("stored medium name: {e}")))?;
         if let (Some(key), Some(sha1)) = (slide_key, slide_sha1) {
             files.push(StudyFile {
                 row,
@@ -79,7 +79,7 @@ impl RelocationStore for Database {
             Some(None) => RelocationLookup::MultipleStudies,
             Some(Some((uid, rows))) => RelocationLookup::Found {
                 study: StudyInstanceUid::new(&uid)
-                    .map_err(|e| RepositoryError::Internal(format!("stored study UID: {e}")))?,
+                    .map_err(|e| RepositoryError::internal(format!("stored study UID: {e}")))?,
                 files: files_of(rows)?,
             },
         })

@@ -32,8 +32,7 @@ fn to_stored((i, se, st, p): Row) -> Result<StoredInstance, RepositoryError> {
         container_identifier: i.container_identifier.clone(),
         slide: i.slide()?,
         blob: BlobLocation {
-            medium: MediumName::new(&i.medium)
-                .map_err(|e| RepositoryError::Internal(e.to_string()))?,
+            medium: MediumName::new(&i.medium).map_err(RepositoryError::internal)?,
             key: i.storage_key,
             size: u64::try_from(i.size_bytes).unwrap_or_default(),
             sha1: i.sha1,

@@ -13,7 +13,7 @@ use pacs_domain::ports::RepositoryError;
 use crate::schema::{instances, patients, series, studies};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> RepositoryError {
-    RepositoryError::Internal(format!("invalid {what} in the index: {e}"))
+    RepositoryError::internal(format!("invalid {what} in the index: {e}"))
 }
 
 #[derive(Queryable, Selectable, Debug, Clone)]

@@ -42,8 +42,8 @@ impl FsMedium {
     ) -> Result<Self, StorageError> {
         let root = root.into();
         fs::create_dir_all(root.join(STAGING)).map_err(|e| StorageError::Unavailable {
-            medium: name.to_string(),
-            reason: format!("cannot create {}: {e}", root.display()),
+            medium: format!("{name} ({})", root.display()),
+            cause: e.into(),
         })?;
         Ok(Self { name, root, fsync })
     }
@@ -291,7 +291,7 @@ impl BlobStore for FsMedium {
         Box::pin(blocking(move || {
             let unavailable = |e: io::Error| StorageError::Unavailable {
                 medium: name.clone(),
-                reason: e.to_string(),
+                cause: e.into(),
             };
             let mut probe = tempfile::Builder::new()
                 .prefix("probe-")

@@ -47,9 +47,7 @@ where
     let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
     let outcome = blocking(move || op(&ports, &tenant, &command)).await?;
     let CorrectionOutcome::Done { patient, studies } = outcome else {
-        return Err(ApiError(AppError::Internal(format!(
-            "{what}: unexpected outcome {outcome:?}"
-        ))));
+        return Err(AppError::internal(format!("{what}: unexpected outcome {outcome:?}")).into());
     };
     Ok(HttpResponse::Ok().json(CorrectionResponse {
         message: format!("{what} successful"),

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
-use pacs_app::AppError;
+use pacs_app::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -18,18 +18,18 @@ pub fn object(body: &web::Bytes, prefix: &str) -> Result<Map<String, Value>, Api
         Ok(Value::Object(map)) => {
             if let Some(field) = field_with_nul(&map) {
                 return Err(ApiError::bad_request(
-                    "bad_request",
+                    ErrorCode::BadRequest,
                     format!("{prefix}: {field} contains a NUL character"),
                 ));
             }
             Ok(map)
         }
         Ok(_) => Err(ApiError::bad_request(
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("{prefix}: the body must be a JSON object"),
         )),
         Err(e) => Err(ApiError::bad_request(
-            "bad_request",
+            ErrorCode::BadRequest,
             format!("{prefix}: the body is not valid JSON ({e})"),
         )),
     }
@@ -54,7 +54,7 @@ fn field_with_nul(map: &Map<String, Value>) -> Option<String> {
 /// The body as a request type; wrong types of fields are a 400 naming them.
 pub fn parse<T: DeserializeOwned>(map: &Map<String, Value>, prefix: &str) -> Result<T, ApiError> {
     serde_json::from_value(Value::Object(map.clone()))
-        .map_err(|e| ApiError::bad_request("bad_request", format!("{prefix}: {e}")))
+        .map_err(|e| ApiError::bad_request(ErrorCode::BadRequest, format!("{prefix}: {e}")))
 }
 
 /// The fields of `map` that are among `keys` (to echo what was received).
@@ -81,8 +81,8 @@ pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
     if essence == "application/json" || essence == "text/json" {
         Ok(())
     } else {
-        Err(ApiError(AppError::UnsupportedMediaType(format!(
+        Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type must be text/json or application/json, not {ct:?}"
-        ))))
+        )))
     }
 }

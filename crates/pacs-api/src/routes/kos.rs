@@ -1,9 +1,8 @@
 //! `POST /studies/createKos` and `GET /studies/kos?studyUid=`.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use pacs_app::kos::{KosError, create, generate};
-use pacs_app::{AppError, Tenant};
+use pacs_app::kos::{KosError, KosErrorCode, create, generate};
+use pacs_app::{AppError, ErrorCode, Tenant};
 use pacs_domain::ids::StudyInstanceUid;
 use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,23 +16,6 @@ use crate::wire::params::StudyUidQuery;
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(create_kos).service(get_kos);
-}
-
-/// The source document's answer shape: `{"success": false, "errorCode": …}`.
-fn failure(e: &KosError) -> HttpResponse {
-    let status = match e.code {
-        "STUDY_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "MALFORMED_JSON" => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    if status.is_server_error() {
-        log::error!("createKos failed: {e}");
-    }
-    HttpResponse::build(status).json(KosResult {
-        success: false,
-        sop_instance_uid: None,
-        error_code: Some(e.code),
-    })
 }
 
 #[utoipa::path(
@@ -56,42 +38,28 @@ async fn create_kos(
     body: web::Bytes,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
+    let malformed = |m: String| KosError::new(KosErrorCode::MalformedJson, m);
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     let Ok(Value::Object(map)) = parsed else {
-        return failure(&KosError::new(
-            "MALFORMED_JSON",
-            "the body is not a JSON object",
-        ));
+        return Err(malformed("the body is not a JSON object".into()).into());
     };
     let field = |k: &str| -> Result<Option<String>, KosError> {
         match map.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(KosError::new(
-                "MALFORMED_JSON",
-                format!("{k} must be a string"),
-            )),
+            Some(_) => Err(malformed(format!("{k} must be a string"))),
         }
     };
-    let command = field("studyInstanceUid")
-        .and_then(|study| Ok((study, field("callingAE")?)))
-        .and_then(|(study, calling)| CreateKos::command(study, calling));
-    let (study, calling) = match command {
-        Ok(c) => c,
-        Err(e) => return failure(&e),
-    };
+    let (study, calling) = CreateKos::command(field("studyInstanceUid")?, field("callingAE")?)?;
     let tenant = tenant.into_inner();
     let base = state.wado_rs_root(&tenant.ae_title);
-    let outcome = create(&state.ports, &tenant, &study, calling, &base).await;
-    match outcome {
-        Ok(sop) => HttpResponse::Ok().json(KosResult {
-            success: true,
-            sop_instance_uid: Some(sop.to_string()),
-            error_code: None,
-        }),
-        Err(e) => failure(&e),
-    }
+    let sop = create(&state.ports, &tenant, &study, calling, &base).await?;
+    Ok(HttpResponse::Ok().json(KosResult {
+        success: true,
+        sop_instance_uid: Some(sop.to_string()),
+        error_code: None,
+    }))
 }
 
 #[utoipa::path(
@@ -115,7 +83,9 @@ async fn get_kos(
     let pairs = query_pairs(&req)?;
     let study = param(&pairs, "studyUid")
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("missing_parameter", "studyUid is required"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::MissingParameter, "studyUid is required")
+        })?;
     let study = StudyInstanceUid::new(study.trim()).map_err(AppError::from)?;
     let tenant = tenant.into_inner();
     let base = state.wado_rs_root(&tenant.ae_title);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use pacs_app::fields::study_uid;
-use pacs_app::{AppError, Tenant, orders, study_instances};
+use pacs_app::{AppError, ErrorCode, Tenant, orders, study_instances};
 use pacs_domain::ids::StudyInstanceUid;
 use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -32,7 +32,7 @@ fn study_param(req: &HttpRequest, context: &str) -> Result<StudyInstanceUid, Api
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             AppError::invalid(
-                "missing_parameter",
+                ErrorCode::MissingParameter,
                 format!("{context}: studyUid is mandatory"),
             )
         })?;
@@ -70,14 +70,15 @@ async fn create_order(
             Value::Null => {}
             other => {
                 return Err(ApiError::bad_request(
-                    "invalid_field",
+                    ErrorCode::InvalidField,
                     format!("orders/create: {k} must be a string, not {other}"),
                 ));
             }
         }
     }
     let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
-    let order = blocking(move || orders::create_order(&ports, &tenant, fields)).await?;
+    let order = OrderRequest::command(fields)?;
+    let order = blocking(move || orders::create_order(&ports, &tenant, order)).await?;
     Ok(HttpResponse::Ok().json(OrderResponse::new("order created", order)))
 }
 

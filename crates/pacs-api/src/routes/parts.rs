@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
-use pacs_app::AppError;
+use pacs_app::{AppError, ErrorCode};
 
 use crate::error::ApiError;
 
 fn malformed(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(
-        "malformed_multipart",
+        ErrorCode::MalformedMultipart,
         format!("malformed multipart body: {e}"),
     )
 }
@@ -27,7 +27,7 @@ pub struct PartFailure(Option<ApiError>);
 impl PartFailure {
     /// The error to answer with: the stream's own, else the use case's.
     pub fn or(&mut self, e: AppError) -> ApiError {
-        self.0.take().unwrap_or(ApiError(e))
+        self.0.take().unwrap_or(ApiError::App(e))
     }
 }
 
@@ -82,9 +82,9 @@ impl Stream for PartStream<'_> {
                 *this.count += chunk.len() as u64;
                 if *this.count > this.limit {
                     let limit = this.limit;
-                    return this.fail(ApiError(AppError::PayloadTooLarge(format!(
+                    return this.fail(ApiError::PayloadTooLarge(format!(
                         "the body exceeds {limit} bytes"
-                    ))));
+                    )));
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -101,9 +101,9 @@ pub async fn read_small(
     let mut buf = Vec::new();
     while let Some(chunk) = field.try_next().await.map_err(malformed)? {
         if buf.len() + chunk.len() > limit {
-            return Err(ApiError(AppError::PayloadTooLarge(format!(
+            return Err(ApiError::PayloadTooLarge(format!(
                 "the {name} part exceeds {limit} bytes"
-            ))));
+            )));
         }
         buf.extend_from_slice(&chunk);
     }

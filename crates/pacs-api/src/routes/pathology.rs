@@ -11,11 +11,10 @@ use actix_web::http::header::{
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use pacs_app::pathology::{SlideStored, SlideUpload, WholeSlide, find_whole_slide};
 use pacs_app::retrieve::{open, read_stored, stored_len};
-use pacs_app::{AppError, Tenant};
+use pacs_app::{ErrorCode, Tenant};
 use pacs_domain::ids::AeTitle;
 use pacs_domain::model::{BlobLocation, SlideKind};
 use pacs_domain::ports::ByteRange;
-use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
@@ -52,7 +51,7 @@ fn check_form_data(req: &HttpRequest) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::bad_request(
-            "not_multipart",
+            ErrorCode::NotMultipart,
             "the body must be multipart/form-data with parts metadata (or sidecar), file, \
              and optionally fileHash and fileLength",
         ))
@@ -94,8 +93,9 @@ async fn store_slide(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let calling_aet = AeTitle::new(&path.into_inner())
-        .map_err(|e| ApiError::bad_request("invalid_calling_aet", format!("CALLING_AET: {e}")))?;
+    let calling_aet = AeTitle::new(&path.into_inner()).map_err(|e| {
+        ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
+    })?;
     check_form_data(&req)?;
     let upload = SlideUpload::new(
         state.ports.clone(),
@@ -124,7 +124,10 @@ type Failed = (SlideUpload, ApiError);
 
 fn text(bytes: Vec<u8>, name: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| {
-        ApiError::bad_request("invalid_part", format!("the {name} part is not UTF-8 text"))
+        ApiError::bad_request(
+            ErrorCode::InvalidPart,
+            format!("the {name} part is not UTF-8 text"),
+        )
     })
 }
 
@@ -144,15 +147,15 @@ async fn receive(
         let name = field.name().unwrap_or("").to_owned();
         let step: Result<(), ApiError> = match name.as_str() {
             "metadata" => match read_small(field, MAX_METADATA, "metadata").await {
-                Ok(bytes) => upload.set_metadata(&bytes).map_err(ApiError),
+                Ok(bytes) => upload.set_metadata(&bytes).map_err(ApiError::App),
                 Err(e) => Err(e),
             },
             "fileHash" | "fileLength" => match read_small(field, MAX_SMALL, &name)
                 .await
                 .and_then(|b| text(b, &name))
             {
-                Ok(t) if name == "fileHash" => upload.set_file_hash(&t).map_err(ApiError),
-                Ok(t) => upload.set_file_length(&t).map_err(ApiError),
+                Ok(t) if name == "fileHash" => upload.set_file_hash(&t).map_err(ApiError::App),
+                Ok(t) => upload.set_file_length(&t).map_err(ApiError::App),
                 Err(e) => Err(e),
             },
             "file" | "sidecar" => {
@@ -182,11 +185,11 @@ async fn receive(
                 r.map_err(|e| failure.or(e))
             }
             "" => Err(ApiError::bad_request(
-                "invalid_part",
+                ErrorCode::InvalidPart,
                 "a part has no name (Content-Disposition: form-data; name=…)",
             )),
             other => Err(ApiError::bad_request(
-                "unknown_part",
+                ErrorCode::UnknownPart,
                 format!(
                     "unknown part {other:?}: the parts are metadata or sidecar, file, fileHash \
                      and fileLength"
@@ -199,9 +202,7 @@ async fn receive(
         if total > max_bytes {
             return Err((
                 upload,
-                ApiError(AppError::PayloadTooLarge(format!(
-                    "the body exceeds {max_bytes} bytes"
-                ))),
+                ApiError::PayloadTooLarge(format!("the body exceeds {max_bytes} bytes")),
             ));
         }
     }
@@ -277,12 +278,7 @@ async fn send_blob(
             let bytes = read_stored(&state.ports, &blob, ByteRange::new(start, n)).await?;
             Ok(resp.no_chunking(n).streaming(bytes))
         }
-        Err(()) => Ok(HttpResponse::build(StatusCode::RANGE_NOT_SATISFIABLE)
-            .insert_header((header::CONTENT_RANGE, format!("bytes */{len}")))
-            .json(json!({
-                "error": "range_not_satisfiable",
-                "message": format!("the requested range is outside the {len} bytes of the slide"),
-            }))),
+        Err(()) => Err(ApiError::RangeNotSatisfiable { length: len }),
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::frames::{is_native_le, parse_frame_list, read_frames};
 use pacs_app::rendering::{RenderSpec, preview, render, representative};
 use pacs_app::retrieve::{Target, check_aet, locate};
-use pacs_app::{AppError, Ports, Tenant};
+use pacs_app::{AppError, ErrorCode, Ports, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
@@ -247,7 +247,7 @@ fn accepts_jpeg(req: &HttpRequest) -> bool {
 
 /// `window=center,width[,function]`, `viewport=vw,vh`, `quality=q`.
 fn render_spec(pairs: &[(String, String)], default_box: u32) -> Result<RenderSpec, AppError> {
-    let bad = |m: &str| AppError::invalid("invalid_parameter", m.to_owned());
+    let bad = |m: &str| AppError::invalid(ErrorCode::InvalidParameter, m.to_owned());
     let mut spec = RenderSpec {
         frame: 1,
         max_width: default_box,
@@ -329,7 +329,7 @@ fn render_all(
     };
     if chosen.is_empty() {
         return Err(AppError::not_found(
-            "no_pixel_data",
+            ErrorCode::NoPixelData,
             "nothing here has pixel data",
         ));
     }
@@ -392,9 +392,9 @@ async fn image_resource(
 ) -> Result<HttpResponse, ApiError> {
     check_aet(&tenant, &p.aet)?;
     if !accepts_jpeg(&req) {
-        return Err(ApiError(AppError::NotAcceptable(
+        return Err(ApiError::NotAcceptable(
             "rendered images are available as image/jpeg".into(),
-        )));
+        ));
     }
     let pairs = query_pairs(&req)?;
     let spec = render_spec(&pairs, if thumbnail { 128 } else { 0 })?;
@@ -435,9 +435,9 @@ fn frames_wanted(req: &HttpRequest, stored_ts: &str) -> Result<bool, ApiError> {
             _ => {}
         }
     }
-    Err(ApiError(AppError::NotAcceptable(format!(
+    Err(ApiError::NotAcceptable(format!(
         "frames are stored as {stored_type} (transfer syntax {stored_ts}); accept that type, or application/octet-stream"
-    ))))
+    )))
 }
 
 async fn frames(

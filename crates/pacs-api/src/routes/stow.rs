@@ -8,7 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use pacs_app::ingest::{StoreReport, StoreRequest};
-use pacs_app::{AppError, Tenant};
+use pacs_app::{AppError, ErrorCode, Tenant};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
 
@@ -99,13 +99,13 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
         .unwrap_or("");
     let mime: mime::Mime = ct.parse().map_err(|_| {
         ApiError::bad_request(
-            "not_multipart",
+            ErrorCode::NotMultipart,
             "the body must be multipart/related; type=\"application/dicom\"",
         )
     })?;
     if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
         return Err(ApiError::bad_request(
-            "not_multipart",
+            ErrorCode::NotMultipart,
             format!(
                 "the body must be multipart/related; type=\"application/dicom\", not {}",
                 mime.essence_str()
@@ -115,9 +115,9 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     if let Some(t) = mime.get_param("type")
         && !t.as_str().eq_ignore_ascii_case("application/dicom")
     {
-        return Err(ApiError(AppError::UnsupportedMediaType(format!(
+        return Err(ApiError::UnsupportedMediaType(format!(
             "only type=\"application/dicom\" parts are accepted, not {t}"
-        ))));
+        )));
     }
     Ok(())
 }
@@ -130,8 +130,9 @@ async fn stow(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    let calling_aet = AeTitle::new(&path.aet)
-        .map_err(|e| ApiError::bad_request("invalid_calling_aet", format!("CALLING_AET: {e}")))?;
+    let calling_aet = AeTitle::new(&path.aet).map_err(|e| {
+        ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
+    })?;
     let expected = path
         .study
         .as_deref()
@@ -180,7 +181,7 @@ async fn receive_parts(
                 "part {parts} has Content-Type {}, not application/dicom",
                 ct.essence_str()
             );
-            return Err((store, ApiError(AppError::UnsupportedMediaType(msg))));
+            return Err((store, ApiError::UnsupportedMediaType(msg)));
         }
         let mut failure = PartFailure::default();
         let body = PartStream::new(field, &mut total, max_bytes, &mut failure);
@@ -191,7 +192,7 @@ async fn receive_parts(
     if parts == 0 {
         return Err((
             store,
-            ApiError::bad_request("no_parts", "the multipart body has no parts"),
+            ApiError::bad_request(ErrorCode::NoParts, "the multipart body has no parts"),
         ));
     }
     Ok(store)

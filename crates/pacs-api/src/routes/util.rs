@@ -2,6 +2,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::web;
+use pacs_app::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -10,7 +11,10 @@ use crate::error::ApiError;
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
     let pairs =
         serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).map_err(|e| {
-            ApiError::bad_request("bad_query_string", format!("malformed query string: {e}"))
+            ApiError::bad_request(
+                ErrorCode::BadQueryString,
+                format!("malformed query string: {e}"),
+            )
         })?;
     // No DICOM value holds a NUL, and PostgreSQL cannot compare with one.
     if let Some((k, _)) = pairs
@@ -18,7 +22,7 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError>
         .find(|(k, v)| k.contains('\0') || v.contains('\0'))
     {
         return Err(ApiError::bad_request(
-            "bad_query_string",
+            ErrorCode::BadQueryString,
             format!(
                 "query parameter {} contains a NUL character",
                 k.escape_debug()

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::rendering::{RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
-use pacs_app::{AppError, Tenant};
+use pacs_app::{ErrorCode, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
@@ -165,12 +165,12 @@ impl Wanted {
             .iter()
             .find(|i| !syntaxes.iter().any(|t| t == i.transfer_syntax.as_str()))
         {
-            Some(inst) => Err(ApiError(AppError::NotAcceptable(format!(
+            Some(inst) => Err(ApiError::NotAcceptable(format!(
                 "instance {} is stored as {}; transcoding to {} is not available",
                 inst.sop_uid,
                 inst.transfer_syntax,
                 syntaxes.join(", ")
-            )))),
+            ))),
             None => Ok(()),
         }
     }
@@ -224,9 +224,9 @@ fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Wanted, ApiError
     {
         return Ok(pick(Representation::Single, list, single_any));
     }
-    Err(ApiError(AppError::NotAcceptable(format!(
+    Err(ApiError::NotAcceptable(format!(
         "cannot answer with {accept}; instances are available as multipart/related; type=\"application/dicom\""
-    ))))
+    )))
 }
 
 async fn retrieve(
@@ -295,7 +295,7 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
                     .filter(|n| (min..=max).contains(n))
                     .ok_or_else(|| {
                         ApiError::bad_request(
-                            "invalid_parameter",
+                            ErrorCode::InvalidParameter,
                             format!("{name} must be an integer from {min} to {max}"),
                         )
                     })
@@ -306,7 +306,10 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
         param(pairs, name)
             .map(|v| {
                 v.trim().parse::<f64>().map_err(|_| {
-                    ApiError::bad_request("invalid_parameter", format!("{name} must be a number"))
+                    ApiError::bad_request(
+                        ErrorCode::InvalidParameter,
+                        format!("{name} must be a number"),
+                    )
                 })
             })
             .transpose()
@@ -316,7 +319,7 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
         (None, None) => None,
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 "windowCenter and windowWidth go together, with a positive width",
             ));
         }
@@ -357,13 +360,13 @@ async fn wado_uri(
         Some("WADO") => {}
         Some(other) => {
             return Err(ApiError::bad_request(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 format!("requestType must be WADO, not {other:?}"),
             ));
         }
         None => {
             return Err(ApiError::bad_request(
-                "missing_parameter",
+                ErrorCode::MissingParameter,
                 "requestType=WADO is required",
             ));
         }
@@ -381,7 +384,7 @@ async fn wado_uri(
     let (study, series, object) = (uid("studyUID"), uid("seriesUID"), uid("objectUID"));
     if !missing.is_empty() {
         return Err(ApiError::bad_request(
-            "missing_parameter",
+            ErrorCode::MissingParameter,
             format!("missing parameter(s): {}", missing.join(", ")),
         ));
     }
@@ -396,9 +399,9 @@ async fn wado_uri(
             .split(',')
             .any(|c| matches!(c.trim(), "image/jpeg" | "image/*" | "*/*"));
         if !wants_jpeg {
-            return Err(ApiError(AppError::NotAcceptable(format!(
+            return Err(ApiError::NotAcceptable(format!(
                 "contentType {content_type} is not available; use image/jpeg or application/dicom"
-            ))));
+            )));
         }
         let spec = uri_render_spec(&pairs)?;
         let (tenant, ports) = (tenant.into_inner(), state.ports.clone());
@@ -414,19 +417,15 @@ async fn wado_uri(
     let requested_ts = param(&pairs, "transferSyntax").map(str::to_owned);
     let tenant = tenant.into_inner();
     let ports = state.ports.clone();
-    let inst = blocking(move || {
-        let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
-        if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*")
-            && ts != inst.transfer_syntax.as_str()
-        {
-            return Err(AppError::NotAcceptable(format!(
-                "the instance is stored as {}; transcoding to {ts} is not available",
-                inst.transfer_syntax
-            )));
-        }
-        Ok(inst)
-    })
-    .await?;
+    let inst = blocking(move || locate_object(&ports, &tenant, &study, &series, &object)).await?;
+    if let Some(ts) = requested_ts.filter(|t| !t.is_empty() && t != "*")
+        && ts != inst.transfer_syntax.as_str()
+    {
+        return Err(ApiError::NotAcceptable(format!(
+            "the instance is stored as {}; transcoding to {ts} is not available",
+            inst.transfer_syntax
+        )));
+    }
     let bytes = open(&state.ports, &inst).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/dicom")

@@ -1,6 +1,6 @@
 //! Key Object Selection: the source document's shapes.
 
-use pacs_app::kos::KosError;
+use pacs_app::kos::{KosError, KosErrorCode};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -43,16 +43,18 @@ impl CreateKos {
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| KosError::new("MALFORMED_JSON", "studyInstanceUid is mandatory"))?;
+            .ok_or_else(|| {
+                KosError::new(KosErrorCode::MalformedJson, "studyInstanceUid is mandatory")
+            })?;
         let study = StudyInstanceUid::new(study)
-            .map_err(|e| KosError::new("MALFORMED_JSON", e.to_string()))?;
+            .map_err(|e| KosError::new(KosErrorCode::MalformedJson, e.to_string()))?;
         let calling = calling_ae
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(AeTitle::new)
             .transpose()
-            .map_err(|e| KosError::new("MALFORMED_JSON", format!("callingAE: {e}")))?;
+            .map_err(|e| KosError::new(KosErrorCode::MalformedJson, format!("callingAE: {e}")))?;
         Ok((study, calling))
     }
 }

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 #[schema(as = Error)]
 pub struct ErrorBody {
     /// A stable machine code
+    #[schema(schema_with = schemas::error_code)]
     pub error: String,
     /// A sentence for people
     pub message: String,

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use pacs_app::fields::{date, patient_id, person_name, sex, study_uid, time};
 use pacs_app::study_instances::StudyInstance;
-use pacs_domain::model::Order;
+use pacs_app::{AppError, ErrorCode};
+use pacs_domain::ids::AeTitle;
+use pacs_domain::model::{Order, PatientAttributes};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -37,6 +40,84 @@ pub struct OrderRequest {
     PatientBirthDate: Option<String>,
     #[schema(schema_with = schemas::sex)]
     PatientSex: Option<String>,
+}
+
+const CTX: &str = "orders/create";
+
+/// The fields the source document makes mandatory.
+pub const MANDATORY: [&str; 9] = [
+    "PatientID",
+    "StudyInstanceUID",
+    "PatientName",
+    "ScheduledStationAETitle",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProcedureStepStartDate",
+    "ScheduledProcedureStepStartTime",
+    "Modality",
+    "AccessionNumber",
+];
+
+impl OrderRequest {
+    /// The order the fields describe (values trimmed, the mandatory ones
+    /// present, each checked against its VR); every field is kept.
+    pub fn command(fields: BTreeMap<String, String>) -> Result<Order, AppError> {
+        let fields: BTreeMap<String, String> = fields
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_owned()))
+            .collect();
+        let missing: Vec<&str> = MANDATORY
+            .iter()
+            .copied()
+            .filter(|k| fields.get(*k).is_none_or(|v| v.is_empty()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(AppError::invalid(
+                ErrorCode::MissingField,
+                format!("{CTX}: mandatory field(s) missing: {}", missing.join(", ")),
+            ));
+        }
+        let get = |k: &str| fields.get(k).cloned().filter(|v| !v.is_empty());
+        let invalid = |m: String| AppError::invalid(ErrorCode::InvalidField, format!("{CTX}: {m}"));
+        let ae = get("ScheduledStationAETitle").unwrap_or_default();
+        AeTitle::new(&ae).map_err(|e| invalid(format!("ScheduledStationAETitle: {e}")))?;
+        let modality = get("Modality").unwrap_or_default();
+        if modality.len() > 16
+            || !modality
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b' ')
+        {
+            return Err(invalid(format!(
+                "Modality {modality:?} is not a DICOM code string"
+            )));
+        }
+        let text = |k: &str| get(k).unwrap_or_default();
+        Ok(Order {
+            study_uid: study_uid(&text("StudyInstanceUID"), "StudyInstanceUID", CTX)?,
+            accession_number: text("AccessionNumber"),
+            patient: PatientAttributes {
+                patient_id: patient_id(&text("PatientID"), "PatientID", CTX)?,
+                issuer: get("IssuerOfPatientID"),
+                name: person_name(get("PatientName"), "PatientName", CTX)?,
+                birth_date: date(get("PatientBirthDate"), "PatientBirthDate", CTX)?,
+                sex: sex(get("PatientSex"), "PatientSex", CTX)?,
+            },
+            scheduled_station_ae: ae,
+            start_date: date(
+                get("ScheduledProcedureStepStartDate"),
+                "ScheduledProcedureStepStartDate",
+                CTX,
+            )?
+            .unwrap_or_default(),
+            start_time: time(
+                get("ScheduledProcedureStepStartTime"),
+                "ScheduledProcedureStepStartTime",
+                CTX,
+            )?
+            .unwrap_or_default(),
+            modality,
+            fields,
+        })
+    }
 }
 
 /// The answer of `POST /orders/create` and `DELETE /orders/delete`.
@@ -104,6 +185,64 @@ impl From<StudyInstance> for StudyInstanceItem {
             study_description: i.study_description,
             study_instance_uid: i.study_instance_uid.to_string(),
             view_position: i.view_position,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> BTreeMap<String, String> {
+        [
+            ("PatientID", "P1"),
+            ("PatientName", "DOE^JANE"),
+            ("PatientSex", "F"),
+            ("StudyInstanceUID", "1.9.41"),
+            ("ScheduledStationAETitle", "CT1"),
+            ("ScheduledProcedureStepDescription", "head scan"),
+            ("ScheduledProcedureStepStartDate", "20260101"),
+            ("ScheduledProcedureStepStartTime", "101010"),
+            ("Modality", "CT"),
+            ("AccessionNumber", " ACC9 "),
+            ("RequestedProcedureID", "RP7"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn an_order_keeps_every_field_trimmed() {
+        let order = OrderRequest::command(fields()).unwrap();
+        assert_eq!(order.accession_number, "ACC9");
+        assert_eq!(order.patient.sex.as_deref(), Some("F"));
+        assert_eq!(order.study_uid.as_str(), "1.9.41");
+        assert_eq!(order.fields["RequestedProcedureID"], "RP7");
+        assert_eq!(order.fields["AccessionNumber"], "ACC9");
+    }
+
+    #[test]
+    fn an_order_needs_every_mandatory_field_and_valid_values() {
+        for missing in MANDATORY {
+            let mut f = fields();
+            f.insert(missing.to_owned(), "  ".into());
+            let refused = OrderRequest::command(f).unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::MissingField, "{missing}");
+            assert!(refused.to_string().contains(missing), "{refused}");
+        }
+        for (key, bad) in [
+            ("Modality", "ct"),
+            ("ScheduledStationAETitle", "A\\B"),
+            ("ScheduledProcedureStepStartDate", "20261301"),
+            ("ScheduledProcedureStepStartTime", "10:10"),
+            ("StudyInstanceUID", "1.02"),
+            ("PatientSex", "X"),
+        ] {
+            let mut f = fields();
+            f.insert(key.to_owned(), bad.to_owned());
+            let refused = OrderRequest::command(f).unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::InvalidField, "{key}");
         }
     }
 }

@@ -44,3 +44,10 @@ pub fn text() -> Object {
 pub fn sex() -> Object {
     string().enum_values(Some(["M", "F", "O"])).build()
 }
+
+/// One of the archive's error codes, listed from the one enum that holds them.
+pub fn error_code() -> Object {
+    string()
+        .enum_values(Some(pacs_app::ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .build()
+}

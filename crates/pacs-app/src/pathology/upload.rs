@@ -22,7 +22,7 @@ use pacs_domain::ports::{IncomingBytes, ObjectName, StagedBlob};
 use super::uids::derived_uid;
 use crate::blocking::blocking;
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 const STUDY_UID: Tag = Tag(0x0020, 0x000D);
 const SERIES_UID: Tag = Tag(0x0020, 0x000E);
@@ -72,7 +72,7 @@ impl std::fmt::Debug for SlideUpload {
     }
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
+fn invalid(code: ErrorCode, message: impl Into<String>) -> AppError {
     AppError::invalid(code, message)
 }
 
@@ -81,13 +81,13 @@ fn clean_file_name(raw: &str) -> Result<String, AppError> {
     let name = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
     if name.is_empty() || name == "." || name == ".." {
         return Err(invalid(
-            "missing_file_name",
+            ErrorCode::MissingFileName,
             "the file part must have a file name (Content-Disposition filename)",
         ));
     }
     if name.chars().any(char::is_control) || name.len() > 255 {
         return Err(invalid(
-            "invalid_file_name",
+            ErrorCode::InvalidFileName,
             "the file name has control characters or is longer than 255 bytes",
         ));
     }
@@ -110,7 +110,10 @@ impl SlideUpload {
     }
 
     fn duplicate(part: &str) -> AppError {
-        invalid("duplicate_part", format!("the {part} part is given twice"))
+        invalid(
+            ErrorCode::DuplicatePart,
+            format!("the {part} part is given twice"),
+        )
     }
 
     /// The `metadata` part (JSON).
@@ -131,7 +134,7 @@ impl SlideUpload {
         let sidecar = blocking(move || {
             let mut staged = staged;
             read_sidecar(staged.reader()?).map_err(|e| match AppError::from(e) {
-                AppError::Invalid { message, .. } => invalid("invalid_sidecar", message),
+                AppError::Invalid { message, .. } => invalid(ErrorCode::InvalidSidecar, message),
                 other => other,
             })
         })
@@ -167,7 +170,7 @@ impl SlideUpload {
         let t = text.trim();
         if t.len() != 40 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(invalid(
-                "invalid_file_hash",
+                ErrorCode::InvalidFileHash,
                 "fileHash must be a SHA-1 digest: 40 hexadecimal digits",
             ));
         }
@@ -182,7 +185,7 @@ impl SlideUpload {
         }
         let n = text.trim().parse::<u64>().map_err(|_| {
             invalid(
-                "invalid_file_length",
+                ErrorCode::InvalidFileLength,
                 "fileLength must be a non-negative whole number of bytes",
             )
         })?;
@@ -193,10 +196,10 @@ impl SlideUpload {
     /// Checks everything, then commits and indexes the slide and its object.
     pub async fn finish(mut self) -> Result<SlideStored, AppError> {
         let Some(file) = self.file.take() else {
-            return Err(invalid("missing_part", "the file part is missing"));
+            return Err(invalid(ErrorCode::MissingPart, "the file part is missing"));
         };
         if file.staged.size() == 0 {
-            return Err(invalid("empty_file", "the file part is empty"));
+            return Err(invalid(ErrorCode::EmptyFile, "the file part is empty"));
         }
         // The checks read the staged file (a MIRAX zip) and build the object:
         // synchronous work, off the async workers.
@@ -224,13 +227,13 @@ impl SlideUpload {
         let object = match (self.description.take(), self.sidecar.take()) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
-                    "conflicting_parts",
+                    ErrorCode::ConflictingParts,
                     "send either a metadata part or a sidecar part, not both",
                 ));
             }
             (None, None) => {
                 return Err(invalid(
-                    "missing_part",
+                    ErrorCode::MissingPart,
                     "a metadata part (or a sidecar part) is required",
                 ));
             }
@@ -238,7 +241,7 @@ impl SlideUpload {
             (None, Some(sidecar)) => {
                 if sidecar.referenced_file != facts.file_name {
                     return Err(invalid(
-                        "invalid_sidecar",
+                        ErrorCode::InvalidSidecar,
                         format!(
                             "the sidecar describes {:?}, not the file sent ({:?})",
                             sidecar.referenced_file, facts.file_name
@@ -263,7 +266,7 @@ impl SlideUpload {
             && sidecar.kind != kind
         {
             return Err(invalid(
-                "wrong_slide_type",
+                ErrorCode::WrongSlideType,
                 format!(
                     "the uploaded archive does not contain the correct slide type: the sidecar \
                      describes a {} slide",
@@ -279,8 +282,8 @@ impl SlideUpload {
             return Ok((kind, None));
         }
         let check = check_mirax(file.staged.reader()?, &self.limits).map_err(|e| match e {
-            pacs_dicom_ops::DicomError::NoMrxs(m) => invalid("no_mrxs", m),
-            pacs_dicom_ops::DicomError::Archive(m) => invalid("invalid_archive", m),
+            pacs_dicom_ops::DicomError::NoMrxs(m) => invalid(ErrorCode::NoMrxs, m),
+            pacs_dicom_ops::DicomError::Archive(m) => invalid(ErrorCode::InvalidArchive, m),
             other => other.into(),
         })?;
         Ok((kind, Some(check.mrxs_sha1)))
@@ -293,7 +296,7 @@ impl SlideUpload {
             && n != size
         {
             return Err(AppError::conflict(
-                "file_length_mismatch",
+                ErrorCode::FileLengthMismatch,
                 format!("fileLength is {n} but {size} bytes were received"),
             ));
         }
@@ -308,7 +311,7 @@ impl SlideUpload {
                     "the file"
                 };
                 return Err(AppError::conflict(
-                    "file_hash_mismatch",
+                    ErrorCode::FileHashMismatch,
                     format!("fileHash {h} does not match the SHA-1 of {what} received"),
                 ));
             }
@@ -433,14 +436,14 @@ impl SlideUpload {
             taken @ StoreOutcome::BarcodeTaken { .. } => {
                 self.remove(&created, &barcode).await;
                 return Err(AppError::conflict(
-                    "barcode_in_use",
+                    ErrorCode::BarcodeInUse,
                     taken.refusal().unwrap_or_default(),
                 ));
             }
             StoreOutcome::Conflict(message) => {
                 self.remove(&created, &barcode).await;
                 return Err(AppError::conflict(
-                    "slide_conflict",
+                    ErrorCode::SlideConflict,
                     format!("{message}: the slide or its metadata differ from what is stored"),
                 ));
             }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use pacs_domain::model::{BlobLocation, SlideKind, StoredInstance};
 
 use crate::context::{Ports, Tenant};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::rendering::WSI_SOP_CLASS;
 
 /// What `GET /wholeslide` returns.
@@ -45,7 +45,7 @@ pub fn find_whole_slide(
     let barcode = barcode.trim();
     if barcode.is_empty() {
         return Err(AppError::invalid(
-            "missing_barcode",
+            ErrorCode::MissingBarcode,
             "the barcode query parameter is required and must not be empty",
         ));
     }
@@ -69,13 +69,13 @@ pub fn find_whole_slide(
     let count = files.len() + wsi_series.len();
     if count == 0 {
         return Err(AppError::not_found(
-            "no_whole_slide",
+            ErrorCode::NoWholeSlide,
             format!("no whole slide has the barcode {barcode}"),
         ));
     }
     if count > 1 {
         return Err(AppError::conflict(
-            "several_whole_slides",
+            ErrorCode::SeveralWholeSlides,
             format!("{count} whole slides have the barcode {barcode}"),
         ));
     }

@@ -1,8 +1,6 @@
 //! Patient and study corrections: the index changes, files never do, and each
 //! correction records its events and audit record.
 
-use std::collections::BTreeMap;
-
 use pacs_app::corrections::*;
 use pacs_domain::model::{
     Change, CorrectionOutcome, EventType, PatientAttributes, StudyAttributes,
@@ -40,20 +38,7 @@ fn studies_of(outcome: &CorrectionOutcome) -> Vec<String> {
 fn a_patient_update_reaches_studies_and_orders() {
     let a = Archive::new();
     a.seed(&[instance("P1", 1, 1, 1), instance("P1", 2, 1, 1)]);
-    let order = BTreeMap::from(
-        [
-            ("PatientID", "P1"),
-            ("PatientName", "OLD^NAME"),
-            ("StudyInstanceUID", "1.9.77"),
-            ("ScheduledStationAETitle", "CT1"),
-            ("ScheduledProcedureStepDescription", "scan"),
-            ("ScheduledProcedureStepStartDate", "20260101"),
-            ("ScheduledProcedureStepStartTime", "101010"),
-            ("Modality", "CT"),
-            ("AccessionNumber", "ACC77"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
+    let order = order("1.9.77", "P1", "OLD^NAME", "ACC77");
     pacs_app::orders::create_order(&a.ports, &a.tenant, order).unwrap();
     let before = a.events().len();
 

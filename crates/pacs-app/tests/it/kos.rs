@@ -60,7 +60,7 @@ async fn a_created_manifest_is_stored_with_its_two_events() {
 
     let missing =
         pacs_app::kos::create(&a.ports, &a.tenant, &study_uid("1.9.9"), None, "http://x").await;
-    assert_eq!(missing.unwrap_err().code, "STUDY_NOT_FOUND");
+    assert_eq!(missing.unwrap_err().code.as_str(), "STUDY_NOT_FOUND");
 }
 
 #[tokio::test]

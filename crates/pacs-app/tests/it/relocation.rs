@@ -344,3 +344,32 @@ async fn a_missing_object_stops_the_relocation() {
     assert_eq!((a.files(), a.files_on(OTHER_MEDIUM)), (3, 0));
     assert!(a.events().is_empty() && a.audit().is_empty());
 }
+
+#[tokio::test]
+async fn a_damaged_leftover_on_the_target_is_not_taken_for_the_copy() {
+    let a = two_studies().await;
+    let before = locations(&a, "1.9.1");
+    // A copy left on the target by an interrupted relocation, since damaged.
+    let leftover = a.root(OTHER_MEDIUM).join("seed/1.9.1.1.1");
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, b"damaged leftover").unwrap();
+    let refused = relocate_study(&a.ports, &a.tenant, &to_medium("1.9.1", OTHER_MEDIUM))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "system_error");
+    assert_eq!(locations(&a, "1.9.1"), before);
+    assert_eq!(retrieved(&a, "1.9.1").await, intact(&STUDY_1, MEDIUM));
+    assert!(a.events().is_empty() && a.audit().is_empty());
+}
+
+#[tokio::test]
+async fn an_intact_leftover_on_the_target_is_reused() {
+    let a = two_studies().await;
+    let leftover = a.root(OTHER_MEDIUM).join("seed/1.9.1.1.1");
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, content("1.9.1.1.1")).unwrap();
+    relocate_study(&a.ports, &a.tenant, &to_medium("1.9.1", OTHER_MEDIUM))
+        .await
+        .unwrap();
+    assert_eq!(retrieved(&a, "1.9.1").await, intact(&STUDY_1, OTHER_MEDIUM));
+}

@@ -261,11 +261,37 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// The machine code of an error the use case answered.
 pub fn code(e: &AppError) -> &'static str {
-    match e {
-        AppError::Invalid { code, .. }
-        | AppError::NotFound { code, .. }
-        | AppError::Conflict { code, .. }
-        | AppError::Unprocessable { code, .. } => code,
-        _ => "other",
+    e.code().as_str()
+}
+
+/// An order for `study` of patient `pid`, as the RIS sends it (the edge has
+/// checked the fields); `fields` holds them by keyword for the worklist.
+pub fn order(study: &str, pid: &str, name: &str, accession: &str) -> Order {
+    let fields = [
+        ("PatientID", pid),
+        ("PatientName", name),
+        ("StudyInstanceUID", study),
+        ("ScheduledStationAETitle", "CT1"),
+        ("ScheduledProcedureStepDescription", "head scan"),
+        ("ScheduledProcedureStepStartDate", "20260101"),
+        ("ScheduledProcedureStepStartTime", "101010"),
+        ("Modality", "CT"),
+        ("AccessionNumber", accession),
+    ];
+    Order {
+        study_uid: study_uid(study),
+        accession_number: accession.to_owned(),
+        patient: PatientAttributes {
+            patient_id: PatientId::new_required(pid).unwrap(),
+            issuer: None,
+            name: Some(name.to_owned()),
+            birth_date: None,
+            sex: None,
+        },
+        scheduled_station_ae: "CT1".into(),
+        start_date: "20260101".into(),
+        start_time: "101010".into(),
+        modality: "CT".into(),
+        fields: map(&fields),
     }
 }

@@ -21,6 +21,7 @@ use futures_core::Stream;
 
 use crate::ids::TenantName;
 use crate::model::MediumName;
+use crate::ports::Cause;
 
 /// Why a blob-store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +34,12 @@ pub enum StorageError {
     /// that went away, a malformed body): nothing was staged.
     #[error("the bytes to store could not be received")]
     Source(#[source] io::Error),
-    #[error("storage medium {medium} is unavailable: {reason}")]
-    Unavailable { medium: String, reason: String },
+    #[error("storage medium {medium} is unavailable")]
+    Unavailable {
+        medium: String,
+        #[source]
+        cause: Cause,
+    },
 }
 
 /// A boxed future that may move between threads.

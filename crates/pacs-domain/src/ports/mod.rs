@@ -15,5 +15,5 @@ pub use blob::{
 pub use management::{
     CorrectionStore, DeprecationStore, OrderStore, RelocationStore, StudyCounter,
 };
-pub use repository::{EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};
+pub use repository::{Cause, EventLog, InstanceIndex, QueryIndex, RepositoryError, RetrieveIndex};
 pub use stats::{MediumUsage, StorageUsage};

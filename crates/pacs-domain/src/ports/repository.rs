@@ -6,17 +6,31 @@ use crate::model::{
     StudyEvent,
 };
 
-/// Why a repository operation failed.
+/// The underlying failure a port error carries, kept for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a repository operation failed. The database's own error stays the
+/// `source`, so whoever logs it sees the whole chain.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    #[error("database unavailable")]
+    Unavailable(#[source] Cause),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("not found: {0}")]
     NotFound(String),
-    #[error("database error: {0}")]
-    Internal(String),
+    #[error("database error")]
+    Internal(#[source] Cause),
+}
+
+impl RepositoryError {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        RepositoryError::Internal(cause.into())
+    }
+
+    pub fn unavailable(cause: impl Into<Cause>) -> Self {
+        RepositoryError::Unavailable(cause.into())
+    }
 }
 
 /// Indexing of received instances.
