@@ -12,18 +12,11 @@ use crate::context::{Ports, Tenant};
 use crate::error::{AppError, ErrorCode};
 use crate::journal;
 
-/// `POST /series/deprecation` and `/series/recovery`: which series, who, why.
+/// `POST /{series,studies}/{deprecation,recovery}`: what changes, how, who, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeriesChange {
-    pub selector: SeriesSelector,
-    pub author: String,
-    pub reason: Option<String>,
-}
-
-/// `POST /studies/deprecation` and `/studies/recovery`: which study, who, why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StudyChange {
-    pub selector: StudySelector,
+pub struct DeprecationChange {
+    pub action: DeprecationAction,
+    pub target: DeprecationTarget,
     pub author: String,
     pub reason: Option<String>,
 }
@@ -106,17 +99,15 @@ fn in_flight_key(tenant: &Tenant, target: &DeprecationTarget) -> (String, &'stat
     (format!("{}/{kind}/{key}", tenant.name), pending)
 }
 
-/// Deprecates or recovers `target` (the reason is mandatory to deprecate),
-/// unless a change of the same data is running.
-fn apply(
+/// Deprecates or recovers a series or a study (the reason is mandatory to
+/// deprecate), unless a change of the same data is running.
+pub fn change_deprecation(
     ports: &Ports,
     tenant: &Tenant,
-    action: DeprecationAction,
-    target: DeprecationTarget,
-    author: &str,
-    reason: &Option<String>,
+    c: &DeprecationChange,
 ) -> Result<DeprecationOutcome, AppError> {
-    let change = change(author, reason, action == DeprecationAction::Deprecate)?;
+    let (action, target) = (c.action, c.target.clone());
+    let change = change(&c.author, &c.reason, action == DeprecationAction::Deprecate)?;
     let (key, what) = in_flight_key(tenant, &target);
     let Some(_guard) = ports.in_flight.try_begin(key) else {
         return Err(AppError::conflict(
@@ -130,73 +121,5 @@ fn apply(
             .deprecations
             .change_deprecation(&tenant.name, action, &target, &change, &journal)
             .map_err(system_error)?,
-    )
-}
-
-/// `POST /series/deprecation`.
-pub fn deprecate_series(
-    ports: &Ports,
-    tenant: &Tenant,
-    r: &SeriesChange,
-) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Series(r.selector.clone());
-    apply(
-        ports,
-        tenant,
-        DeprecationAction::Deprecate,
-        target,
-        &r.author,
-        &r.reason,
-    )
-}
-
-/// `POST /studies/deprecation`.
-pub fn deprecate_study(
-    ports: &Ports,
-    tenant: &Tenant,
-    r: &StudyChange,
-) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Study(r.selector.clone());
-    apply(
-        ports,
-        tenant,
-        DeprecationAction::Deprecate,
-        target,
-        &r.author,
-        &r.reason,
-    )
-}
-
-/// `POST /series/recovery`.
-pub fn recover_series(
-    ports: &Ports,
-    tenant: &Tenant,
-    r: &SeriesChange,
-) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Series(r.selector.clone());
-    apply(
-        ports,
-        tenant,
-        DeprecationAction::Recover,
-        target,
-        &r.author,
-        &r.reason,
-    )
-}
-
-/// `POST /studies/recovery`.
-pub fn recover_study(
-    ports: &Ports,
-    tenant: &Tenant,
-    r: &StudyChange,
-) -> Result<DeprecationOutcome, AppError> {
-    let target = DeprecationTarget::Study(r.selector.clone());
-    apply(
-        ports,
-        tenant,
-        DeprecationAction::Recover,
-        target,
-        &r.author,
-        &r.reason,
     )
 }

@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use pacs_app::deprecation::{self, BAD_BODY};
-use pacs_app::{AppError, Ports, Tenant, count, relocation};
-use pacs_domain::model::DeprecationOutcome;
+use pacs_app::{Tenant, count, relocation};
+use pacs_domain::model::DeprecationAction;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
@@ -49,36 +49,33 @@ async fn count_studies(
     Ok(HttpResponse::Ok().json(StudyCount { study_count: n }))
 }
 
-/// Which body a deprecation or recovery reads, and which use case it runs.
-enum Deprecation {
-    Series(fn(&Ports, &Tenant, &deprecation::SeriesChange) -> Outcome),
-    Study(fn(&Ports, &Tenant, &deprecation::StudyChange) -> Outcome),
+/// Which body a deprecation or recovery reads.
+enum Level {
+    Series,
+    Study,
 }
-
-type Outcome = Result<DeprecationOutcome, AppError>;
 
 /// The body of every deprecation and recovery handler.
 async fn run(
     body: web::Bytes,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
-    op: Deprecation,
+    (level, action): (Level, DeprecationAction),
     message: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let map = object(&body, BAD_BODY)?;
-    let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
-    let keys: &[&str] = match op {
-        Deprecation::Series(f) => {
-            let command = parse::<SeriesChangeRequest>(&map, BAD_BODY)?.command()?;
-            blocking(move || f(&ports, &tenant, &command)).await?;
-            &SERIES_KEYS
-        }
-        Deprecation::Study(f) => {
-            let command = parse::<StudyChangeRequest>(&map, BAD_BODY)?.command()?;
-            blocking(move || f(&ports, &tenant, &command)).await?;
-            &STUDY_KEYS
-        }
+    let (command, keys): (_, &[&str]) = match level {
+        Level::Series => (
+            parse::<SeriesChangeRequest>(&map, BAD_BODY)?.command(action)?,
+            &SERIES_KEYS,
+        ),
+        Level::Study => (
+            parse::<StudyChangeRequest>(&map, BAD_BODY)?.command(action)?,
+            &STUDY_KEYS,
+        ),
     };
+    let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
+    blocking(move || deprecation::change_deprecation(&ports, &tenant, &command)).await?;
     Ok(HttpResponse::Ok().json(DeprecationResponse {
         message,
         request: echo(&map, keys),
@@ -119,7 +116,7 @@ deprecation!(
     "Deprecate (hide) a series",
     "409: multiple_series (same ContainerIdentifier), deprecation_pending, system_error.",
     SeriesChangeRequest,
-    Deprecation::Series(deprecation::deprecate_series),
+    (Level::Series, DeprecationAction::Deprecate),
     "deprecation successful"
 );
 deprecation!(
@@ -129,7 +126,7 @@ deprecation!(
     "Deprecate (hide) a study",
     "409: multiple_studies (same AccessionNumber), deprecation_pending, system_error.",
     StudyChangeRequest,
-    Deprecation::Study(deprecation::deprecate_study),
+    (Level::Study, DeprecationAction::Deprecate),
     "deprecation successful"
 );
 deprecation!(
@@ -139,7 +136,7 @@ deprecation!(
     "Recover a deprecated series",
     "409: live_data_exists: live data with the same UIDs was stored since.",
     SeriesChangeRequest,
-    Deprecation::Series(deprecation::recover_series),
+    (Level::Series, DeprecationAction::Recover),
     "recovery successful"
 );
 deprecation!(
@@ -149,7 +146,7 @@ deprecation!(
     "Recover a deprecated study",
     "409: live_data_exists: live data with the same UIDs was stored since.",
     StudyChangeRequest,
-    Deprecation::Study(deprecation::recover_study),
+    (Level::Study, DeprecationAction::Recover),
     "recovery successful"
 );
 

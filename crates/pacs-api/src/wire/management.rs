@@ -1,11 +1,11 @@
 //! Count, deprecation, recovery and relocation bodies and answers.
 
 use pacs_app::AppError;
-use pacs_app::deprecation::{BAD_BODY, SeriesChange, StudyChange, bad};
+use pacs_app::deprecation::{BAD_BODY, DeprecationChange, bad};
 use pacs_app::fields::{optional, study_uid};
 use pacs_app::relocation::{RelocateStudy, RelocationTarget};
 use pacs_domain::ids::SeriesInstanceUid;
-use pacs_domain::model::{SeriesSelector, StudySelector};
+use pacs_domain::model::{DeprecationAction, DeprecationTarget, SeriesSelector, StudySelector};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -124,7 +124,7 @@ fn select_study(
 }
 
 impl SeriesChangeRequest {
-    pub fn command(&self) -> Result<SeriesChange, AppError> {
+    pub fn command(&self, action: DeprecationAction) -> Result<DeprecationChange, AppError> {
         let selector = match (
             optional(&self.series_instance_uid),
             optional(&self.container_identifier),
@@ -142,8 +142,9 @@ impl SeriesChangeRequest {
                 ));
             }
         };
-        Ok(SeriesChange {
-            selector,
+        Ok(DeprecationChange {
+            action,
+            target: DeprecationTarget::Series(selector),
             author: author(&self.author)?,
             reason: optional(&self.reason),
         })
@@ -151,9 +152,13 @@ impl SeriesChangeRequest {
 }
 
 impl StudyChangeRequest {
-    pub fn command(&self) -> Result<StudyChange, AppError> {
-        Ok(StudyChange {
-            selector: select_study(&self.study_instance_uid, &self.accession_number)?,
+    pub fn command(&self, action: DeprecationAction) -> Result<DeprecationChange, AppError> {
+        Ok(DeprecationChange {
+            action,
+            target: DeprecationTarget::Study(select_study(
+                &self.study_instance_uid,
+                &self.accession_number,
+            )?),
             author: author(&self.author)?,
             reason: optional(&self.reason),
         })

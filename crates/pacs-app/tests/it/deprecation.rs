@@ -1,26 +1,56 @@
 //! Deprecation and recovery of series and studies.
 
-use pacs_app::deprecation::{
-    SeriesChange, StudyChange, deprecate_series, deprecate_study, recover_series, recover_study,
+use pacs_app::deprecation::{DeprecationChange, change_deprecation};
+use pacs_app::{AppError, Ports, Tenant};
+use pacs_domain::model::{
+    DeprecationAction, DeprecationOutcome, DeprecationTarget, EventType, SeriesSelector,
+    StudySelector,
 };
-use pacs_domain::model::{DeprecationOutcome, EventType, SeriesSelector, StudySelector};
 
 use crate::support::*;
 
-fn series(uid: &str, author: &str, reason: Option<&str>) -> SeriesChange {
-    SeriesChange {
-        selector: SeriesSelector::Uid(series_uid(uid)),
+/// A change of `target` by `author` (the action is set by `deprecate` or `recover`).
+fn by(target: DeprecationTarget, author: &str, reason: Option<&str>) -> DeprecationChange {
+    DeprecationChange {
+        action: DeprecationAction::Deprecate,
+        target,
         author: author.into(),
         reason: reason.map(str::to_owned),
     }
 }
 
-fn study_by_accession(accession: &str, author: &str, reason: Option<&str>) -> StudyChange {
-    StudyChange {
-        selector: StudySelector::AccessionNumber(accession.into()),
-        author: author.into(),
-        reason: reason.map(str::to_owned),
-    }
+fn series(uid: &str, author: &str, reason: Option<&str>) -> DeprecationChange {
+    let target = DeprecationTarget::Series(SeriesSelector::Uid(series_uid(uid)));
+    by(target, author, reason)
+}
+
+fn study_by_accession(accession: &str, author: &str, reason: Option<&str>) -> DeprecationChange {
+    let target = DeprecationTarget::Study(StudySelector::AccessionNumber(accession.into()));
+    by(target, author, reason)
+}
+
+fn deprecate(p: &Ports, t: &Tenant, c: &DeprecationChange) -> Result<DeprecationOutcome, AppError> {
+    let action = DeprecationAction::Deprecate;
+    change_deprecation(
+        p,
+        t,
+        &DeprecationChange {
+            action,
+            ..c.clone()
+        },
+    )
+}
+
+fn recover(p: &Ports, t: &Tenant, c: &DeprecationChange) -> Result<DeprecationOutcome, AppError> {
+    let action = DeprecationAction::Recover;
+    change_deprecation(
+        p,
+        t,
+        &DeprecationChange {
+            action,
+            ..c.clone()
+        },
+    )
 }
 
 #[test]
@@ -32,7 +62,7 @@ fn a_series_is_hidden_with_its_record_and_brought_back() {
         instance("P1", 1, 2, 1),
     ]);
 
-    let done = deprecate_series(
+    let done = deprecate(
         &a.ports,
         &a.tenant,
         &series("1.9.1.1", "dr a", Some("wrong")),
@@ -66,12 +96,12 @@ fn a_series_is_hidden_with_its_record_and_brought_back() {
     assert_eq!(a.audit(), vec![deprecated_audit.clone()]);
 
     // Gone: a second deprecation finds nothing and records nothing.
-    let again = deprecate_series(&a.ports, &a.tenant, &series("1.9.1.1", "dr a", Some("x")));
+    let again = deprecate(&a.ports, &a.tenant, &series("1.9.1.1", "dr a", Some("x")));
     assert_eq!(code(&again.unwrap_err()), "series_not_found");
     assert_eq!(a.events().len(), 1);
 
     // A recovery needs no reason; it names who asked.
-    recover_series(&a.ports, &a.tenant, &series("1.9.1.1", "dr b", None)).unwrap();
+    recover(&a.ports, &a.tenant, &series("1.9.1.1", "dr b", None)).unwrap();
     assert_eq!(a.study("1.9.1").len(), 3);
     assert_eq!(
         a.events(),
@@ -109,9 +139,9 @@ fn a_series_is_hidden_with_its_record_and_brought_back() {
 fn a_deprecation_needs_a_reason() {
     let a = Archive::new();
     a.seed(&[instance("P1", 1, 1, 1)]);
-    let no_reason = deprecate_series(&a.ports, &a.tenant, &series("1.9.1.1", "dr a", None));
+    let no_reason = deprecate(&a.ports, &a.tenant, &series("1.9.1.1", "dr a", None));
     assert_eq!(code(&no_reason.unwrap_err()), "bad_request");
-    let no_reason = deprecate_study(
+    let no_reason = deprecate(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr a", None),
@@ -127,12 +157,10 @@ fn a_series_is_named_by_its_barcode() {
     let mut slide = instance("P1", 1, 2, 1);
     slide.header.instance.container_identifier = Some("BC-7".into());
     a.seed(&[instance("P1", 1, 1, 1), slide]);
-    let by_barcode = SeriesChange {
-        selector: SeriesSelector::ContainerIdentifier("BC-7".into()),
-        author: "lab".into(),
-        reason: Some("mislabelled".into()),
-    };
-    let done = deprecate_series(&a.ports, &a.tenant, &by_barcode).unwrap();
+    let barcode =
+        |b: &str| DeprecationTarget::Series(SeriesSelector::ContainerIdentifier(b.into()));
+    let by_barcode = by(barcode("BC-7"), "lab", Some("mislabelled"));
+    let done = deprecate(&a.ports, &a.tenant, &by_barcode).unwrap();
     assert_eq!(
         done,
         DeprecationOutcome::Done {
@@ -140,11 +168,8 @@ fn a_series_is_named_by_its_barcode() {
             series: vec![series_uid("1.9.1.2")],
         }
     );
-    let unknown = SeriesChange {
-        selector: SeriesSelector::ContainerIdentifier("BC-8".into()),
-        ..by_barcode
-    };
-    let refused = deprecate_series(&a.ports, &a.tenant, &unknown);
+    let unknown = by(barcode("BC-8"), "lab", Some("mislabelled"));
+    let refused = deprecate(&a.ports, &a.tenant, &unknown);
     assert_eq!(code(&refused.unwrap_err()), "series_not_found");
 }
 
@@ -156,7 +181,7 @@ fn a_study_is_hidden_whole_and_comes_back_unless_stored_again() {
         instance("P1", 1, 2, 1),
         instance("P2", 2, 1, 1),
     ]);
-    let done = deprecate_study(
+    let done = deprecate(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr a", Some("dup")),
@@ -195,7 +220,7 @@ fn a_study_is_hidden_whole_and_comes_back_unless_stored_again() {
     // Its UIDs are free: the same study stored again is live, and the
     // deprecated one cannot come back over it.
     a.seed(&[instance("P1", 1, 1, 1)]);
-    let refused = recover_study(
+    let refused = recover(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr b", None),
@@ -208,13 +233,13 @@ fn a_study_is_hidden_whole_and_comes_back_unless_stored_again() {
     );
 
     // Once the new one is deprecated too, the most recent deprecation returns.
-    deprecate_study(
+    deprecate(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr a", Some("again")),
     )
     .unwrap();
-    let back = recover_study(
+    let back = recover(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr b", None),
@@ -248,7 +273,7 @@ fn several_studies_with_one_accession_are_refused() {
     let mut other = instance("P2", 2, 1, 1);
     other.header.study.accession_number = Some("ACC1".into());
     a.seed(&[instance("P1", 1, 1, 1), other]);
-    let refused = deprecate_study(
+    let refused = deprecate(
         &a.ports,
         &a.tenant,
         &study_by_accession("ACC1", "dr a", Some("r")),
