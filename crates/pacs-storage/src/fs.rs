@@ -20,6 +20,7 @@ use pacs_domain::ports::{
 
 use crate::keys::{check_key, key_for};
 use crate::reading::{FsReader, range_stream};
+use crate::slices::Slices;
 use crate::staging::{self, FsStaged};
 
 const STAGING: &str = ".staging";
@@ -30,6 +31,8 @@ pub struct FsMedium {
     name: MediumName,
     root: PathBuf,
     fsync: bool,
+    /// Read buffers shared by every read of the medium.
+    slices: Slices,
 }
 
 impl FsMedium {
@@ -45,7 +48,12 @@ impl FsMedium {
             medium: format!("{name} ({})", root.display()),
             cause: e.into(),
         })?;
-        Ok(Self { name, root, fsync })
+        Ok(Self {
+            name,
+            root,
+            fsync,
+            slices: Slices::new(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -248,12 +256,13 @@ impl BlobStore for FsMedium {
     ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         let path = self.path_of(key);
         let key = key.to_owned();
+        let pool = self.slices.clone();
         Box::pin(async move {
             let path = path?;
             blocking(move || {
                 let file = open_stored(&path, &key)?;
                 let size = file.metadata()?.len();
-                Ok(range_stream(file, range.start, range.within(size))?)
+                Ok(range_stream(file, range.start, range.within(size), pool)?)
             })
             .await
         })

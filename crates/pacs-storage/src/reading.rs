@@ -17,11 +17,15 @@ const SLICE: usize = 1024 * 1024;
 /// The first slice of `len` bytes of `file` from `start`, read (blocking) before
 /// the stream is handed out, so that a small file needs one trip to the
 /// blocking pool; then the rest, one slice ahead of the consumer.
-pub(crate) fn range_stream(mut file: File, start: u64, len: u64) -> io::Result<ByteStream> {
+pub(crate) fn range_stream(
+    mut file: File,
+    start: u64,
+    len: u64,
+    pool: Slices,
+) -> io::Result<ByteStream> {
     if start > 0 {
         file.seek(SeekFrom::Start(start))?;
     }
-    let pool = Slices::new();
     let first = read_slice(Next { file, left: len }, &pool)?;
     let state = State {
         pool,
@@ -70,7 +74,8 @@ impl State {
 /// Reads the next slice (blocking).
 fn read_slice(mut n: Next, pool: &Slices) -> io::Result<Read1> {
     let want = n.left.min(SLICE as u64) as usize;
-    let mut buf = pool.take(want);
+    // Always a whole slice, so that a reused buffer is never filled with zeros again.
+    let mut buf = pool.take(SLICE);
     let got = fill(&mut n.file, &mut buf[..want])?;
     n.left -= got as u64;
     // A file shorter than expected ends the stream where it ends.

@@ -1,38 +1,30 @@
 //! Reusable read buffers. A slice lent out as a `Bytes` chunk comes back when the
-//! consumer drops it, to be filled again, so a transfer of any size cycles
-//! through the same few buffers (fresh buffers each time kept whole huge pages
-//! of the heap resident). Shared by the media's reads and the zips `pacs-api`
-//! writes.
+//! consumer drops it, to be filled again, so transfers of any size and number
+//! cycle through the same few buffers: no allocation and no zero-filling per
+//! object (fresh buffers each time also kept whole huge pages of the heap
+//! resident). A medium shares one pool among its reads; `pacs-api` has one per
+//! zip it writes.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-/// The buffers of one stream.
-#[derive(Debug, Clone)]
-pub struct Slices {
-    home: mpsc::Sender<Vec<u8>>,
-    returned: Arc<Mutex<mpsc::Receiver<Vec<u8>>>>,
-}
+/// Idle buffers kept for reuse; more are freed when they come back.
+const MAX_IDLE: usize = 16;
 
-impl Default for Slices {
-    fn default() -> Self {
-        Self::new()
-    }
+/// A pool of buffers; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct Slices {
+    idle: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Slices {
     pub fn new() -> Self {
-        let (home, returned) = mpsc::channel();
-        Self {
-            home,
-            returned: Arc::new(Mutex::new(returned)),
-        }
+        Self::default()
     }
 
     fn reused(&self) -> Option<Vec<u8>> {
-        self.returned.lock().ok().and_then(|r| r.try_recv().ok())
+        self.idle.lock().ok().and_then(|mut idle| idle.pop())
     }
 
     /// A slice of at least `len` initialized bytes to read into (initialized
@@ -59,15 +51,23 @@ impl Slices {
         Bytes::from_owner(Lent {
             buf,
             len,
-            home: self.home.clone(),
+            home: self.clone(),
         })
+    }
+
+    fn give_back(&self, buf: Vec<u8>) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(buf);
+        }
     }
 }
 
 struct Lent {
     buf: Vec<u8>,
     len: usize,
-    home: mpsc::Sender<Vec<u8>>,
+    home: Slices,
 }
 
 impl AsRef<[u8]> for Lent {
@@ -78,7 +78,34 @@ impl AsRef<[u8]> for Lent {
 
 impl Drop for Lent {
     fn drop(&mut self) {
-        // The consumer may outlive the stream: then the buffer is freed here.
-        let _ = self.home.send(std::mem::take(&mut self.buf));
+        self.home.give_back(std::mem::take(&mut self.buf));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_returned_slice_is_reused_without_a_new_allocation() {
+        let pool = Slices::new();
+        let buf = pool.take(1024);
+        let address = buf.as_ptr();
+        let chunk = pool.lend(buf, 10);
+        assert_eq!(chunk.len(), 10);
+        drop(chunk);
+        let again = pool.take(512);
+        assert_eq!(again.as_ptr(), address, "the same buffer comes back");
+        assert_eq!(again.len(), 1024, "it keeps its initialized length");
+    }
+
+    #[test]
+    fn idle_slices_are_bounded() {
+        let pool = Slices::new();
+        let chunks: Vec<Bytes> = (0..MAX_IDLE + 4)
+            .map(|_| pool.lend(pool.take(8), 8))
+            .collect();
+        drop(chunks);
+        assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
     }
 }

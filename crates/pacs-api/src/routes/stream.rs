@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 
 const SLICE: usize = 1024 * 1024;
 
+/// Instances opened ahead of the one being sent (each holds one slice).
+const READ_AHEAD: usize = 3;
+
 type Chunk = Result<Bytes, io::Error>;
 
 fn receiver_stream(rx: mpsc::Receiver<Chunk>) -> impl Stream<Item = Chunk> {
@@ -57,7 +60,7 @@ pub fn multipart_body(
 ) -> impl Stream<Item = Chunk> {
     let end = Bytes::from(closing(&boundary));
     futures_util::stream::iter(instances)
-        .then(move |inst| {
+        .map(move |inst| {
             let (ports, boundary) = (ports.clone(), boundary.clone());
             async move {
                 match open(&ports, &inst).await {
@@ -78,6 +81,9 @@ pub fn multipart_body(
                 }
             }
         })
+        // The next instances are opened (and their first slice read) while
+        // one is sent: disk and network overlap, as they did with one reader.
+        .buffered(READ_AHEAD)
         .flatten()
         .chain(futures_util::stream::once(std::future::ready(Ok(end))))
 }
