@@ -91,6 +91,23 @@ fn is_public(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics") || crate::openapi::is_doc_path(path)
 }
 
+/// The key of the one `Authorization` header: `Bearer <key>` (the scheme in
+/// any case) or the bare key. Several headers present no key: which one would
+/// count is for no intermediary to decide.
+fn presented_key(req: &ServiceRequest) -> Option<&str> {
+    let mut headers = req
+        .headers()
+        .get_all(actix_web::http::header::AUTHORIZATION);
+    let value = headers.next()?.to_str().ok()?.trim();
+    if headers.next().is_some() {
+        return None;
+    }
+    match value.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => Some(key.trim()),
+        _ => Some(value),
+    }
+}
+
 /// Middleware: resolves the tenant from `Authorization` before anything else
 /// (the body is not read), or answers 401.
 pub async fn require_key(
@@ -104,12 +121,7 @@ pub async fn require_key(
             .map(ServiceResponse::map_into_boxed_body);
     }
     let keyring = req.app_data::<web::Data<Keyring>>().cloned();
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim())
-        .map(|v| v.strip_prefix("Bearer ").map(str::trim).unwrap_or(v));
+    let presented = presented_key(&req);
     let tenant = match (keyring, presented) {
         (Some(k), Some(p)) if !p.is_empty() => k.tenant_for(p).cloned(),
         _ => None,
@@ -123,7 +135,7 @@ pub async fn require_key(
         }
         None => {
             let message = if presented.is_none() {
-                "the Authorization header with an API key is required"
+                "exactly one Authorization header with an API key is required"
             } else {
                 "the API key is not valid"
             };

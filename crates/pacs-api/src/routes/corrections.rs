@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, Conflict, NotFound};
-use crate::routes::json_body::{object, parse};
+use crate::routes::json_body::{JsonBody, object, parse};
 use crate::routes::util::blocking;
 use crate::state::AppState;
 use crate::wire::corrections::{
@@ -30,7 +30,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
 /// The body of every correction handler: the request `W` becomes the command
 /// `C`, which `op` runs; the patient and studies changed are the answer.
 async fn run<W, C>(
-    body: web::Bytes,
+    body: JsonBody,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
     what: &'static str,
@@ -74,7 +74,7 @@ macro_rules! correction {
                 )]
         #[post($path)]
         async fn $name(
-            b: web::Bytes,
+            b: JsonBody,
             t: web::ReqData<Tenant>,
             s: web::Data<AppState>,
         ) -> Result<HttpResponse, ApiError> {

@@ -1,8 +1,11 @@
 //! JSON request bodies: read whole (they are small, and bounded), parsed with
 //! a 400 that names the problem.
 
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::header;
-use actix_web::{HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
 use pacs_app::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -11,6 +14,41 @@ use crate::error::ApiError;
 
 /// Largest JSON body of the management APIs.
 pub const MAX_JSON: usize = 1024 * 1024;
+
+/// A JSON request body, read whole up to [`MAX_JSON`] bytes: a larger one (by
+/// its declared length or by what arrives) is a JSON 413, a broken one a JSON
+/// 400, never actix's plain-text answers.
+pub struct JsonBody(pub web::Bytes);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            body.await
+                .map(JsonBody)
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
+                        "a JSON body is limited to {MAX_JSON} bytes"
+                    )),
+                    _ => ApiError::bad_request(
+                        ErrorCode::IncompleteBody,
+                        format!("the body could not be read: {e}"),
+                    ),
+                })
+        })
+    }
+}
+
+impl std::ops::Deref for JsonBody {
+    type Target = web::Bytes;
+
+    fn deref(&self) -> &web::Bytes {
+        &self.0
+    }
+}
 
 /// The body as a JSON object; `prefix` starts the message of a 400.
 pub fn object(body: &web::Bytes, prefix: &str) -> Result<Map<String, Value>, ApiError> {

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, Binary, NotFound};
+use crate::routes::json_body::JsonBody;
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
 use crate::wire::kos::{CreateKos, KosResult};
@@ -35,7 +36,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
 )]
 #[post("/studies/createKos")]
 async fn create_kos(
-    body: web::Bytes,
+    body: JsonBody,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

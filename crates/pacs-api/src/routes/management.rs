@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, Conflict, NotFound};
-use crate::routes::json_body::{echo, object, parse};
+use crate::routes::json_body::{JsonBody, echo, object, parse};
 use crate::routes::util::{blocking, query_pairs};
 use crate::state::AppState;
 use crate::wire::management::{
@@ -57,7 +57,7 @@ enum Level {
 
 /// The body of every deprecation and recovery handler.
 async fn run(
-    body: web::Bytes,
+    body: JsonBody,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
     (level, action): (Level, DeprecationAction),
@@ -100,7 +100,7 @@ macro_rules! deprecation {
                 )]
         #[post($path)]
         async fn $name(
-            b: web::Bytes,
+            b: JsonBody,
             t: web::ReqData<Tenant>,
             s: web::Data<AppState>,
         ) -> Result<HttpResponse, ApiError> {
@@ -168,7 +168,7 @@ deprecation!(
 )]
 #[post("/studies/relocation")]
 async fn relocate_study(
-    body: web::Bytes,
+    body: JsonBody,
     t: web::ReqData<Tenant>,
     s: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

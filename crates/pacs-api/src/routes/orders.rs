@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, Conflict, NotFound, UnsupportedMediaType};
-use crate::routes::json_body::{object, require_json};
+use crate::routes::json_body::{JsonBody, object, require_json};
 use crate::routes::util::{blocking, param, query_pairs};
 use crate::state::AppState;
 use crate::wire::orders::{OrderRequest, OrderResponse, StudyInstanceItem};
@@ -55,7 +55,7 @@ fn study_param(req: &HttpRequest, context: &str) -> Result<StudyInstanceUid, Api
 #[post("/orders/create")]
 async fn create_order(
     req: HttpRequest,
-    body: web::Bytes,
+    body: JsonBody,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {

@@ -116,3 +116,19 @@ pub async fn next_part(
 ) -> Result<Option<actix_multipart::Field>, ApiError> {
     multipart.try_next().await.map_err(malformed)
 }
+
+/// Refuses, before any byte is read, a body whose declared `Content-Length`
+/// exceeds `limit` (`server.max_body_bytes`).
+pub fn refuse_declared_oversize(req: &actix_web::HttpRequest, limit: u64) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit => Err(ApiError::PayloadTooLarge(format!(
+            "the body declares {n} bytes; server.max_body_bytes is {limit}"
+        ))),
+        _ => Ok(()),
+    }
+}

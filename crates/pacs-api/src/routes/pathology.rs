@@ -97,6 +97,7 @@ async fn store_slide(
         ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
     })?;
     check_form_data(&req)?;
+    crate::routes::parts::refuse_declared_oversize(&req, state.max_body_bytes)?;
     let upload = SlideUpload::new(
         state.ports.clone(),
         tenant.into_inner(),

@@ -140,6 +140,7 @@ async fn stow(
         .transpose()
         .map_err(AppError::from)?;
     check_content_type(&req)?;
+    crate::routes::parts::refuse_declared_oversize(&req, state.max_body_bytes)?;
     let tenant = tenant.into_inner();
     let ae = tenant.ae_title.clone();
     let store = StoreRequest::new(state.ports.clone(), tenant, calling_aet, expected);
