@@ -2,7 +2,8 @@
 # Runs every test of the workspace, on SQLite and on PostgreSQL, on a fresh
 # Debian 12 machine with Rust and a C compiler: installs the build packages
 # (deploy/build-deps.sh) and the test peers (tests/peers/install.sh: DCMTK,
-# dicom3tools, Orthanc, OpenSlide, the Python clients), makes the test data
+# dicom3tools, Orthanc, OpenSlide, the Python clients, the S3 server of the
+# storage contract), makes the test data
 # (tests/data/make-data.sh), starts PostgreSQL when none answers on
 # 127.0.0.1:5432, builds the `pacs` binary and runs `cargo test --workspace`.
 #
@@ -19,7 +20,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # 1. The build packages, and what the tests themselves call (PostgreSQL, curl, jq, pip).
 deploy/build-deps.sh postgresql curl jq python3-pip
 
-# 2. The peers (DICOM tools, Orthanc, OpenSlide, Python clients) and the test data.
+# 2. The peers (DICOM tools, Orthanc, OpenSlide, Python clients, moto) and the test data.
 tests/peers/install.sh
 export PACS_TEST_DATA=${PACS_TEST_DATA:-/tmp/pacs-data}
 tests/data/make-data.sh "$PACS_TEST_DATA"

@@ -2,14 +2,23 @@
 # Installs the peers the integration tests and the benchmarks talk to, on
 # Debian 12 (bookworm): Orthanc and its plugins, DCMTK, dicom3tools, GDCM,
 # OpenSlide, libvips and a few shell tools from Debian; the Python DICOM and
-# DICOMweb libraries from PyPI, at pinned versions.
+# DICOMweb libraries from PyPI, at pinned versions; the S3-compatible server of
+# the storage tests (moto, PyPI) in a virtual environment of its own.
 #
 #   tests/peers/install.sh              install what is missing (one line when nothing is)
 #   tests/peers/install.sh --versions   the same, then list the installed versions
 #   tests/peers/install.sh --check      install nothing; exit 1 when something is missing
+#   tests/peers/install.sh --s3         only the S3 server (no apt unless the interpreter
+#                                       lacks venv): what `cargo test -p pacs-storage` needs
 #
 # Runs as root, or through sudo for apt. PYTHON selects the interpreter whose
 # site-packages receive the PyPI packages (default: python3 on PATH).
+#
+# The S3 server is moto_server from moto[server] 5.2.6 (5.2.1 answers
+# CompleteMultipartUpload with a root element rust-s3 refuses). It goes into the
+# virtual environment PACS_S3_VENV (default ~/.local/share/pacs-peers/moto-5.2.6,
+# the default of tests/peers/s3.sh too, which starts it): moto pulls Flask, boto3
+# and friends, which stay out of the interpreter the other peers share.
 #
 # Safe to re-run and to run beside other apt users: apt waits up to 10 minutes
 # for the dpkg lock. The second run only asks dpkg and importlib.metadata
@@ -35,9 +44,47 @@ case "${1:-}" in
   "") ;;
   --versions) mode=versions ;;
   --check) mode=check ;;
+  --s3) mode=s3 ;;
   -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: $0 [--versions|--check]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--versions|--check|--s3]" >&2; exit 2 ;;
 esac
+
+# ----------------------------------------------------------------- S3 server
+MOTO_PIN="moto[server]==5.2.6"
+MOTO_VENV=${PACS_S3_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/pacs-peers/moto-5.2.6}
+
+# Succeeds when the venv holds moto at the pinned version, with its server extra.
+moto_present() {
+  [ -x "$MOTO_VENV/bin/moto_server" ] || return 1
+  "$MOTO_VENV/bin/python" - "${MOTO_PIN#*==}" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+import flask, moto.server  # noqa: F401  (the server extra is installed)
+sys.exit(version("moto") != sys.argv[1])
+EOF
+}
+
+install_moto() {
+  say "pip (venv $MOTO_VENV): $MOTO_PIN"
+  mkdir -p "$(dirname "$MOTO_VENV")"
+  if ! "$PY" -m venv "$MOTO_VENV" >/dev/null 2>&1; then
+    # Debian's own python3 needs python3-venv for this.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends python3-venv >/dev/null
+    "$PY" -m venv "$MOTO_VENV"
+  fi
+  "$MOTO_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input "$MOTO_PIN"
+  moto_present || { echo "[peers] $MOTO_PIN is still missing from $MOTO_VENV" >&2; exit 1; }
+}
+
+if [ "$mode" = s3 ]; then
+  if moto_present; then
+    say "S3 server present ($MOTO_PIN in $MOTO_VENV)"
+  else
+    install_moto
+    say "installed the S3 server ($MOTO_PIN in $MOTO_VENV)"
+  fi
+  exit 0
+fi
 
 # Debian packages. dcmtk: storescu/findscu/movescu/getscu/echoscu/storescp,
 # dcmdump, dump2dcm, wlmscpfs (and its example worklists); dicom3tools:
@@ -115,11 +162,15 @@ stop_packaged_orthanc() {
 mapfile -t need_debs < <(missing_debs)
 mapfile -t need_pins < <(missing_pins)
 
+need_moto=0
+moto_present || need_moto=1
+
 if [ "$mode" = check ]; then
   ((${#need_debs[@]})) && say "missing apt: ${need_debs[*]}"
   ((${#need_pins[@]})) && say "missing pip: ${need_pins[*]}"
-  if ((${#need_debs[@]} + ${#need_pins[@]})); then exit 1; fi
-  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip)"
+  ((need_moto)) && say "missing S3 server: $MOTO_PIN in $MOTO_VENV"
+  if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto)); then exit 1; fi
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server)"
   exit 0
 fi
 
@@ -175,10 +226,13 @@ if ((${#need_pins[@]})); then
   if ((${#still[@]})); then echo "[peers] still missing after pip: ${still[*]}" >&2; exit 1; fi
 fi
 
-if ((${#need_debs[@]} + ${#need_pins[@]} == 0)); then
-  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip)"
+# ----------------------------------------------------------------- S3 server
+if ((need_moto)); then install_moto; fi
+
+if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto == 0)); then
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server)"
 else
-  say "installed (${#need_debs[@]} apt, ${#need_pins[@]} pip)"
+  say "installed (${#need_debs[@]} apt, ${#need_pins[@]} pip, $need_moto S3 server)"
 fi
 
 # ----------------------------------------------------------------- versions
@@ -193,4 +247,5 @@ for pin in sys.argv[1:]:
     name = pin.split("==")[0]
     print(f"  {name} {version(name)}")
 EOF
+  echo "S3 server: moto $("$MOTO_VENV/bin/python" -c 'from importlib.metadata import version; print(version("moto"))') in $MOTO_VENV"
 fi

@@ -1,7 +1,9 @@
 //! # pacs-storage
 //!
-//! Blob-store adapters of the pacs archive: filesystem "physical media" and S3
-//! buckets. This is the only crate that knows paths and object keys.
+//! Blob-store adapters of the pacs archive: filesystem "physical media"
+//! ([`FsMedium`]) and S3-compatible buckets ([`S3Bucket`], `bucket/`). This is
+//! the only crate that knows paths and object keys; both kinds of media use the
+//! same keys (`keys.rs`), so an object has the same name on disk and in a bucket.
 //!
 //! Every write is staged, then committed: made durable and placed under a key
 //! derived from what the object is and a digest of its content, so that a
@@ -33,10 +35,12 @@
 //! # });
 //! ```
 
+mod bucket;
 mod fs;
 mod keys;
 mod reading;
 pub mod slices;
 mod staging;
 
+pub use bucket::{BucketSettings, S3Bucket};
 pub use fs::{FsMedium, clean_staging};
