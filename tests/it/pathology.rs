@@ -1640,3 +1640,40 @@ fn relocated_slide_is_served_from_its_new_medium() {
         );
     }
 }
+
+/// A file name outside Latin-1 (once a 500) is kept as sent and given back.
+#[test]
+fn a_slide_named_outside_latin1_is_stored_and_named_back() {
+    let data = data_dir();
+    let s = slides(&data);
+    let server = Server::start(Backend::Sqlite);
+    for (name, barcode) in [("切片.svs", "UNI-1"), ("☃ snow.svs", "UNI-2")] {
+        let meta = metadata(&format!("{barcode}-ACC"), barcode);
+        let answer = upload(
+            &server,
+            &[text_part("metadata", &meta), slide_part(&s.svs, name)],
+        );
+        if answer.status != 200 {
+            eprintln!("LOG: {}", server.log_text());
+        }
+        answer.ok();
+        let got = wholeslide(&server, TENANT_A.key, barcode);
+        assert_eq!(got.status, 200, "{name}: {}", got.text());
+        let disposition = got.header("content-disposition").unwrap_or_default();
+        let encoded: String = name
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert!(
+            disposition.contains(&encoded),
+            "{name}: {disposition} lacks filename*=UTF-8''{encoded}"
+        );
+        assert_eq!(got.body, std::fs::read(&s.svs).unwrap(), "{name}");
+    }
+}

@@ -36,6 +36,16 @@ const CREATOR_TAG: Tag = Tag(0x0009, 0x0010);
 const SLIDE_KIND_TAG: Tag = Tag(0x0009, 0x1010);
 const SLIDE_SHA1_TAG: Tag = Tag(0x0009, 0x1011);
 const SLIDE_SIZE_TAG: Tag = Tag(0x0009, 0x1012);
+/// The file name exactly as sent (UT, UTF-8), beside ReferencedFileID, whose
+/// CS repertoire holds only ASCII.
+const SLIDE_NAME_TAG: Tag = Tag(0x0009, 0x1013);
+
+/// The file name in CS's repertoire: printable ASCII kept, every other byte
+/// of its UTF-8 percent-encoded (`切片.svs` → `%E5%88%87%E7%89%87.svs`).
+fn cs_file_name(name: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'\\');
+    percent_encoding::utf8_percent_encode(name, KEEP).to_string()
+}
 
 fn text_el(tag: Tag, vr: VR, value: &str) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, PrimitiveValue::from(value))
@@ -102,7 +112,12 @@ fn put_slide_facts(obj: &mut InMemDicomObject, slide: &SlideFacts) {
     obj.put(text_el(SLIDE_KIND_TAG, VR::CS, kind));
     obj.put(text_el(SLIDE_SHA1_TAG, VR::LO, &slide.sha1));
     obj.put(text_el(SLIDE_SIZE_TAG, VR::LO, &slide.size.to_string()));
-    obj.put(text_el(tags::REFERENCED_FILE_ID, VR::CS, &slide.file_name));
+    obj.put(text_el(
+        tags::REFERENCED_FILE_ID,
+        VR::CS,
+        &cs_file_name(&slide.file_name),
+    ));
+    obj.put(text_el(SLIDE_NAME_TAG, VR::UT, &slide.file_name));
 }
 
 /// Builds the DICOM object describing a slide file. Deterministic: the same
@@ -226,7 +241,9 @@ pub fn read_sidecar<R: Read + Seek>(mut r: R) -> Result<Sidecar, DicomError> {
         Some("MIRAX") => SlideKind::Mirax,
         _ => return Err(not_ours("it does not say what kind of slide it describes")),
     };
-    let referenced_file = text(&obj, tags::REFERENCED_FILE_ID)
+    // The exact name where it is kept, else (older sidecars) ReferencedFileID.
+    let referenced_file = text(&obj, SLIDE_NAME_TAG)
+        .or_else(|| text(&obj, tags::REFERENCED_FILE_ID))
         .ok_or_else(|| not_ours("it has no ReferencedFileID"))?;
     for tag in [
         tags::PATIENT_ID,
@@ -306,6 +323,24 @@ mod tests {
         let sidecar = read_sidecar(std::io::Cursor::new(&a)).unwrap();
         assert_eq!(sidecar.referenced_file, "slide one.svs");
         assert_eq!(sidecar.restamp(&facts()).unwrap(), a);
+    }
+
+    #[test]
+    fn a_name_outside_ascii_is_kept_exactly_and_percent_encoded_as_cs() {
+        let attrs = json!({"PatientID": "P", "AccessionNumber": "A", "ContainerIdentifier": "C-2"});
+        let m = SlideMetadata::parse(attrs.as_object().unwrap()).unwrap();
+        let slide = SlideFacts {
+            file_name: "切片 ☃.svs".into(),
+            ..facts()
+        };
+        let bytes = build_sidecar(m, None, &uids(), &|_| "2.25.7".into(), &slide).unwrap();
+        let sidecar = read_sidecar(std::io::Cursor::new(&bytes)).unwrap();
+        assert_eq!(sidecar.referenced_file, "切片 ☃.svs");
+        assert_eq!(
+            text(&sidecar.obj, tags::REFERENCED_FILE_ID).as_deref(),
+            Some("%E5%88%87%E7%89%87 %E2%98%83.svs")
+        );
+        assert_eq!(cs_file_name("a\\b%.svs"), "a%5Cb%25.svs");
     }
 
     #[test]
