@@ -185,10 +185,6 @@ fn serve_warns_once_per_section_it_does_not_use_yet() {
             extra_toml: r#"
 [dimse]
 bind = "127.0.0.1:11199"
-[[storage.buckets]]
-name = "online-bucket"
-endpoint = "http://127.0.0.1:9"
-bucket = "pacs"
 [[tenants.nodes]]
 ae_title = "ORTHANC"
 host = "127.0.0.1"
@@ -203,7 +199,6 @@ series_node = "ORTHANC"
     let log = server.log_text();
     for section in [
         "[dimse]",
-        "[[storage.buckets]] online-bucket",
         "[[tenants.nodes]] of tenant beta",
         "[tenants.forward] of tenant beta",
     ] {

@@ -239,3 +239,81 @@ fn refused_relocations_change_nothing() {
         assert_eq!(last_event(&server, &TENANT_A), events, "no event");
     }
 }
+
+/// A server whose buckets `online-bucket` and `other-bucket` are buckets of
+/// the run's S3 server (moto).
+fn start_with_buckets(backend: Backend, tag: &str) -> Server {
+    let mut toml = String::new();
+    for name in ["online-bucket", "other-bucket"] {
+        let bucket = format!("{name}-{tag}-{}", std::process::id());
+        let endpoint = s3_bucket(&bucket);
+        toml.push_str(&format!(
+            "[[storage.buckets]]\nname = \"{name}\"\nendpoint = \"{endpoint}\"\n\
+             region = \"us-east-1\"\nbucket = \"{bucket}\"\naccess_key = \"pacs-test\"\n\
+             secret_key = \"pacs-test-secret\"\npath_style = true\n"
+        ));
+    }
+    Server::start_with(
+        backend,
+        Options {
+            extra_toml: toml,
+            ..Options::default()
+        },
+    )
+}
+
+#[test]
+fn a_study_moves_to_a_bucket_and_back_byte_identical() {
+    let data = data_dir();
+    for backend in backends() {
+        let server = start_with_buckets(backend, &format!("{backend:?}").to_lowercase());
+        let (study, instances) = store_study(&server, &data, "BUCKET-ACC-1", 3);
+        let archive = server.dir.path().join("archive");
+        assert_eq!(files(&archive).len(), 3);
+        let events = last_event(&server, &TENANT_A);
+
+        let body =
+            json!({"studyInstanceUid": study, "bucketName": "online-bucket", "author": "JaneDoe"});
+        let a = relocate(&server, &body);
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(a.json()["request"], body, "the request is echoed");
+        assert!(files(&archive).is_empty(), "old copies removed");
+        for (series, sop, bytes) in &instances {
+            assert_eq!(
+                &retrieve(&server, &study, series, sop),
+                bytes,
+                "{backend:?}"
+            );
+        }
+        let new_events = events_after(&server, &TENANT_A, events);
+        assert_eq!(new_events.len(), 1, "{new_events:?}");
+        assert!(new_events[0].to_string().contains("online-bucket"));
+
+        // Bucket to bucket is refused; a bucket is not a physical medium.
+        let to_other =
+            json!({"studyInstanceUid": study, "bucketName": "other-bucket", "author": "x"});
+        let refused = relocate(&server, &to_other);
+        assert_eq!(refused.assert_json_error(409), "relocation_not_supported");
+        assert!(
+            refused.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("Relocation not supported")
+        );
+        let as_medium = json!({"studyInstanceUid": study, "physicalMediumName": "online-bucket", "author": "x"});
+        relocate(&server, &as_medium).assert_json_error(404);
+
+        // Back to the filesystem, byte for byte.
+        let back = json!({"accessionNumber": "BUCKET-ACC-1", "physicalMediumName": "local", "author": "JaneDoe"});
+        let a = relocate(&server, &back);
+        assert_eq!(a.status, 200, "{}", a.text());
+        assert_eq!(files(&archive).len(), 3);
+        for (series, sop, bytes) in &instances {
+            assert_eq!(
+                &retrieve(&server, &study, series, sop),
+                bytes,
+                "{backend:?}"
+            );
+        }
+    }
+}

@@ -686,3 +686,47 @@ pub fn dciodvfy_errors(bytes: &[u8]) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// The endpoint of this test run's S3 server (moto, `tests/peers/s3.sh`),
+/// started once and stopped when the run ends; with `bucket` created.
+pub fn s3_bucket(bucket: &str) -> String {
+    static ENDPOINT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let endpoint = ENDPOINT.get_or_init(|| {
+        let pid = std::process::id().to_string();
+        let out = Command::new("bash")
+            .arg(workspace_root().join("tests/peers/s3.sh"))
+            .arg("start")
+            .env(
+                "PACS_S3_DIR",
+                std::env::temp_dir().join(format!("pacs-it-s3-{pid}")),
+            )
+            .env("PACS_S3_PARENT", &pid)
+            .env_remove("PACS_S3_PORT")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .filter(|l| out.status.success() && l.starts_with("http://"))
+            .map(str::to_owned)
+            .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+    });
+    let endpoint = match endpoint {
+        Ok(e) => e.clone(),
+        Err(why) => panic!(
+            "the S3 test server (moto) did not start: {why}\n\
+             Install it with `tests/peers/install.sh --s3`"
+        ),
+    };
+    // moto creates a bucket on an unsigned PUT.
+    let made = try_request("PUT", &format!("{endpoint}/{bucket}"), None, &[], None)
+        .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
+    assert_eq!(
+        made.status,
+        200,
+        "creating bucket {bucket}: {}",
+        made.text()
+    );
+    endpoint
+}

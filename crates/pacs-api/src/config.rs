@@ -186,11 +186,8 @@ pub struct MediumSettings {
     pub path: PathBuf,
 }
 
-/// An S3-compatible bucket.
+/// An S3-compatible bucket (a medium like a directory; docs/storage-buckets.md).
 #[derive(Clone, Deserialize)]
-// Keys of the RUNNING.md contract are accepted and checked now; the S3, DIMSE
-// and forward adapters read them when they land.
-#[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct BucketSettings {
     pub name: String,
@@ -204,6 +201,26 @@ pub struct BucketSettings {
     pub secret_key: Option<String>,
     #[serde(default = "yes")]
     pub path_style: bool,
+    /// Local directory for the bytes being received until they are uploaded
+    /// (default: `pacs-bucket-<name>` in the system's temporary directory).
+    #[serde(default)]
+    pub staging_dir: Option<PathBuf>,
+}
+
+impl BucketSettings {
+    /// The storage adapter's settings (credentials left to the environment
+    /// when the file has none).
+    pub fn to_storage(&self) -> pacs_storage::BucketSettings {
+        pacs_storage::BucketSettings {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            bucket: self.bucket.clone(),
+            access_key: self.access_key.clone(),
+            secret_key: self.secret_key.clone(),
+            path_style: self.path_style,
+            staging_dir: self.staging_dir.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for BucketSettings {
@@ -367,18 +384,6 @@ impl Settings {
             out.push(format!(
                 "[dimse] is configured (bind {}) but this version has no DICOM listener: nothing listens there",
                 d.bind
-            ));
-        }
-        if !self.storage.buckets.is_empty() {
-            let names: Vec<&str> = self
-                .storage
-                .buckets
-                .iter()
-                .map(|b| b.name.as_str())
-                .collect();
-            out.push(format!(
-                "[[storage.buckets]] {} configured but this version stores on filesystem media only: relocation to a bucket answers 409 \"Bucket error\"",
-                names.join(", ")
             ));
         }
         for t in &self.tenants {

@@ -11,7 +11,7 @@ use pacs_domain::ids::{AeTitle, TenantName};
 use pacs_domain::model::MediumName;
 use pacs_domain::ports::BlobStore;
 use pacs_persistence::Database;
-use pacs_storage::FsMedium;
+use pacs_storage::{FsMedium, S3Bucket};
 use utoipa_actix_web::AppExt;
 
 use crate::auth::{Keyring, generated_key_digest, parse_digest, require_key, sha256};
@@ -56,6 +56,25 @@ fn open_media(settings: &Settings) -> Result<Media, StartupError> {
             );
         }
         media.push(Arc::new(medium));
+    }
+    for b in &settings.storage.buckets {
+        let name = MediumName::new(&b.name).map_err(|e| fail("storage.buckets")(e.to_string()))?;
+        if media.iter().any(|m| m.name() == &name) {
+            return Err(fail("storage.buckets")(format!(
+                "{name}: a medium or bucket of that name is already configured"
+            )));
+        }
+        let bucket = S3Bucket::connect(name, b.to_storage())
+            .map_err(|e| fail("storage.buckets")(e.to_string()))?;
+        if let Ok(n) = pacs_storage::clean_staging(bucket.staging_root())
+            && n > 0
+        {
+            log::info!(
+                "removed {n} unacknowledged staging file(s) of bucket {}",
+                b.name
+            );
+        }
+        media.push(Arc::new(bucket));
     }
     let default = MediumName::new(&settings.storage.default_medium)
         .map_err(|e| fail("storage.default_medium")(e.to_string()))?;

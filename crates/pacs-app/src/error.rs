@@ -119,6 +119,8 @@ error_codes! {
     LiveDataExists = "live_data_exists",
     DeprecationPending = "deprecation_pending",
     RelocationPending = "relocation_pending",
+    /// A study in a bucket asked to go to another bucket.
+    RelocationNotSupported = "relocation_not_supported",
     /// The bucket named does not exist or cannot be loaded.
     BucketError = "bucket_error",
     /// A relocation failed; the study stays where it was.

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use pacs_domain::model::{
-    Change, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef, StudySelector,
+    Change, MediumKind, MediumName, RelocatedFile, RelocationLookup, StudyFile, StudyRef,
+    StudySelector,
 };
 use pacs_domain::ports::{BlobStore, ByteRange, RepositoryError, StorageError};
 
@@ -41,7 +42,8 @@ fn system_error(detail: impl std::fmt::Display) -> AppError {
     )
 }
 
-/// The configured physical medium the request names.
+/// The configured physical medium or bucket the request names: a name of the
+/// other kind names nothing.
 fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobStore>, AppError> {
     let not_found = || {
         AppError::not_found(
@@ -49,16 +51,20 @@ fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobSto
             "Physical medium not found: the physical medium requested does not exist",
         )
     };
+    let find = |name: &str, kind: MediumKind| {
+        MediumName::new(name)
+            .ok()
+            .and_then(|n| ports.media.find(&n))
+            .filter(|m| m.kind() == kind)
+    };
     match &r.target {
-        RelocationTarget::Medium(name) => {
-            let name = MediumName::new(name).map_err(|_| not_found())?;
-            ports.media.find(&name).ok_or_else(not_found)
-        }
-        // No S3 bucket is served by this version: none can be loaded.
-        RelocationTarget::Bucket(_) => Err(AppError::conflict(
-            ErrorCode::BucketError,
-            "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
-        )),
+        RelocationTarget::Medium(name) => find(name, MediumKind::Filesystem).ok_or_else(not_found),
+        RelocationTarget::Bucket(name) => find(name, MediumKind::Bucket).ok_or_else(|| {
+            AppError::conflict(
+                ErrorCode::BucketError,
+                "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
+            )
+        }),
     }
 }
 
@@ -155,9 +161,25 @@ pub async fn relocate_study(
             "Study has already a pending relocation",
         ));
     };
+    let to_move: Vec<StudyFile> = files
+        .into_iter()
+        .filter(|f| &f.medium != to.name())
+        .collect();
+    let in_a_bucket = |f: &StudyFile| {
+        ports
+            .media
+            .find(&f.medium)
+            .is_some_and(|m| m.kind() == MediumKind::Bucket)
+    };
+    if to.kind() == MediumKind::Bucket && to_move.iter().any(in_a_bucket) {
+        return Err(AppError::conflict(
+            ErrorCode::RelocationNotSupported,
+            "Relocation not supported: a study in a bucket cannot be relocated to another bucket",
+        ));
+    }
     let mut moved = Vec::new();
     let mut created = Vec::new();
-    for file in files.into_iter().filter(|f| &f.medium != to.name()) {
+    for file in to_move {
         match copy(ports, &file, to.as_ref()).await {
             Ok((new_key, was_created)) => {
                 if was_created {

@@ -12,7 +12,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use pacs_domain::model::MediumName;
+use pacs_domain::model::{MediumKind, MediumName};
 use pacs_domain::ports::{
     BlobRead, BlobStore, BoxFuture, ByteRange, ByteStream, CommittedBlob, IncomingBytes,
     LocalBoxFuture, ObjectName, StagedBlob, StorageError,
@@ -220,6 +220,10 @@ fn link(blob: FsStaged, root: &Path, key: String) -> Result<CommittedBlob, Stora
 impl BlobStore for FsMedium {
     fn name(&self) -> &MediumName {
         &self.name
+    }
+
+    fn kind(&self) -> MediumKind {
+        MediumKind::Filesystem
     }
 
     fn stage<'a>(

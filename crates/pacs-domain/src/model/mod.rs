@@ -27,4 +27,4 @@ pub use query::{
     Matcher, Query, QueryKey, QueryLevel, QueryMatch, QueryScope, SeriesStats, StudyStats,
 };
 pub use slide::{SlideFacts, SlideFile, SlideKind, SpecimenHierarchy, SpecimenLevel};
-pub use stored::{BlobLocation, MediumName, NewInstance, StoreOutcome, StoredInstance};
+pub use stored::{BlobLocation, MediumKind, MediumName, NewInstance, StoreOutcome, StoredInstance};

@@ -7,6 +7,16 @@ use crate::ids::{
     AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid, TransferSyntaxUid,
 };
 
+/// What a storage medium is: the relocation API names the two apart
+/// (`physicalMediumName`, `bucketName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediumKind {
+    /// A directory on a filesystem (a "physical medium").
+    Filesystem,
+    /// An S3-compatible bucket.
+    Bucket,
+}
+
 /// Name of a storage medium (a filesystem "physical medium" or an S3 bucket).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MediumName(String);

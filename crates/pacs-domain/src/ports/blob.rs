@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 use crate::ids::TenantName;
-use crate::model::MediumName;
+use crate::model::{MediumKind, MediumName};
 use crate::ports::Cause;
 
 /// Why a blob-store operation failed.
@@ -137,6 +137,9 @@ pub trait StagedBlob: Send + std::fmt::Debug {
 /// A storage medium: a filesystem "physical medium" or an S3 bucket.
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &MediumName;
+
+    /// A filesystem medium or a bucket.
+    fn kind(&self) -> MediumKind;
 
     /// Stages `bytes`, hashing them on the way; memory stays bounded whatever
     /// their length. A failing stream is [`StorageError::Source`].

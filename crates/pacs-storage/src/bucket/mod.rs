@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pacs_domain::model::MediumName;
+use pacs_domain::model::{MediumKind, MediumName};
 use pacs_domain::ports::{
     BlobRead, BlobStore, BoxFuture, ByteRange, ByteStream, CommittedBlob, IncomingBytes,
     LocalBoxFuture, ObjectName, StagedBlob, StorageError,
@@ -126,6 +126,10 @@ impl S3Bucket {
 impl BlobStore for S3Bucket {
     fn name(&self) -> &MediumName {
         &self.name
+    }
+
+    fn kind(&self) -> MediumKind {
+        MediumKind::Bucket
     }
 
     fn stage<'a>(
