@@ -51,3 +51,11 @@ export PACS_TEST_DATABASE_URL=${PACS_TEST_DATABASE_URL:-postgres://postgres@127.
 export TCP_NODELAY=1
 cargo build --workspace --bins
 cargo test --workspace "$@"
+
+# 5. The core black-box suites once more with an S3 bucket (moto) as the default
+#    medium, on PostgreSQL: every feature must work on a bucket unchanged.
+if [ $# -eq 0 ]; then
+  log "core suites with a bucket as the default medium (PostgreSQL)"
+  PACS_TEST_MEDIUM=bucket PACS_TEST_BACKENDS=postgres \
+    cargo test -p pacs-tests --test it -- stow:: rendering:: pathology:: kos:: qido:: management:: corrections:: buckets::
+fi

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod auth_tenants;
+mod buckets;
 mod cli;
 mod corrections;
 mod crash;
@@ -18,6 +19,7 @@ mod ops;
 mod pathology;
 mod qido;
 mod relocation;
+mod relocation_faults;
 mod rendering;
 mod stow;
 mod support;

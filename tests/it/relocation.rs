@@ -17,6 +17,8 @@ fn start(backend: Backend, second: &Path) -> Server {
                 "[[storage.media]]\nname = \"offline\"\npath = \"{}\"\n",
                 second.display()
             ),
+            // Relocation between physical media: the filesystem default.
+            default_medium: Some("local".into()),
             ..Options::default()
         },
     )
@@ -257,6 +259,7 @@ fn start_with_buckets(backend: Backend, tag: &str) -> Server {
         backend,
         Options {
             extra_toml: toml,
+            default_medium: Some("local".into()),
             ..Options::default()
         },
     )

@@ -33,7 +33,18 @@ pub fn backends() -> Vec<Backend> {
             "export PACS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
         );
     }
-    vec![Backend::Sqlite, Backend::Postgres]
+    match std::env::var("PACS_TEST_BACKENDS").as_deref() {
+        Ok("postgres") => vec![Backend::Postgres],
+        Ok("sqlite") => vec![Backend::Sqlite],
+        _ => vec![Backend::Sqlite, Backend::Postgres],
+    }
+}
+
+/// Whether test servers write new objects to an S3 bucket (`PACS_TEST_MEDIUM=bucket`)
+/// instead of their filesystem medium: `tests/run.sh` runs the core suites
+/// once more that way, so every feature is proven on a bucket unchanged.
+pub fn default_medium_is_bucket() -> bool {
+    std::env::var("PACS_TEST_MEDIUM").as_deref() == Ok("bucket")
 }
 
 /// The test data made by `tests/data/make-data.sh` (`PACS_TEST_DATA`,
@@ -197,6 +208,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
     env: Vec<(String, String)>,
+    /// The default medium's bucket (endpoint, bucket) when it is one.
+    bucket: Option<(String, String)>,
     _pg: Option<PgDatabase>,
 }
 
@@ -207,6 +220,9 @@ pub struct Options {
     /// Environment of the server process (e.g. `PACS__SERVER__MAX_BODY_BYTES`
     /// for keys of tables the generated configuration already declares).
     pub env: Vec<(String, String)>,
+    /// `storage.default_medium` when not the run's default (a medium or a
+    /// bucket that `extra_toml` declares).
+    pub default_medium: Option<String>,
 }
 
 impl Server {
@@ -227,6 +243,20 @@ impl Server {
                 (Some(db), url)
             }
         };
+        let (default_medium, bucket_toml, bucket) = if let Some(m) = &opts.default_medium {
+            (m.as_str(), String::new(), None)
+        } else if default_medium_is_bucket() {
+            let bucket = unique("pacs-default").replace('_', "-");
+            let endpoint = s3_bucket(&bucket);
+            let toml = format!(
+                "[[storage.buckets]]\nname = \"default-bucket\"\nendpoint = \"{endpoint}\"\n\
+                 region = \"us-east-1\"\nbucket = \"{bucket}\"\naccess_key = \"pacs-test\"\n\
+                 secret_key = \"pacs-test-secret\"\npath_style = true\n"
+            );
+            ("default-bucket", toml, Some((endpoint, bucket)))
+        } else {
+            ("local", String::new(), None)
+        };
         let config = format!(
             r#"
 [server]
@@ -237,7 +267,7 @@ shutdown_grace_secs = 10
 url = "{db_url}"
 pool_size = 4
 [storage]
-default_medium = "local"
+default_medium = "{default_medium}"
 fsync = false
 [[storage.media]]
 name = "local"
@@ -250,6 +280,7 @@ api_key = "{ak}"
 name = "{bn}"
 ae_title = "{ba}"
 api_key_sha256 = "{bh}"
+{bucket_toml}
 {extra}
 "#,
             d = dir.path().display(),
@@ -263,7 +294,9 @@ api_key_sha256 = "{bh}"
         );
         let config_path = dir.path().join("pacs.toml");
         std::fs::write(&config_path, config).expect("write config");
-        Self::spawn(dir, config_path, pg, &opts.env)
+        let mut server = Self::spawn(dir, config_path, pg, &opts.env);
+        server.bucket = bucket;
+        server
     }
 
     fn spawn(
@@ -281,6 +314,7 @@ api_key_sha256 = "{bh}"
             dir,
             log,
             env: env.to_vec(),
+            bucket: None,
             _pg: pg,
         }
     }
@@ -316,8 +350,15 @@ api_key_sha256 = "{bh}"
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Every file under the archive directory (stored objects, not staging).
+    /// Every stored object of the default medium: the files under the archive
+    /// directory (not staging), or the keys of the default bucket.
     pub fn stored_files(&self) -> Vec<PathBuf> {
+        if let Some((endpoint, bucket)) = &self.bucket {
+            return bucket_keys(endpoint, bucket)
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
         let mut out = Vec::new();
         let root = self.dir.path().join("archive");
         let mut stack = vec![root.clone()];
@@ -334,6 +375,43 @@ api_key_sha256 = "{bh}"
             }
         }
         out
+    }
+
+    /// The content of every stored object of the default medium.
+    pub fn stored_contents(&self) -> Vec<Vec<u8>> {
+        self.stored_files()
+            .iter()
+            .map(|p| match &self.bucket {
+                Some((endpoint, bucket)) => {
+                    let url = format!("{endpoint}/{bucket}/{}", p.display());
+                    // moto checks no signature, but refuses anonymous reads.
+                    let auth = "AWS4-HMAC-SHA256 Credential=pacs-test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+                    let a = request("GET", &url, Some(auth), &[], None);
+                    assert_eq!(a.status, 200, "GET {url}: {}", a.text());
+                    a.body
+                }
+                None => std::fs::read(p).expect("stored file"),
+            })
+            .collect()
+    }
+
+    /// Runs `sql` on the server's database (psql or sqlite3); its output, one
+    /// row per line, columns separated by `|`.
+    pub fn sql(&self, sql: &str) -> String {
+        if let Some(pg) = &self._pg {
+            return psql(&pg.url(), sql);
+        }
+        let out = Command::new("sqlite3")
+            .arg(self.dir.path().join("pacs.sqlite"))
+            .arg(sql)
+            .output()
+            .unwrap_or_else(|_| missing("sqlite3", "tests/peers/install.sh"));
+        assert!(
+            out.status.success(),
+            "sqlite3 {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// Sends SIGTERM and waits for the process to end; returns its exit status.
@@ -687,38 +765,84 @@ pub fn dciodvfy_errors(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// The endpoint of this test run's S3 server (moto, `tests/peers/s3.sh`),
-/// started once and stopped when the run ends; with `bucket` created.
-pub fn s3_bucket(bucket: &str) -> String {
-    static ENDPOINT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
-    let endpoint = ENDPOINT.get_or_init(|| {
-        let pid = std::process::id().to_string();
-        let out = Command::new("bash")
-            .arg(workspace_root().join("tests/peers/s3.sh"))
-            .arg("start")
-            .env(
-                "PACS_S3_DIR",
-                std::env::temp_dir().join(format!("pacs-it-s3-{pid}")),
-            )
-            .env("PACS_S3_PARENT", &pid)
-            .env_remove("PACS_S3_PORT")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .filter(|l| out.status.success() && l.starts_with("http://"))
-            .map(str::to_owned)
-            .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
-    });
-    let endpoint = match endpoint {
-        Ok(e) => e.clone(),
-        Err(why) => panic!(
-            "the S3 test server (moto) did not start: {why}\n\
-             Install it with `tests/peers/install.sh --s3`"
-        ),
-    };
+/// Every object key of `bucket` (ListObjectsV2, unsigned: moto does not
+/// check), without the readiness probe's `.pacs-probe`.
+pub fn bucket_keys(endpoint: &str, bucket: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = format!("{endpoint}/{bucket}?list-type=2");
+        if let Some(t) = &token {
+            url.push_str(&format!("&continuation-token={}", percent_encode(t)));
+        }
+        let a = request("GET", &url, None, &[], None);
+        assert_eq!(a.status, 200, "listing bucket {bucket}: {}", a.text());
+        let xml = a.text();
+        keys.extend(
+            xml_values(&xml, "Key")
+                .into_iter()
+                .filter(|k| k != ".pacs-probe"),
+        );
+        token = xml_values(&xml, "NextContinuationToken").into_iter().next();
+        if token.is_none() {
+            return keys;
+        }
+    }
+}
+
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(&close)
+                .map(|(v, _)| v.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs `tests/peers/s3.sh start` with its state in `dir` (on `port`, or a
+/// free one); returns the endpoint. The server stops when this test binary ends.
+fn start_s3(dir: &Path, port: Option<u16>) -> Result<String, String> {
+    let mut cmd = Command::new("bash");
+    cmd.arg(workspace_root().join("tests/peers/s3.sh"))
+        .arg("start")
+        .env("PACS_S3_DIR", dir)
+        .env("PACS_S3_PARENT", std::process::id().to_string())
+        .env_remove("PACS_S3_PORT")
+        .stdin(Stdio::null());
+    if let Some(p) = port {
+        cmd.env("PACS_S3_PORT", p.to_string());
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .filter(|l| out.status.success() && l.starts_with("http://"))
+        .map(str::to_owned)
+        .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn s3_missing(why: &str) -> ! {
+    panic!(
+        "the S3 test server (moto) did not start: {why}\n\
+         Install it with `tests/peers/install.sh --s3`"
+    )
+}
+
+/// Creates `bucket` on the S3 server at `endpoint`.
+pub fn create_bucket(endpoint: &str, bucket: &str) {
     // moto creates a bucket on an unsigned PUT.
     let made = try_request("PUT", &format!("{endpoint}/{bucket}"), None, &[], None)
         .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
@@ -728,5 +852,67 @@ pub fn s3_bucket(bucket: &str) -> String {
         "creating bucket {bucket}: {}",
         made.text()
     );
+}
+
+/// An S3 server of one test's own, which the test may stop and start again
+/// (on the same port; moto keeps objects in memory, so they go with it).
+pub struct PrivateS3 {
+    dir: tempfile::TempDir,
+    pub endpoint: String,
+    port: u16,
+}
+
+impl PrivateS3 {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let endpoint = start_s3(dir.path(), None).unwrap_or_else(|w| s3_missing(&w));
+        let port = endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("endpoint port");
+        Self {
+            dir,
+            endpoint,
+            port,
+        }
+    }
+
+    /// Stops the server (SIGTERM; SIGKILL after 10 s).
+    pub fn stop(&self) {
+        let st = Command::new("bash")
+            .arg(workspace_root().join("tests/peers/s3.sh"))
+            .arg("stop")
+            .env("PACS_S3_DIR", self.dir.path())
+            .status()
+            .expect("s3.sh stop");
+        assert!(st.success(), "s3.sh stop failed");
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&self) {
+        start_s3(self.dir.path(), Some(self.port)).unwrap_or_else(|w| s3_missing(&w));
+    }
+}
+
+impl Drop for PrivateS3 {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The endpoint of this test run's S3 server (moto, `tests/peers/s3.sh`),
+/// started once and stopped when the run ends; with `bucket` created.
+pub fn s3_bucket(bucket: &str) -> String {
+    static ENDPOINT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let endpoint = ENDPOINT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("pacs-it-s3-{}", std::process::id()));
+        start_s3(&dir, None)
+    });
+    let endpoint = match endpoint {
+        Ok(e) => e.clone(),
+        Err(why) => s3_missing(why),
+    };
+    create_bucket(&endpoint, bucket);
     endpoint
 }

@@ -202,7 +202,8 @@ pub struct BucketSettings {
     #[serde(default = "yes")]
     pub path_style: bool,
     /// Local directory for the bytes being received until they are uploaded
-    /// (default: `pacs-bucket-<name>` in the system's temporary directory).
+    /// (default: `bucket-staging/<name>` under `server.data_dir`: one node's
+    /// own, so that its startup sweep touches nothing of another process).
     #[serde(default)]
     pub staging_dir: Option<PathBuf>,
 }
@@ -210,7 +211,7 @@ pub struct BucketSettings {
 impl BucketSettings {
     /// The storage adapter's settings (credentials left to the environment
     /// when the file has none).
-    pub fn to_storage(&self) -> pacs_storage::BucketSettings {
+    pub fn to_storage(&self, data_dir: &std::path::Path) -> pacs_storage::BucketSettings {
         pacs_storage::BucketSettings {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
@@ -218,7 +219,11 @@ impl BucketSettings {
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
             path_style: self.path_style,
-            staging_dir: self.staging_dir.clone(),
+            staging_dir: Some(
+                self.staging_dir
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("bucket-staging").join(&self.name)),
+            ),
         }
     }
 }
@@ -479,14 +484,12 @@ impl Settings {
                 ));
             }
         }
-        if !self
-            .storage
-            .media
-            .iter()
-            .any(|m| m.name == self.storage.default_medium)
+        let default = &self.storage.default_medium;
+        if !self.storage.media.iter().any(|m| &m.name == default)
+            && !self.storage.buckets.iter().any(|b| &b.name == default)
         {
             return err(format!(
-                "storage.default_medium: {:?} is not one of storage.media",
+                "storage.default_medium: {:?} is not one of storage.media or storage.buckets",
                 self.storage.default_medium
             ));
         }

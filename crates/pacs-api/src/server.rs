@@ -41,20 +41,22 @@ pub fn open_database(settings: &Settings) -> Result<Arc<Database>, StartupError>
     Ok(Arc::new(db))
 }
 
+/// Removes what a previous run staged but never acknowledged.
+fn sweep_staging(root: &std::path::Path, medium: &str) {
+    if let Ok(n) = pacs_storage::clean_staging(root)
+        && n > 0
+    {
+        log::info!("removed {n} unacknowledged staging file(s) of medium {medium}");
+    }
+}
+
 fn open_media(settings: &Settings) -> Result<Media, StartupError> {
     let mut media: Vec<Arc<dyn BlobStore>> = Vec::new();
     for m in &settings.storage.media {
         let name = MediumName::new(&m.name).map_err(|e| fail("storage.media")(e.to_string()))?;
         let medium = FsMedium::open(name, &m.path, settings.storage.fsync)
             .map_err(|e| fail("storage.media")(e.to_string()))?;
-        if let Ok(n) = pacs_storage::clean_staging(medium.root())
-            && n > 0
-        {
-            log::info!(
-                "removed {n} unacknowledged staging file(s) from medium {}",
-                m.name
-            );
-        }
+        sweep_staging(medium.root(), &m.name);
         media.push(Arc::new(medium));
     }
     for b in &settings.storage.buckets {
@@ -64,16 +66,9 @@ fn open_media(settings: &Settings) -> Result<Media, StartupError> {
                 "{name}: a medium or bucket of that name is already configured"
             )));
         }
-        let bucket = S3Bucket::connect(name, b.to_storage())
+        let bucket = S3Bucket::connect(name, b.to_storage(&settings.server.data_dir))
             .map_err(|e| fail("storage.buckets")(e.to_string()))?;
-        if let Ok(n) = pacs_storage::clean_staging(bucket.staging_root())
-            && n > 0
-        {
-            log::info!(
-                "removed {n} unacknowledged staging file(s) of bucket {}",
-                b.name
-            );
-        }
+        sweep_staging(bucket.staging_root(), &b.name);
         media.push(Arc::new(bucket));
     }
     let default = MediumName::new(&settings.storage.default_medium)

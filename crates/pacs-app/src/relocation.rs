@@ -42,6 +42,24 @@ fn system_error(detail: impl std::fmt::Display) -> AppError {
     )
 }
 
+const BUCKET_ERROR: &str = "Bucket error: the requested bucket does not exist or it was impossible to load its configuration";
+
+fn bucket_error(detail: impl std::fmt::Display) -> AppError {
+    log::error!("relocation failed: {detail}");
+    AppError::conflict(ErrorCode::BucketError, BUCKET_ERROR)
+}
+
+/// A failure on the target: an unreachable bucket is the documented "Bucket
+/// error"; anything else a system error.
+fn target_error(to: &dyn BlobStore, key: &str, e: StorageError) -> AppError {
+    match e {
+        e @ StorageError::Unavailable { .. } if to.kind() == MediumKind::Bucket => {
+            bucket_error(format!("copy of {key}: {e}"))
+        }
+        e => system_error(format!("copy of {key}: {e}")),
+    }
+}
+
 /// The configured physical medium or bucket the request names: a name of the
 /// other kind names nothing.
 fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobStore>, AppError> {
@@ -59,12 +77,8 @@ fn target<'a>(ports: &'a Ports, r: &RelocateStudy) -> Result<&'a Arc<dyn BlobSto
     };
     match &r.target {
         RelocationTarget::Medium(name) => find(name, MediumKind::Filesystem).ok_or_else(not_found),
-        RelocationTarget::Bucket(name) => find(name, MediumKind::Bucket).ok_or_else(|| {
-            AppError::conflict(
-                ErrorCode::BucketError,
-                "Bucket error: the requested bucket does not exist or it was impossible to load its configuration",
-            )
-        }),
+        RelocationTarget::Bucket(name) => find(name, MediumKind::Bucket)
+            .ok_or_else(|| AppError::conflict(ErrorCode::BucketError, BUCKET_ERROR)),
     }
 }
 
@@ -77,11 +91,9 @@ async fn copy(
     to: &dyn BlobStore,
 ) -> Result<(String, bool), AppError> {
     let from = ports.media.get(&file.medium)?;
-    let storage = |e: StorageError| system_error(format!("copy of {}: {e}", file.key));
-    let bytes = from
-        .read(&file.key, ByteRange::ALL)
-        .await
-        .map_err(storage)?;
+    let source = |e: StorageError| system_error(format!("copy of {}: {e}", file.key));
+    let storage = |e: StorageError| target_error(to, &file.key, e);
+    let bytes = from.read(&file.key, ByteRange::ALL).await.map_err(source)?;
     let staged = to.stage(bytes).await.map_err(storage)?;
     if !staged.sha1().eq_ignore_ascii_case(&file.sha1) {
         return Err(system_error(format!(
@@ -176,6 +188,10 @@ pub async fn relocate_study(
             ErrorCode::RelocationNotSupported,
             "Relocation not supported: a study in a bucket cannot be relocated to another bucket",
         ));
+    }
+    if to.kind() == MediumKind::Bucket && !to_move.is_empty() {
+        // An unreachable bucket is refused before anything is copied.
+        to.check().await.map_err(bucket_error)?;
     }
     let mut moved = Vec::new();
     let mut created = Vec::new();

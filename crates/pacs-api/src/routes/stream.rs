@@ -7,9 +7,10 @@ use std::io::{self, Write};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use pacs_app::AppError;
 use pacs_app::Ports;
 use pacs_app::frames::{FramePart, FrameReader};
-use pacs_app::retrieve::open;
+use pacs_app::retrieve::{InstanceBytes, open};
 use pacs_domain::model::StoredInstance;
 use pacs_storage::slices::Slices;
 use tokio::sync::mpsc;
@@ -51,28 +52,44 @@ pub fn multipart_length(instances: &[StoredInstance], boundary: &str) -> Option<
     Some(total)
 }
 
+/// One application/dicom part: its head, the object's bytes, the CRLF.
+fn part(
+    boundary: &str,
+    inst: &StoredInstance,
+    bytes: InstanceBytes,
+) -> impl Stream<Item = Chunk> + use<> {
+    let head = Bytes::from(part_head(boundary, inst, bytes.len));
+    futures_util::stream::once(std::future::ready(Ok(head)))
+        .chain(bytes.stream)
+        .chain(futures_util::stream::once(std::future::ready(Ok(
+            Bytes::from_static(b"\r\n"),
+        ))))
+}
+
 /// A multipart/related body of `instances` (application/dicom parts), each
-/// opened when the previous one is sent and streamed from its medium.
-pub fn multipart_body(
+/// streamed from its medium. The first is opened before the answer starts, so
+/// that a medium that is down is a status (503), not a cut answer; the others
+/// are opened as the ones before them are sent.
+pub async fn multipart_body(
     ports: Ports,
     instances: Vec<StoredInstance>,
     boundary: String,
-) -> impl Stream<Item = Chunk> {
+) -> Result<impl Stream<Item = Chunk>, AppError> {
+    let mut instances = instances.into_iter();
+    let first = match instances.next() {
+        Some(inst) => {
+            let bytes = open(&ports, &inst).await?;
+            Some(part(&boundary, &inst, bytes))
+        }
+        None => None,
+    };
     let end = Bytes::from(closing(&boundary));
-    futures_util::stream::iter(instances)
+    let rest = futures_util::stream::iter(instances)
         .map(move |inst| {
             let (ports, boundary) = (ports.clone(), boundary.clone());
             async move {
                 match open(&ports, &inst).await {
-                    Ok(bytes) => {
-                        let head = Bytes::from(part_head(&boundary, &inst, bytes.len));
-                        futures_util::stream::once(std::future::ready(Ok(head)))
-                            .chain(bytes.stream)
-                            .chain(futures_util::stream::once(std::future::ready(Ok(
-                                Bytes::from_static(b"\r\n"),
-                            ))))
-                            .left_stream()
-                    }
+                    Ok(bytes) => part(&boundary, &inst, bytes).left_stream(),
                     Err(e) => {
                         log::error!("retrieval stopped: {e}");
                         let failed = Err(io::Error::other(e.to_string()));
@@ -84,8 +101,11 @@ pub fn multipart_body(
         // The next instances are opened (and their first slice read) while
         // one is sent: disk and network overlap, as they did with one reader.
         .buffered(READ_AHEAD)
+        .flatten();
+    Ok(futures_util::stream::iter(first)
         .flatten()
-        .chain(futures_util::stream::once(std::future::ready(Ok(end))))
+        .chain(rest)
+        .chain(futures_util::stream::once(std::future::ready(Ok(end)))))
 }
 
 /// A multipart/related body of frames: `first`, read already (so that its

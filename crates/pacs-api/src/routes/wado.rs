@@ -263,7 +263,7 @@ async fn retrieve(
     if let Some(len) = multipart_length(&found, &b) {
         resp.no_chunking(len);
     }
-    Ok(resp.streaming(multipart_body(state.ports.clone(), found, b)))
+    Ok(resp.streaming(multipart_body(state.ports.clone(), found, b).await?))
 }
 
 async fn retrieve_metadata(
