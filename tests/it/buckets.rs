@@ -6,25 +6,29 @@ use std::path::Path;
 
 use crate::support::*;
 
-/// The instances of one study of the bulk set (30 files).
+/// The instances of the `n`th study of the bulk set (100 studies of 30 files).
 pub fn bulk_study(data: &Path, n: usize) -> Vec<Vec<u8>> {
-    let mut dirs: Vec<_> = std::fs::read_dir(data.join("bulk-100-3-10/MOD01"))
-        .unwrap_or_else(|_| missing("the bulk set", "tests/data/make-data.sh"))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
+    let root = data.join("bulk-100-3-10");
+    let sorted = |dir: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|_| missing("the bulk set", "tests/data/make-data.sh"))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        v
+    };
+    let studies: Vec<_> = sorted(&root)
+        .into_iter()
+        .filter(|m| m.is_dir())
+        .flat_map(|m| sorted(&m))
+        .filter(|s| s.is_dir())
         .collect();
-    dirs.sort();
-    let mut out = Vec::new();
-    let study = &dirs[n];
-    let mut series: Vec<_> = std::fs::read_dir(study).unwrap().flatten().collect();
-    series.sort_by_key(|e| e.path());
-    for s in series {
-        let mut files: Vec<_> = std::fs::read_dir(s.path()).unwrap().flatten().collect();
-        files.sort_by_key(|e| e.path());
-        out.extend(files.iter().map(|f| std::fs::read(f.path()).unwrap()));
-    }
-    out
+    sorted(&studies[n])
+        .iter()
+        .flat_map(|series| sorted(series))
+        .map(|f| std::fs::read(f).expect("bulk file"))
+        .collect()
 }
 
 /// Stores `parts` in one STOW-RS request; returns each instance's (study,

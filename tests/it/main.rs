@@ -21,5 +21,6 @@ mod qido;
 mod relocation;
 mod relocation_faults;
 mod rendering;
+mod scale_out;
 mod stow;
 mod support;

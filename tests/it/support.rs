@@ -223,6 +223,9 @@ pub struct Options {
     /// `storage.default_medium` when not the run's default (a medium or a
     /// bucket that `extra_toml` declares).
     pub default_medium: Option<String>,
+    /// The database of another test server (PostgreSQL): a second node of
+    /// the same archive.
+    pub database_url: Option<String>,
 }
 
 impl Server {
@@ -232,16 +235,19 @@ impl Server {
 
     pub fn start_with(backend: Backend, opts: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (pg, db_url) = match backend {
-            Backend::Sqlite => (
-                None,
-                format!("sqlite://{}/pacs.sqlite", dir.path().display()),
-            ),
-            Backend::Postgres => {
-                let db = PgDatabase::create();
-                let url = db.url();
-                (Some(db), url)
-            }
+        let (pg, db_url) = match (backend, &opts.database_url) {
+            (Backend::Postgres, Some(url)) => (None, url.clone()),
+            _ => match backend {
+                Backend::Sqlite => (
+                    None,
+                    format!("sqlite://{}/pacs.sqlite", dir.path().display()),
+                ),
+                Backend::Postgres => {
+                    let db = PgDatabase::create();
+                    let url = db.url();
+                    (Some(db), url)
+                }
+            },
         };
         let (default_medium, bucket_toml, bucket) = if let Some(m) = &opts.default_medium {
             (m.as_str(), String::new(), None)
@@ -375,6 +381,11 @@ api_key_sha256 = "{bh}"
             }
         }
         out
+    }
+
+    /// The URL of the server's PostgreSQL database (None for SQLite).
+    pub fn database_url(&self) -> Option<String> {
+        self._pg.as_ref().map(PgDatabase::url)
     }
 
     /// The content of every stored object of the default medium.

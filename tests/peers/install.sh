@@ -95,6 +95,7 @@ DEBS=(
   dcmtk dicom3tools libgdcm-tools
   openslide-tools libvips-tools
   curl jq sqlite3 time bc
+  haproxy
 )
 
 # PyPI packages, pinned to the versions current when this list was last

@@ -155,7 +155,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         corrections: database.clone(),
         orders: database.clone(),
         media,
-        in_flight: pacs_app::InFlight::default(),
+        in_flight: database
+            .change_locks()
+            .map(pacs_app::InFlight::shared)
+            .unwrap_or_default(),
         rendering: pacs_app::rendering::Rendering::default(),
         limits: settings.limits.to_limits(),
     };

@@ -109,7 +109,7 @@ pub fn change_deprecation(
     let (action, target) = (c.action, c.target.clone());
     let change = change(&c.author, &c.reason, action == DeprecationAction::Deprecate)?;
     let (key, what) = in_flight_key(tenant, &target);
-    let Some(_guard) = ports.in_flight.try_begin(key) else {
+    let Some(_guard) = ports.in_flight.try_begin(key)? else {
         return Err(AppError::conflict(
             ErrorCode::DeprecationPending,
             format!("{what} has already a pending deprecation"),

@@ -1,35 +1,93 @@
 //! Changes in progress: a second request on the same data while the first
-//! runs is refused ("pending"), instead of queueing behind it.
+//! runs is refused ("pending"), instead of queueing behind it. The keys are
+//! held in this process and, with several processes on one database, in the
+//! database's change locks too, so that the refusal holds across nodes.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// Keys of the changes running now in this process.
-#[derive(Debug, Clone, Default)]
+use pacs_domain::ports::ChangeLocks;
+
+use crate::error::AppError;
+
+/// Keys of the changes running now.
+#[derive(Clone, Default)]
 pub struct InFlight {
     keys: Arc<Mutex<HashSet<String>>>,
+    shared: Option<Arc<dyn ChangeLocks>>,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlight")
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Held while a change runs; dropping it releases the key.
-#[derive(Debug)]
 pub struct InFlightGuard {
     keys: Arc<Mutex<HashSet<String>>>,
+    shared: Option<Arc<dyn ChangeLocks>>,
     key: String,
 }
 
+impl std::fmt::Debug for InFlightGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlightGuard")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
 impl InFlight {
-    /// Takes `key`, or `None` when a change on it is already running.
-    pub fn try_begin(&self, key: String) -> Option<InFlightGuard> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.insert(key.clone()).then(|| InFlightGuard {
-            keys: self.keys.clone(),
-            key,
-        })
+    /// Keys held in this process and in `shared`, which every process sees.
+    pub fn shared(shared: Arc<dyn ChangeLocks>) -> Self {
+        Self {
+            keys: Arc::default(),
+            shared: Some(shared),
+        }
+    }
+
+    /// Takes `key`, or `None` when a change on it is already running here or
+    /// in another process. Blocking: it may ask the database.
+    pub fn try_begin(&self, key: String) -> Result<Option<InFlightGuard>, AppError> {
+        if !self.lock_keys().insert(key.clone()) {
+            return Ok(None);
+        }
+        // The in-process set first: a database session's advisory locks are
+        // reentrant, so two requests of this process must not both ask it.
+        let taken = match &self.shared {
+            None => Ok(true),
+            Some(shared) => shared.try_lock(&key),
+        };
+        match taken {
+            Ok(true) => Ok(Some(InFlightGuard {
+                keys: self.keys.clone(),
+                shared: self.shared.clone(),
+                key,
+            })),
+            Ok(false) => {
+                self.lock_keys().remove(&key);
+                Ok(None)
+            }
+            Err(e) => {
+                self.lock_keys().remove(&key);
+                Err(e.into())
+            }
+        }
+    }
+
+    fn lock_keys(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.unlock(&self.key);
+        }
         self.keys
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -44,10 +102,10 @@ mod tests {
     #[test]
     fn a_key_is_held_until_released() {
         let f = InFlight::default();
-        let g = f.try_begin("a".into()).unwrap();
-        assert!(f.try_begin("a".into()).is_none());
-        assert!(f.try_begin("b".into()).is_some());
+        let g = f.try_begin("a".into()).unwrap().unwrap();
+        assert!(f.try_begin("a".into()).unwrap().is_none());
+        assert!(f.try_begin("b".into()).unwrap().is_some());
         drop(g);
-        assert!(f.try_begin("a".into()).is_some());
+        assert!(f.try_begin("a".into()).unwrap().is_some());
     }
 }

@@ -164,10 +164,12 @@ pub async fn relocate_study(
         }
         RelocationLookup::Found { study, files } => (study, files),
     };
-    let Some(_guard) = ports
-        .in_flight
-        .try_begin(format!("{}/relocation/{study}", tenant.name))
-    else {
+    let (in_flight, key) = (
+        ports.in_flight.clone(),
+        format!("{}/relocation/{study}", tenant.name),
+    );
+    // Released when the relocation ends (a quick query when nodes share locks).
+    let Some(_guard) = blocking(move || in_flight.try_begin(key)).await? else {
         return Err(AppError::conflict(
             ErrorCode::RelocationPending,
             "Study has already a pending relocation",

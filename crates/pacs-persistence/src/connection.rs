@@ -97,6 +97,8 @@ pub struct Database {
     /// failures and keeps event ids in commit order. It counts the writes, to
     /// refresh the planner's statistics as tables grow.
     sqlite_writer: Mutex<u64>,
+    /// Locks of changes in progress seen by every node (PostgreSQL only).
+    change_locks: Option<std::sync::Arc<crate::locks::PgChangeLocks>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -136,15 +138,26 @@ impl Database {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(RepositoryError::unavailable)?;
+        let change_locks = (backend == Backend::Postgres)
+            .then(|| std::sync::Arc::new(crate::locks::PgChangeLocks::new(url)));
         Ok(Self {
             pool,
             backend,
             sqlite_writer: Mutex::new(0),
+            change_locks,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The change locks every process on this database sees, or `None` for
+    /// SQLite, which one process owns.
+    pub fn change_locks(&self) -> Option<std::sync::Arc<dyn pacs_domain::ports::ChangeLocks>> {
+        self.change_locks
+            .clone()
+            .map(|l| l as std::sync::Arc<dyn pacs_domain::ports::ChangeLocks>)
     }
 
     /// Applies pending migrations; returns how many were applied.

@@ -28,6 +28,7 @@ mod events;
 mod ingest;
 mod inserts;
 mod journal;
+mod locks;
 mod lookup;
 mod orders;
 mod query;

@@ -281,6 +281,7 @@ async fn a_study_being_relocated_cannot_be_relocated_again() {
         .ports
         .in_flight
         .try_begin("default/relocation/1.9.1".into())
+        .unwrap()
         .unwrap();
     let refused = relocate_study(&a.ports, &a.tenant, &to_medium("1.9.1", OTHER_MEDIUM))
         .await

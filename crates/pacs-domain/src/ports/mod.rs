@@ -3,6 +3,7 @@
 
 mod audit;
 mod blob;
+mod locks;
 mod management;
 mod repository;
 mod stats;
@@ -12,6 +13,7 @@ pub use blob::{
     BlobRead, BlobStore, BoxFuture, ByteRange, ByteStream, CommittedBlob, IncomingBytes,
     LocalBoxFuture, ObjectName, StagedBlob, StorageError,
 };
+pub use locks::ChangeLocks;
 pub use management::{
     CorrectionStore, DeprecationStore, OrderStore, RelocationStore, StudyCounter,
 };

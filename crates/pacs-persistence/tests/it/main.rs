@@ -4,5 +4,6 @@
 
 mod contract;
 mod events;
+mod locks;
 mod management;
 mod support;

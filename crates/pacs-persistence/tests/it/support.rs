@@ -13,6 +13,8 @@ static N: AtomicUsize = AtomicUsize::new(0);
 pub struct TestDb {
     pub db: std::sync::Arc<Database>,
     pub name: &'static str,
+    /// The URL another process would open it with.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -49,6 +51,7 @@ pub fn databases() -> Vec<TestDb> {
     let mut all = vec![TestDb {
         db: std::sync::Arc::new(sqlite),
         name: "sqlite",
+        url,
         _dir: Some(dir),
         pg: None,
     }];
@@ -65,11 +68,13 @@ pub fn databases() -> Vec<TestDb> {
                 .map(|(b, _)| b)
                 .unwrap_or(&admin)
                 .to_owned();
-            let db = Database::connect(&format!("{base}/{name}"), 8).unwrap();
+            let url = format!("{base}/{name}");
+            let db = Database::connect(&url, 8).unwrap();
             db.migrate().unwrap();
             all.push(TestDb {
                 db: std::sync::Arc::new(db),
                 name: "postgres",
+                url,
                 _dir: None,
                 pg: Some((admin, name)),
             });
