@@ -10,6 +10,7 @@ mod openapi;
 mod routes;
 mod server;
 mod state;
+mod tolerance;
 mod wire;
 
 use std::path::PathBuf;

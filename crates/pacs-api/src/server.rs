@@ -205,8 +205,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             Logger::new("%{route}xi %s %Dms")
                 .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path())),
         )
-        // Outermost: counts every answer, 401s included, by route pattern.
+        // Counts every answer, 401s included, by route pattern.
         .wrap(from_fn(crate::metrics::track))
+        // Outermost: HEAD and trailing slashes are rewritten before anything
+        // looks at the method or the path.
+        .wrap(from_fn(crate::tolerance::tolerate))
     })
     // Responses are written in pieces (head, then streamed body): with Nagle's
     // algorithm a keep-alive connection's next small piece waited for the

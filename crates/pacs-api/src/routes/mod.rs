@@ -16,6 +16,7 @@ pub mod parts;
 pub mod pathology;
 pub mod qido;
 pub mod rendering;
+pub mod root;
 pub mod stow;
 pub mod stream;
 pub mod util;

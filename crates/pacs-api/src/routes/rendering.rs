@@ -1,4 +1,5 @@
-//! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources.
+//! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources
+//! (under `/wado-rs/{AET}` and the one root `/dicomweb/{AET}`).
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::frames::{is_native_le, parse_frame_list, read_frames};
@@ -27,7 +28,16 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(rendered_series)
         .service(thumbnail_series)
         .service(rendered_study)
-        .service(thumbnail_study);
+        .service(thumbnail_study)
+        .service(dw_instance_frames)
+        .service(dw_rendered_frames)
+        .service(dw_thumbnail_frames)
+        .service(dw_rendered_instance)
+        .service(dw_thumbnail_instance)
+        .service(dw_rendered_series)
+        .service(dw_thumbnail_series)
+        .service(dw_rendered_study)
+        .service(dw_thumbnail_study);
 }
 
 /// The extractors of the WADO-RS image resources.
@@ -147,35 +157,126 @@ image_resource!(
     THUMBNAIL
 );
 
-#[utoipa::path(
-    tag = "dicomweb",
-    operation_id = "wadoFrames",
-    summary = "Retrieve frames",
-    description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
-    params(
-        AetPath,
-        StudyPath,
-        SeriesPath,
-        InstancePath,
-        FramesPath,
-        ("Accept" = Option<String>, Header,
-            description = "multipart/related; type=\"application/octet-stream\" (native pixels; \
-                           transfer-syntax=* for the stored bytes), or the stored frames' own type"),
-    ),
-    responses(
-        (status = 200, description = "The frames",
-            content((Binary = "multipart/related; type=\"application/octet-stream\""))),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 422, response = Unprocessable),
-    )
-)]
-#[get("/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}")]
-async fn instance_frames(a: Args) -> Result<HttpResponse, ApiError> {
-    let (req, path, tenant, state) = a;
-    frames(req, path, tenant, state).await
+image_resource!(
+    dw_rendered_frames,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "dicomwebRenderedFrames",
+    "Rendered frames (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_frames,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "dicomwebThumbnailFrames",
+    "Thumbnail of frames (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_instance,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebRenderedInstance",
+    "Rendered instance (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_instance,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebThumbnailInstance",
+    "Thumbnail of an instance (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_series,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/rendered",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebRenderedSeries",
+    "Rendered series (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_series,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/thumbnail",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebThumbnailSeries",
+    "Thumbnail of a series (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_study,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/rendered",
+    (AetPath, StudyPath),
+    "dicomwebRenderedStudy",
+    "Rendered study (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_study,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/thumbnail",
+    (AetPath, StudyPath),
+    "dicomwebThumbnailStudy",
+    "Thumbnail of a study (one root)",
+    THUMBNAIL
+);
+
+/// The frames resource (PS3.18 §10.4.1.1.2); the body is [`frames`].
+macro_rules! frames_resource {
+    ($name:ident, $path:tt, $id:tt, $summary:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
+            params(
+                AetPath,
+                StudyPath,
+                SeriesPath,
+                InstancePath,
+                FramesPath,
+                ("Accept" = Option<String>, Header,
+                    description = "multipart/related; type=\"application/octet-stream\" (native pixels; \
+                                   transfer-syntax=* for the stored bytes), or the stored frames' own type"),
+            ),
+            responses(
+                (status = 200, description = "The frames",
+                    content((Binary = "multipart/related; type=\"application/octet-stream\""))),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+                (status = 406, response = NotAcceptable),
+                (status = 422, response = Unprocessable),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, tenant, state) = a;
+            frames(req, path, tenant, state).await
+        }
+    };
 }
+
+frames_resource!(
+    instance_frames,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
+    "wadoFrames",
+    "Retrieve frames"
+);
+frames_resource!(
+    dw_instance_frames,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
+    "dicomwebWadoFrames",
+    "Retrieve frames (one root)"
+);
 
 #[derive(serde::Deserialize)]
 struct ImagePath {

@@ -1,4 +1,7 @@
-//! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`.
+//! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`, and
+//! `POST /dicomweb/{AET}/studies[/{STUDY_UID}]` under the one root, where the
+//! URL names the archive and the instances are recorded as received from
+//! `DICOMWEB`.
 //!
 //! Parts are streamed one by one: each part's body goes as it arrives to the
 //! store request (pacs-app), which stages it on the medium, parses and checks
@@ -8,6 +11,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use pacs_app::ingest::{StoreReport, StoreRequest};
+use pacs_app::retrieve::check_aet;
 use pacs_app::{AppError, ErrorCode, Tenant};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
@@ -17,11 +21,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, DicomDataset, Multipart, PayloadTooLarge, UnsupportedMediaType};
 use crate::routes::parts::{PartFailure, PartStream, next_part};
+use crate::routes::root::{DICOMWEB_CALLING_AET, Root};
 use crate::state::AppState;
-use crate::wire::params::{CallingAetPath, StudyPath};
+use crate::wire::params::{AetPath, CallingAetPath, StudyPath};
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(stow_all).service(stow_study);
+    cfg.service(stow_all)
+        .service(stow_study)
+        .service(dw_stow_all)
+        .service(dw_stow_study);
 }
 
 /// The extractors of both STOW-RS resources.
@@ -35,7 +43,7 @@ type Args = (
 
 /// One STOW-RS resource; the body is [`stow`].
 macro_rules! stow_resource {
-    ($name:ident, $path:tt, ($($params:ty),*), $id:tt, $summary:tt) => {
+    ($name:ident, $root:expr, $path:tt, ($($params:ty),*), $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
@@ -64,13 +72,14 @@ macro_rules! stow_resource {
         #[post($path)]
         async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
             let (req, path, tenant, state, payload) = a;
-            stow(req, path, tenant, state, payload).await
+            stow(req, path, tenant, state, payload, $root).await
         }
     };
 }
 
 stow_resource!(
     stow_all,
+    Root::Vendor,
     "/stowRsListener/{aet}/studies",
     (CallingAetPath),
     "stow",
@@ -78,10 +87,27 @@ stow_resource!(
 );
 stow_resource!(
     stow_study,
+    Root::Vendor,
     "/stowRsListener/{aet}/studies/{study}",
     (CallingAetPath, StudyPath),
     "stowStudy",
     "Store instances of one study (STOW-RS)"
+);
+stow_resource!(
+    dw_stow_all,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies",
+    (AetPath),
+    "dicomwebStow",
+    "Store instances (STOW-RS, one root)"
+);
+stow_resource!(
+    dw_stow_study,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}",
+    (AetPath, StudyPath),
+    "dicomwebStowStudy",
+    "Store instances of one study (STOW-RS, one root)"
 );
 
 #[derive(serde::Deserialize)]
@@ -128,11 +154,18 @@ async fn stow(
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
     payload: web::Payload,
+    root: Root,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    let calling_aet = AeTitle::new(&path.aet).map_err(|e| {
-        ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
-    })?;
+    let calling_aet = match root {
+        Root::Vendor => AeTitle::new(&path.aet).map_err(|e| {
+            ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
+        })?,
+        Root::DicomWeb => {
+            check_aet(&tenant, &path.aet)?;
+            AeTitle::new(DICOMWEB_CALLING_AET).expect("a valid AE title")
+        }
+    };
     let expected = path
         .study
         .as_deref()
@@ -154,7 +187,7 @@ async fn stow(
         }
     };
     let report = store.finish().await?;
-    Ok(store_response(&report, &state.wado_rs_root(&ae)))
+    Ok(store_response(&report, &root.retrieve_base(&state, &ae)))
 }
 
 type Failed = (StoreRequest, ApiError);

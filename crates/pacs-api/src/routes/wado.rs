@@ -1,4 +1,5 @@
-//! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`) and WADO-URI (`/wado?…`).
+//! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`, and the same resources
+//! under the one root `/dicomweb/{AET}/studies/…`) and WADO-URI (`/wado?…`).
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::rendering::{RenderSpec, render};
@@ -21,6 +22,12 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(series_metadata)
         .service(retrieve_instance)
         .service(instance_metadata)
+        .service(dw_retrieve_study)
+        .service(dw_study_metadata)
+        .service(dw_retrieve_series)
+        .service(dw_series_metadata)
+        .service(dw_retrieve_instance)
+        .service(dw_instance_metadata)
         .service(wado_uri);
 }
 
@@ -129,6 +136,56 @@ metadata_resource!(
     (AetPath, StudyPath, SeriesPath, InstancePath),
     "wadoInstanceMetadata",
     "Metadata of an instance"
+);
+
+rs_resource!(
+    dw_retrieve_study,
+    "/dicomweb/{aet}/studies/{study}",
+    (AetPath, StudyPath),
+    "dicomwebWadoStudy",
+    "Retrieve a study (one root)",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    dw_retrieve_series,
+    "/dicomweb/{aet}/studies/{study}/series/{series}",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebWadoSeries",
+    "Retrieve a series (one root)",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    dw_retrieve_instance,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebWadoInstance",
+    "Retrieve an instance (one root)",
+    "multipart/related; type=\"application/dicom\" (default) or application/dicom",
+    "multipart/related; type=\"application/dicom\"",
+    "application/dicom"
+);
+metadata_resource!(
+    dw_study_metadata,
+    "/dicomweb/{aet}/studies/{study}/metadata",
+    (AetPath, StudyPath),
+    "dicomwebStudyMetadata",
+    "Metadata of a study (one root)"
+);
+metadata_resource!(
+    dw_series_metadata,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/metadata",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebSeriesMetadata",
+    "Metadata of a series (one root)"
+);
+metadata_resource!(
+    dw_instance_metadata,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebInstanceMetadata",
+    "Metadata of an instance (one root)"
 );
 
 #[derive(serde::Deserialize)]
