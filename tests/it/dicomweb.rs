@@ -240,3 +240,96 @@ fn trailing_slashes_and_head_are_answered() {
     );
     assert!(put.status == 404 || put.status == 405, "{}", put.status);
 }
+
+const VIEWER: &str = "http://viewer.test:3000";
+
+#[test]
+fn browsers_of_configured_origins_may_call_the_api() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            server_toml: format!("cors_origins = [\"{VIEWER}/\"]"),
+            ..Options::default()
+        },
+    );
+    let studies = dw(&server, "/studies");
+    // The preflight carries no key and is answered.
+    let pre = request(
+        "OPTIONS",
+        &studies,
+        None,
+        &[
+            ("Origin", VIEWER),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization,accept"),
+        ],
+        None,
+    );
+    assert!(pre.status == 200 || pre.status == 204, "{pre:?}");
+    assert_eq!(pre.header("access-control-allow-origin"), Some(VIEWER));
+    let allowed_headers = pre
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed_headers.contains("authorization"), "{pre:?}");
+    assert!(
+        pre.header("access-control-allow-methods")
+            .is_some_and(|m| m.contains("GET") && m.contains("POST")),
+        "{pre:?}"
+    );
+    // The request itself: answered with the origin echoed and the headers a
+    // client reads exposed; a 401 is readable by the page too.
+    let a = request(
+        "GET",
+        &studies,
+        Some(TENANT_A.key),
+        &[("Origin", VIEWER)],
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.header("access-control-allow-origin"), Some(VIEWER));
+    assert!(
+        a.header("access-control-expose-headers")
+            .is_some_and(|h| h.to_ascii_lowercase().contains("warning")),
+        "{a:?}"
+    );
+    let no_key = request("GET", &studies, None, &[("Origin", VIEWER)], None);
+    no_key.assert_json_error(401);
+    assert_eq!(no_key.header("access-control-allow-origin"), Some(VIEWER));
+
+    // Another origin gets nothing: its preflight is an unauthenticated request,
+    // its requests are served without CORS headers.
+    let other = "http://elsewhere.test";
+    let pre = request(
+        "OPTIONS",
+        &studies,
+        None,
+        &[("Origin", other), ("Access-Control-Request-Method", "GET")],
+        None,
+    );
+    pre.assert_json_error(401);
+    assert_eq!(pre.header("access-control-allow-origin"), None);
+    let a = request(
+        "GET",
+        &studies,
+        Some(TENANT_A.key),
+        &[("Origin", other)],
+        None,
+    );
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn without_configured_origins_there_is_no_cors() {
+    let server = Server::start(Backend::Sqlite);
+    let pre = request(
+        "OPTIONS",
+        &dw(&server, "/studies"),
+        None,
+        &[("Origin", VIEWER), ("Access-Control-Request-Method", "GET")],
+        None,
+    );
+    pre.assert_json_error(401);
+    assert_eq!(pre.header("access-control-allow-origin"), None);
+}

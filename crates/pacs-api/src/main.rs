@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod config;
+mod cors;
 mod error;
 mod metrics;
 mod notify;
