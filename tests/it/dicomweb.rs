@@ -333,3 +333,196 @@ fn without_configured_origins_there_is_no_cors() {
     pre.assert_json_error(401);
     assert_eq!(pre.header("access-control-allow-origin"), None);
 }
+
+/// A GET with `Accept: accept` under the one root.
+fn get_accepting(server: &Server, path: &str, accept: &str) -> Answer {
+    request(
+        "GET",
+        &dw(server, path),
+        Some(TENANT_A.key),
+        &[("Accept", accept)],
+        None,
+    )
+}
+
+/// The parts of a multipart answer with each part's Content-Type.
+fn part_types(a: &Answer) -> Vec<String> {
+    let text = String::from_utf8_lossy(&a.body);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("Content-Type: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Width and height of a PNG (its IHDR chunk).
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn media_types_are_read_as_clients_send_them() {
+    let data = data_dir().join("real");
+    let ct = data.join("CT_small.dcm");
+    let jpeg = data.join("SC_rgb_jpeg_dcmtk.dcm");
+    let (ct_study, ct_series, ct_sop) = uids(&ct);
+    let (j_study, j_series, j_sop) = uids(&jpeg);
+    let server = Server::start(Backend::Sqlite);
+    // STOW with the part type unquoted, as some senders write it.
+    let (body, _) =
+        multipart_related(&[std::fs::read(&ct).unwrap(), std::fs::read(&jpeg).unwrap()]);
+    let a = request(
+        "POST",
+        &dw(&server, "/studies"),
+        Some(TENANT_A.key),
+        &[(
+            "Content-Type",
+            "multipart/related; type=application/dicom; boundary=pacs-test-boundary-7d1e0c",
+        )],
+        Some(body),
+    );
+    assert_eq!(a.status, 200, "unquoted type: {}", a.text());
+
+    let ct_instance = format!("/studies/{ct_study}/series/{ct_series}/instances/{ct_sop}");
+    let j_instance = format!("/studies/{j_study}/series/{j_series}/instances/{j_sop}");
+    let native_len = 128 * 128 * 2;
+
+    // Frames of uncompressed data: Cornerstone's unquoted form, the Python
+    // client's wildcards, and quoted types.
+    for accept in [
+        "multipart/related; type=application/octet-stream; transfer-syntax=*",
+        "multipart/related; type=\"application/octet-stream\"",
+        "multipart/related; type=\"*/*\"",
+        "multipart/related; type=\"application/*\"",
+        "multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.840.10008.1.2.1",
+        "*/*",
+    ] {
+        let a = get_accepting(&server, &format!("{ct_instance}/frames/1"), accept);
+        assert_eq!(a.status, 200, "{accept}: {}", a.text());
+        let parts = split_multipart(&a.body, a.header("content-type").unwrap());
+        assert_eq!(parts[0].len(), native_len, "{accept}");
+    }
+    // Frames of JPEG data: as stored for `*` or their own type, decoded to
+    // native pixels for octet-stream, 406 for a syntax that needs transcoding.
+    let frames = format!("{j_instance}/frames/1");
+    for (accept, part_type) in [
+        (
+            "multipart/related; type=application/octet-stream; transfer-syntax=*",
+            "image/jpeg",
+        ),
+        ("multipart/related; type=\"image/jpeg\"", "image/jpeg"),
+        (
+            "multipart/related; type=\"application/octet-stream\"",
+            "application/octet-stream",
+        ),
+        (
+            "multipart/related; type=\"application/*\"",
+            "application/octet-stream",
+        ),
+        // q-values: the preferred range wins when it can be met.
+        (
+            "multipart/related; type=\"image/jpeg\"; q=0.5, multipart/related; type=application/octet-stream",
+            "application/octet-stream",
+        ),
+        (
+            "multipart/related; type=\"image/jp2\", multipart/related; type=\"image/jpeg\"; q=0.2",
+            "image/jpeg",
+        ),
+    ] {
+        let a = get_accepting(&server, &frames, accept);
+        assert_eq!(a.status, 200, "{accept}: {}", a.text());
+        let types = part_types(&a);
+        assert!(types[0].starts_with(part_type), "{accept}: {types:?}");
+        if part_type == "application/octet-stream" {
+            let parts = split_multipart(&a.body, a.header("content-type").unwrap());
+            assert_eq!(parts[0].len(), 100 * 100 * 3, "{accept}: decoded RGB");
+            assert!(
+                types[0].contains("transfer-syntax=1.2.840.10008.1.2.1"),
+                "{types:?}"
+            );
+        }
+    }
+    for accept in [
+        "multipart/related; type=\"image/jpeg\"; transfer-syntax=1.2.840.10008.1.2.4.90",
+        "multipart/related; type=\"image/jp2\"",
+        "image/png",
+    ] {
+        get_accepting(&server, &frames, accept).assert_json_error(406);
+    }
+
+    // Instances: a syntax we cannot produce is 406, never the stored one with 200.
+    let explicit =
+        "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1";
+    get_accepting(&server, &j_instance, explicit).assert_json_error(406);
+    let a = get_accepting(&server, &ct_instance, explicit);
+    assert_eq!(a.status, 200, "{}", a.text());
+    for accept in [
+        "multipart/related; type=application/dicom; transfer-syntax=*",
+        "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1, \
+         multipart/related; type=\"application/dicom\"; transfer-syntax=*; q=0.5",
+        "multipart/related; type=\"application/*\"",
+        "application/dicom; q=0.9, multipart/related; type=\"application/dicom\"; q=0.1",
+    ] {
+        let a = get_accepting(&server, &j_instance, accept);
+        assert_eq!(a.status, 200, "{accept}: {}", a.text());
+    }
+    let a = get_accepting(
+        &server,
+        &j_instance,
+        "application/dicom; q=0.9, multipart/related; type=\"application/dicom\"; q=0.1",
+    );
+    assert_eq!(
+        a.header("content-type"),
+        Some("application/dicom"),
+        "q decides"
+    );
+
+    // Rendered and thumbnail: PNG too, by preference.
+    for (path, accept) in [
+        (format!("{ct_instance}/rendered"), "image/png"),
+        (
+            format!("{ct_instance}/rendered"),
+            "image/jpeg;q=0.5, image/png",
+        ),
+        (format!("{ct_instance}/frames/1/rendered"), "image/png"),
+        (format!("{ct_instance}/thumbnail"), "image/png"),
+    ] {
+        let a = get_accepting(&server, &path, accept);
+        assert_eq!(a.status, 200, "{path} {accept}: {}", a.text());
+        assert_eq!(
+            a.header("content-type"),
+            Some("image/png"),
+            "{path} {accept}"
+        );
+        let (w, h) = png_size(&a.body);
+        if path.ends_with("thumbnail") {
+            assert!(w <= 128 && h <= 128, "{w}x{h}");
+        } else {
+            assert_eq!((w, h), (128, 128), "{path}");
+        }
+    }
+    let a = get_accepting(
+        &server,
+        &format!("/studies/{ct_study}/series/{ct_series}/rendered"),
+        "multipart/related; type=\"image/png\"",
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(part_types(&a), ["image/png"]);
+    let a = get_accepting(
+        &server,
+        &format!("{ct_instance}/rendered"),
+        "image/png;q=0.1, */*",
+    );
+    assert_eq!(a.header("content-type"), Some("image/jpeg"), "*/* is JPEG");
+    get_accepting(&server, &format!("{ct_instance}/rendered"), "image/gif").assert_json_error(406);
+    // WADO-URI takes image/png as a content type too.
+    let a = get(
+        &server.url(&format!(
+            "/wado?requestType=WADO&studyUID={ct_study}&seriesUID={ct_series}&objectUID={ct_sop}&contentType=image/png"
+        )),
+        TENANT_A.key,
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(png_size(&a.body), (128, 128));
+}

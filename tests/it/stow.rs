@@ -385,7 +385,7 @@ fn wado_uri_returns_the_object_and_refuses_what_it_cannot_do() {
     assert_eq!(sha1_hex(&a.body), sha1_hex(&ct));
 
     get(
-        &server.url(&format!("{base}&contentType=image/png")),
+        &server.url(&format!("{base}&contentType=image/gif")),
         TENANT_A.key,
     )
     .assert_json_error(406);

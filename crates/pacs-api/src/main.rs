@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod cors;
 mod error;
+mod media;
 mod metrics;
 mod notify;
 mod openapi;

@@ -41,5 +41,8 @@ pub use pathology::{
     MiraxCheck, MiraxLimits, PATHOLOGY_SOP_CLASS, Sidecar, SidecarUids, SlideDescription,
     SlideMetadata, ZipEntry, build_sidecar, check_mirax, read_sidecar, write_stored_zip,
 };
-pub use render::{RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, render_jpeg};
+pub use render::{
+    ImageFormat, RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, encode_png,
+    render_image,
+};
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -9,6 +9,7 @@
 //! any number of parts never sits in memory.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use pacs_app::ingest::{StoreReport, StoreRequest};
 use pacs_app::retrieve::check_aet;
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::media::parse_media_type;
 use crate::openapi::{BadRequest, DicomDataset, Multipart, PayloadTooLarge, UnsupportedMediaType};
 use crate::routes::parts::{PartFailure, PartStream, next_part};
 use crate::routes::root::{DICOMWEB_CALLING_AET, Root};
@@ -116,36 +118,42 @@ struct StowPath {
     study: Option<String>,
 }
 
-/// Checks `Content-Type: multipart/related; type="application/dicom"`.
-fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+/// Checks `Content-Type: multipart/related; type="application/dicom"` (the
+/// type quoted or not, as senders write it) and returns the headers the
+/// multipart reader is given: only the boundary, quoted, since that reader
+/// refuses the unquoted `type` that the parser of [`crate::media`] accepts.
+fn check_content_type(req: &HttpRequest) -> Result<HeaderMap, ApiError> {
     let ct = req
         .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime: mime::Mime = ct.parse().map_err(|_| {
+    let not_multipart = |what: String| {
         ApiError::bad_request(
             ErrorCode::NotMultipart,
-            "the body must be multipart/related; type=\"application/dicom\"",
+            format!("the body must be multipart/related; type=\"application/dicom\"{what}"),
         )
-    })?;
-    if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
-        return Err(ApiError::bad_request(
-            ErrorCode::NotMultipart,
-            format!(
-                "the body must be multipart/related; type=\"application/dicom\", not {}",
-                mime.essence_str()
-            ),
-        ));
+    };
+    let media = parse_media_type(ct).ok_or_else(|| not_multipart(String::new()))?;
+    if !media.is("multipart/related") {
+        return Err(not_multipart(format!(", not {}", media.essence())));
     }
-    if let Some(t) = mime.get_param("type")
-        && !t.as_str().eq_ignore_ascii_case("application/dicom")
+    if let Some(t) = media.param("type")
+        && !t.trim().eq_ignore_ascii_case("application/dicom")
     {
         return Err(ApiError::UnsupportedMediaType(format!(
             "only type=\"application/dicom\" parts are accepted, not {t}"
         )));
     }
-    Ok(())
+    let boundary = media
+        .param("boundary")
+        .filter(|b| !b.is_empty() && !b.contains(['"', '\\', '\r', '\n']))
+        .ok_or_else(|| not_multipart(" with a boundary".into()))?;
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(&format!("multipart/related; boundary=\"{boundary}\""))
+        .map_err(|_| not_multipart(" with a boundary".into()))?;
+    headers.insert(header::CONTENT_TYPE, value);
+    Ok(headers)
 }
 
 async fn stow(
@@ -172,12 +180,12 @@ async fn stow(
         .map(StudyInstanceUid::new)
         .transpose()
         .map_err(AppError::from)?;
-    check_content_type(&req)?;
+    let multipart_headers = check_content_type(&req)?;
     crate::routes::parts::refuse_declared_oversize(&req, state.max_body_bytes)?;
     let tenant = tenant.into_inner();
     let ae = tenant.ae_title.clone();
     let store = StoreRequest::new(state.ports.clone(), tenant, calling_aet, expected);
-    let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let multipart = actix_multipart::Multipart::new(&multipart_headers, payload);
     // A refused request drops its staged parts (off the async workers).
     let store = match receive_parts(store, multipart, state.max_body_bytes).await {
         Ok(store) => store,

@@ -166,7 +166,7 @@ pub struct WadoUriQuery {
     seriesUID: String,
     /// SOP Instance UID
     objectUID: String,
-    /// image/jpeg (the default; also image/* or */*) or application/dicom; another one: 406
+    /// image/jpeg (the default; also image/* or */*), image/png or application/dicom, or a list in preference order; another one: 406
     contentType: Option<String>,
     /// With application/dicom: only the stored transfer syntax (or *); another one: 406
     transferSyntax: Option<String>,
