@@ -15,6 +15,7 @@ mod dicomweb;
 mod hardening;
 mod kos;
 mod management;
+mod ohif;
 mod ops;
 mod pathology;
 mod qido;
