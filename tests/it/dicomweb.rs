@@ -526,3 +526,99 @@ fn media_types_are_read_as_clients_send_them() {
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(png_size(&a.body), (128, 128));
 }
+
+/// The one part of a bulk data answer.
+fn bulk_part(a: &Answer, what: &str) -> Vec<u8> {
+    assert_eq!(a.status, 200, "{what}: {}", a.text());
+    let ct = a.header("content-type").unwrap();
+    assert!(
+        ct.starts_with("multipart/related") && ct.contains("application/octet-stream"),
+        "{what}: {ct}"
+    );
+    let mut parts = split_multipart(&a.body, ct);
+    assert_eq!(parts.len(), 1, "{what}");
+    parts.remove(0)
+}
+
+#[test]
+fn metadata_points_at_bulk_data_that_resolves() {
+    let data = data_dir().join("real");
+    let overlay = data.join("MR-SIEMENS-DICOM-WithOverlays.dcm");
+    let ct = data.join("CT_small.dcm");
+    let (o_study, o_series, o_sop) = uids(&overlay);
+    let (c_study, c_series, c_sop) = uids(&ct);
+    let server = Server::start(Backend::Sqlite);
+    let a = stow_one_root(
+        &server,
+        "/studies",
+        &[
+            std::fs::read(&overlay).unwrap(),
+            std::fs::read(&ct).unwrap(),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+
+    // Overlay data: a BulkDataURI into the root, resolving to pydicom's value.
+    let instance = format!("/studies/{o_study}/series/{o_series}/instances/{o_sop}");
+    let m = dataset_list(
+        &get(&dw(&server, &format!("{instance}/metadata")), TENANT_A.key),
+        "metadata",
+    );
+    let uri = m[0]["60003000"]["BulkDataURI"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no BulkDataURI for the overlay: {}", m[0]["60003000"]))
+        .to_owned();
+    assert!(
+        uri.ends_with(&format!("{instance}/bulkdata/60003000")),
+        "{uri}"
+    );
+    assert!(uri.contains("/dicomweb/"), "{uri}");
+    assert_eq!(m[0]["00083002"]["Value"][0], "1.2.840.10008.1.2.1");
+    let want = python("element_sha1.py", &[overlay.to_str().unwrap(), "60003000"]);
+    for accept in [
+        None,
+        Some("multipart/related; type=application/octet-stream"),
+        Some("multipart/related; type=\"application/*\""),
+    ] {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
+        let a = request("GET", &uri, Some(TENANT_A.key), &headers, None);
+        let value = bulk_part(&a, &format!("{accept:?}"));
+        assert_eq!(sha1_hex(&value), want.trim(), "{accept:?}");
+    }
+    request(
+        "GET",
+        &uri,
+        Some(TENANT_A.key),
+        &[("Accept", "image/jpeg")],
+        None,
+    )
+    .assert_json_error(406);
+    get(
+        &dw(&server, &format!("{instance}/bulkdata/60003001")),
+        TENANT_A.key,
+    )
+    .assert_json_error(404);
+    get(
+        &dw(&server, &format!("{instance}/bulkdata/overlay")),
+        TENANT_A.key,
+    )
+    .assert_json_error(400);
+
+    // Pixel Data: the frames, one after the other; the vendor root's metadata
+    // points into the vendor root.
+    let m = get(
+        &server.url(&format!(
+            "/wado-rs/{}/studies/{c_study}/series/{c_series}/instances/{c_sop}/metadata",
+            TENANT_A.ae
+        )),
+        TENANT_A.key,
+    );
+    let uri = m.json()[0]["7FE00010"]["BulkDataURI"]
+        .as_str()
+        .expect("a Pixel Data BulkDataURI")
+        .to_owned();
+    assert!(uri.contains("/wado-rs/"), "{uri}");
+    let pixels = bulk_part(&get(&uri, TENANT_A.key), "pixel data");
+    let dump: Value = serde_json::from_str(&python("dump.py", &[ct.to_str().unwrap()])).unwrap();
+    assert_eq!(sha1_hex(&pixels), dump["PixelDataSha1"].as_str().unwrap());
+}

@@ -10,6 +10,7 @@ use pacs_domain::model::StoredInstance;
 use crate::error::ApiError;
 use crate::media::MediaRange;
 use crate::openapi::{BadRequest, Binary, DicomDatasets, NotAcceptable, NotFound, Unprocessable};
+use crate::routes::root::Root;
 use crate::routes::stream::{multipart_body, multipart_length};
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
@@ -67,12 +68,14 @@ macro_rules! rs_resource {
 
 /// One WADO-RS metadata resource; the body is [`retrieve_metadata`].
 macro_rules! metadata_resource {
-    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
+    ($name:ident, $root:expr, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
             summary = $summary,
-            description = "DICOM JSON of the stored headers (bulk data and Pixel Data left out)",
+            description = "DICOM JSON of the stored headers; bulk values (Pixel Data, overlays, \
+                           waveforms, large OB/OW/UN) as BulkDataURI, the transfer syntax as \
+                           AvailableTransferSyntaxUID (0008,3002)",
             params($($params),+),
             responses(
                 (status = 200, description = "Metadata",
@@ -84,7 +87,7 @@ macro_rules! metadata_resource {
         #[get($path)]
         async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
             let (_, path, tenant, state) = a;
-            retrieve_metadata(path, tenant, state).await
+            retrieve_metadata(path, tenant, state, $root).await
         }
     };
 }
@@ -119,6 +122,7 @@ rs_resource!(
 );
 metadata_resource!(
     study_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/metadata",
     (AetPath, StudyPath),
     "wadoStudyMetadata",
@@ -126,6 +130,7 @@ metadata_resource!(
 );
 metadata_resource!(
     series_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/series/{series}/metadata",
     (AetPath, StudyPath, SeriesPath),
     "wadoSeriesMetadata",
@@ -133,6 +138,7 @@ metadata_resource!(
 );
 metadata_resource!(
     instance_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
     (AetPath, StudyPath, SeriesPath, InstancePath),
     "wadoInstanceMetadata",
@@ -169,6 +175,7 @@ rs_resource!(
 );
 metadata_resource!(
     dw_study_metadata,
+    Root::DicomWeb,
     "/dicomweb/{aet}/studies/{study}/metadata",
     (AetPath, StudyPath),
     "dicomwebStudyMetadata",
@@ -176,6 +183,7 @@ metadata_resource!(
 );
 metadata_resource!(
     dw_series_metadata,
+    Root::DicomWeb,
     "/dicomweb/{aet}/studies/{study}/series/{series}/metadata",
     (AetPath, StudyPath, SeriesPath),
     "dicomwebSeriesMetadata",
@@ -183,6 +191,7 @@ metadata_resource!(
 );
 metadata_resource!(
     dw_instance_metadata,
+    Root::DicomWeb,
     "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
     (AetPath, StudyPath, SeriesPath, InstancePath),
     "dicomwebInstanceMetadata",
@@ -314,13 +323,15 @@ async fn retrieve_metadata(
     path: web::Path<RsPath>,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
+    root: Root,
 ) -> Result<HttpResponse, ApiError> {
     let p = path.into_inner();
     let tenant = tenant.into_inner();
     check_aet(&tenant, &p.aet)?;
     let target = Target::parse(&p.study, p.series.as_deref(), p.instance.as_deref())?;
+    let base = root.retrieve_base(&state, &tenant.ae_title);
     let ports = state.ports.clone();
-    let body = blocking(move || metadata(&locate(&ports, &tenant, &target, true)?)).await?;
+    let body = blocking(move || metadata(&locate(&ports, &tenant, &target, true)?, &base)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/dicom+json")
         .body(body))

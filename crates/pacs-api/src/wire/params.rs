@@ -62,6 +62,15 @@ pub struct FramesPath {
     frames: String,
 }
 
+/// `{tag}` of a bulk data resource.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BulkTagPath {
+    /// The attribute, as in the metadata's BulkDataURI: GGGGEEEE (7FE00010 for Pixel Data)
+    #[param(pattern = "^[0-9A-Fa-f]{8}$", example = "60003000")]
+    tag: String,
+}
+
 /// `{aet}` of a STOW-RS or slide upload: the sender.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
