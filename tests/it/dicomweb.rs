@@ -622,3 +622,43 @@ fn metadata_points_at_bulk_data_that_resolves() {
     let dump: Value = serde_json::from_str(&python("dump.py", &[ct.to_str().unwrap()])).unwrap();
     assert_eq!(sha1_hex(&pixels), dump["PixelDataSha1"].as_str().unwrap());
 }
+
+#[test]
+fn python_dicomweb_client_uses_the_one_root_with_its_defaults() {
+    let data = data_dir().join("real");
+    let ct = data.join("CT_small.dcm");
+    let overlay = data.join("MR-SIEMENS-DICOM-WithOverlays.dcm");
+    let (_, _, sop) = uids(&ct);
+    for backend in backends() {
+        let server = Server::start(backend);
+        let out = python(
+            "one_root.py",
+            &[
+                "--url",
+                &dw(&server, ""),
+                "--key",
+                TENANT_A.key,
+                ct.to_str().unwrap(),
+                overlay.to_str().unwrap(),
+            ],
+        );
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["empty_search"], serde_json::json!([]), "{v}");
+        assert_eq!(v["studies"], 2, "{v}");
+        assert_eq!(v["series"], 1, "{v}");
+        assert_eq!(v["instances"], 1, "{v}");
+        assert_eq!(v["instance_sop"], sop.as_str(), "{v}");
+        assert_eq!(v["metadata_sop"], sop.as_str(), "{v}");
+        assert_eq!(v["study_instances"], 1, "{v}");
+        assert_eq!(v["series_instances"], 1, "{v}");
+        assert_eq!(v["frame_bytes"], 128 * 128 * 2, "{v}");
+        let dump: Value =
+            serde_json::from_str(&python("dump.py", &[ct.to_str().unwrap()])).unwrap();
+        assert_eq!(v["pixel_sha1"], dump["PixelDataSha1"], "{v}");
+        let want = python("element_sha1.py", &[overlay.to_str().unwrap(), "60003000"]);
+        assert_eq!(v["overlay_sha1"], want.trim(), "{v}");
+        assert_eq!(v["rendered_png"], true, "{v}");
+        assert_eq!(v["frame_rendered_jpeg"], true, "{v}");
+        assert_eq!(v["series_rendered"], true, "{v}");
+    }
+}
