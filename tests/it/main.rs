@@ -17,6 +17,7 @@ mod kos;
 mod management;
 mod ohif;
 mod ops;
+mod orthanc_client;
 mod pathology;
 mod qido;
 mod relocation;
