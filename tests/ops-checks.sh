@@ -124,7 +124,7 @@ PY
     --url "$base"
     --header "Authorization: $key"
     --checks "$checks"
-    --exclude-operation-id-regex '^(stow.*|wado(Study|Series|Instance|Frames|Uri)|rendered.*|thumbnail.*|preview|generateKos|metrics|swaggerUi)$'
+    --exclude-operation-id-regex '^((dicomweb)?([sS]tow.*|[wW]ado(Study|Series|Instance|Frames|Uri|Bulkdata)|[rR]endered.*|[tT]humbnail.*)|preview|generateKos|metrics|swaggerUi)$'
     --phases examples,coverage,fuzzing
     --max-examples "${SCHEMATHESIS_EXAMPLES:-40}"
     --seed 20261125

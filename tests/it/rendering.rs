@@ -275,7 +275,7 @@ fn wado_uri_renders_jpeg_with_its_parameters() {
     )
     .assert_json_error(400);
     get(
-        &server.url(&format!("{base}&contentType=image/png")),
+        &server.url(&format!("{base}&contentType=image/gif")),
         TENANT_A.key,
     )
     .assert_json_error(406);
@@ -432,7 +432,7 @@ fn rendered_and_thumbnail_resources() {
             "/wado-rs/{ae}/studies/{st}/series/{se}/instances/{sop}/rendered"
         )),
         Some(TENANT_A.key),
-        &[("Accept", "image/png")],
+        &[("Accept", "image/gif")],
         None,
     );
     png.assert_json_error(406);

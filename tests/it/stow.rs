@@ -385,7 +385,7 @@ fn wado_uri_returns_the_object_and_refuses_what_it_cannot_do() {
     assert_eq!(sha1_hex(&a.body), sha1_hex(&ct));
 
     get(
-        &server.url(&format!("{base}&contentType=image/png")),
+        &server.url(&format!("{base}&contentType=image/gif")),
         TENANT_A.key,
     )
     .assert_json_error(406);
@@ -423,7 +423,13 @@ fn wado_uri_returns_the_object_and_refuses_what_it_cannot_do() {
         meta[0]["00100010"]["Value"][0]["Alphabetic"],
         "CompressedSamples^CT1"
     );
-    assert!(meta[0].get("7FE00010").is_none());
+    // Pixel Data is a bulk data reference, never an inline value.
+    assert!(
+        meta[0]["7FE00010"]["BulkDataURI"].is_string(),
+        "{}",
+        meta[0]
+    );
+    assert!(meta[0]["7FE00010"].get("InlineBinary").is_none());
 
     let missing = get(
         &server.url(&format!("/wado-rs/{}/studies/1.2.3.4", TENANT_A.ae)),

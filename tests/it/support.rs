@@ -217,6 +217,9 @@ pub struct Server {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub extra_toml: String,
+    /// Lines added to the generated `[server]` table (which `extra_toml`
+    /// cannot reopen), e.g. `cors_origins = [...]`.
+    pub server_toml: String,
     /// Environment of the server process (e.g. `PACS__SERVER__MAX_BODY_BYTES`
     /// for keys of tables the generated configuration already declares).
     pub env: Vec<(String, String)>,
@@ -269,6 +272,7 @@ impl Server {
 bind = "127.0.0.1:0"
 data_dir = "{d}/data"
 shutdown_grace_secs = 10
+{server_extra}
 [database]
 url = "{db_url}"
 pool_size = 4
@@ -297,6 +301,7 @@ api_key_sha256 = "{bh}"
             ba = TENANT_B.ae,
             bh = sha256_hex(TENANT_B.key),
             extra = opts.extra_toml,
+            server_extra = opts.server_toml,
         );
         let config_path = dir.path().join("pacs.toml");
         std::fs::write(&config_path, config).expect("write config");

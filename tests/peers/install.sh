@@ -3,13 +3,20 @@
 # Debian 12 (bookworm): Orthanc and its plugins, DCMTK, dicom3tools, GDCM,
 # OpenSlide, libvips and a few shell tools from Debian; the Python DICOM and
 # DICOMweb libraries from PyPI, at pinned versions; the S3-compatible server of
-# the storage tests (moto, PyPI) in a virtual environment of its own.
+# the storage tests (moto, PyPI) in a virtual environment of its own; the OHIF
+# viewer (npm @ohif/app, its prebuilt dist/) and playwright-core (npm) that drives
+# Debian's chromium in the viewer test.
 #
 #   tests/peers/install.sh              install what is missing (one line when nothing is)
 #   tests/peers/install.sh --versions   the same, then list the installed versions
 #   tests/peers/install.sh --check      install nothing; exit 1 when something is missing
 #   tests/peers/install.sh --s3         only the S3 server (no apt unless the interpreter
 #                                       lacks venv): what `cargo test -p pacs-storage` needs
+#
+# The viewer goes into PACS_OHIF_DIR (default ~/.local/share/pacs-peers/ohif-3.13.2):
+# `npm pack` fetches the @ohif/app tarball alone (its dist/ is the built viewer; none
+# of its build dependencies are needed), and `npm install` puts playwright-core there.
+# Node.js and npm are the machine's; the browser is Debian's chromium.
 #
 # Runs as root, or through sudo for apt. PYTHON selects the interpreter whose
 # site-packages receive the PyPI packages (default: python3 on PATH).
@@ -94,6 +101,7 @@ DEBS=(
   orthanc orthanc-dicomweb orthanc-wsi orthanc-gdcm orthanc-postgresql
   dcmtk dicom3tools libgdcm-tools
   openslide-tools libvips-tools
+  chromium
   curl jq sqlite3 time bc
   haproxy
 )
@@ -120,6 +128,35 @@ PINS=(
   pyjpegls==1.5.1
   retrying==1.4.2
 )
+
+# npm packages of the viewer test, pinned (playwright-core 1.64.1 was checked
+# against Debian's chromium 156).
+OHIF_VERSION=3.13.2
+PLAYWRIGHT_VERSION=1.64.1
+OHIF_DIR=${PACS_OHIF_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/pacs-peers/ohif-$OHIF_VERSION}
+
+# Succeeds when the viewer's dist/ and playwright-core are in OHIF_DIR.
+ohif_present() {
+  [ -f "$OHIF_DIR/package/dist/index.html" ] || return 1
+  [ -f "$OHIF_DIR/node_modules/playwright-core/package.json" ] || return 1
+  grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$OHIF_DIR/node_modules/playwright-core/package.json"
+}
+
+install_ohif() {
+  command -v npm >/dev/null || { echo "[peers] npm (Node.js) is missing: the viewer test needs it" >&2; exit 1; }
+  say "npm: @ohif/app@$OHIF_VERSION (dist), playwright-core@$PLAYWRIGHT_VERSION into $OHIF_DIR"
+  mkdir -p "$OHIF_DIR"
+  (
+    cd "$OHIF_DIR"
+    rm -rf package ohif-app-*.tgz
+    npm pack --silent "@ohif/app@$OHIF_VERSION" >/dev/null
+    tar xzf "ohif-app-$OHIF_VERSION.tgz"
+    rm -f "ohif-app-$OHIF_VERSION.tgz"
+    [ -f package.json ] || echo '{"private": true}' >package.json
+    npm install --silent --no-audit --no-fund "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+  )
+  ohif_present || { echo "[peers] the viewer is still missing from $OHIF_DIR" >&2; exit 1; }
+}
 
 # ----------------------------------------------------------------- what is missing
 missing_debs() {
@@ -165,13 +202,16 @@ mapfile -t need_pins < <(missing_pins)
 
 need_moto=0
 moto_present || need_moto=1
+need_ohif=0
+ohif_present || need_ohif=1
 
 if [ "$mode" = check ]; then
   ((${#need_debs[@]})) && say "missing apt: ${need_debs[*]}"
   ((${#need_pins[@]})) && say "missing pip: ${need_pins[*]}"
   ((need_moto)) && say "missing S3 server: $MOTO_PIN in $MOTO_VENV"
-  if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto)); then exit 1; fi
-  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server)"
+  ((need_ohif)) && say "missing viewer: @ohif/app@$OHIF_VERSION, playwright-core@$PLAYWRIGHT_VERSION in $OHIF_DIR"
+  if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto + need_ohif)); then exit 1; fi
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server, viewer)"
   exit 0
 fi
 
@@ -230,10 +270,13 @@ fi
 # ----------------------------------------------------------------- S3 server
 if ((need_moto)); then install_moto; fi
 
-if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto == 0)); then
-  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server)"
+# ----------------------------------------------------------------- viewer
+if ((need_ohif)); then install_ohif; fi
+
+if ((${#need_debs[@]} + ${#need_pins[@]} + need_moto + need_ohif == 0)); then
+  say "all present (${#DEBS[@]} apt, ${#PINS[@]} pip, S3 server, viewer)"
 else
-  say "installed (${#need_debs[@]} apt, ${#need_pins[@]} pip, $need_moto S3 server)"
+  say "installed (${#need_debs[@]} apt, ${#need_pins[@]} pip, $need_moto S3 server, $need_ohif viewer)"
 fi
 
 # ----------------------------------------------------------------- versions
@@ -249,4 +292,5 @@ for pin in sys.argv[1:]:
     print(f"  {name} {version(name)}")
 EOF
   echo "S3 server: moto $("$MOTO_VENV/bin/python" -c 'from importlib.metadata import version; print(version("moto"))') in $MOTO_VENV"
+  echo "viewer: @ohif/app $OHIF_VERSION, playwright-core $PLAYWRIGHT_VERSION in $OHIF_DIR; node $(node --version)"
 fi

@@ -48,6 +48,9 @@ pub struct ServerSettings {
     /// or stores (RetrieveURL, KOS). Unset: `http://` and the bound address.
     /// Request headers (`Host`, `X-Forwarded-Host`) are never used for it.
     pub public_url: Option<String>,
+    /// Browser origins (`https://viewer.example.org`) allowed to call the API
+    /// from their pages (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +63,7 @@ impl Default for ServerSettings {
             data_dir: PathBuf::from("./data"),
             public_url: None,
             workers: 0,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -439,6 +443,17 @@ impl Settings {
                 ));
             }
         }
+        for origin in &self.server.cors_origins {
+            let o = crate::cors::normalize(origin);
+            let host = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.contains(['/', '?', '#', ' ', '*'])) {
+                return err(format!(
+                    "server.cors_origins: {origin:?} is not an origin (http(s)://host[:port], no path)"
+                ));
+            }
+        }
         if self.database.pool_size == 0 {
             return err("database.pool_size: must be at least 1".into());
         }
@@ -554,6 +569,23 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:8080");
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.tenants[0].name, "default");
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let s = parse("[server]\ncors_origins = [\"https://viewer.example:8443\"]\n").unwrap();
+        assert_eq!(s.server.cors_origins, ["https://viewer.example:8443"]);
+        for bad in [
+            "*",
+            "viewer.example",
+            "https://viewer.example/app",
+            "https://",
+        ] {
+            let e = parse(&format!("[server]\ncors_origins = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("server.cors_origins"), "{bad}: {e}");
+        }
     }
 
     #[test]

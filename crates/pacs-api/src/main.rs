@@ -3,13 +3,16 @@
 mod audit;
 mod auth;
 mod config;
+mod cors;
 mod error;
+mod media;
 mod metrics;
 mod notify;
 mod openapi;
 mod routes;
 mod server;
 mod state;
+mod tolerance;
 mod wire;
 
 use std::path::PathBuf;

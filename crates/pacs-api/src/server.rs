@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::{Condition, Logger, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use pacs_app::{AppError, ErrorCode, Media, Ports, Tenant};
 use pacs_domain::ids::{AeTitle, TenantName};
@@ -16,6 +16,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::auth::{Keyring, generated_key_digest, parse_digest, require_key, sha256};
 use crate::config::Settings;
+use crate::cors::{AllowedOrigins, cors, foreign_preflight};
 use crate::error::{ApiError, extractor_error};
 use crate::state::AppState;
 
@@ -180,6 +181,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         public_url,
     });
     let metrics = web::Data::new(crate::metrics::Metrics::new());
+    let origins = web::Data::new(AllowedOrigins::new(&settings.server.cors_origins));
     let mut server = HttpServer::new(move || {
         // The router and its OpenAPI document are built together.
         let (app, doc) = App::new()
@@ -188,6 +190,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             .app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(keyring.clone())
+            .app_data(origins.clone())
             .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::JsonConfig::default().error_handler(|e, _| extractor_error(e)))
@@ -198,13 +201,19 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         )))
         .default_service(web::to(not_found))
         .wrap(from_fn(require_key))
+        // Outside the key check: a preflight carries no key (crate::cors).
+        .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+        .wrap(from_fn(foreign_preflight))
         // Method and path only: query strings may carry patient data.
         .wrap(
             Logger::new("%{route}xi %s %Dms")
                 .custom_request_replace("route", |req| format!("{} {}", req.method(), req.path())),
         )
-        // Outermost: counts every answer, 401s included, by route pattern.
+        // Counts every answer, 401s included, by route pattern.
         .wrap(from_fn(crate::metrics::track))
+        // Outermost: HEAD and trailing slashes are rewritten before anything
+        // looks at the method or the path.
+        .wrap(from_fn(crate::tolerance::tolerate))
     })
     // Responses are written in pieces (head, then streamed body): with Nagle's
     // algorithm a keep-alive connection's next small piece waited for the

@@ -23,4 +23,9 @@ impl AppState {
     pub fn wado_rs_root(&self, ae: &impl std::fmt::Display) -> String {
         format!("{}/o3-dpacs-wado/wado-rs/{ae}", self.public_url)
     }
+
+    /// The one DICOMweb root of tenant `ae` (QIDO, WADO and STOW under one base).
+    pub fn dicomweb_root(&self, ae: &impl std::fmt::Display) -> String {
+        format!("{}/o3-dpacs-wado/dicomweb/{ae}", self.public_url)
+    }
 }

@@ -18,6 +18,7 @@ pub(crate) struct CacheKey {
     pub height: u32,
     pub window: Option<(u64, u64)>,
     pub quality: u8,
+    pub format: pacs_dicom_ops::ImageFormat,
 }
 
 #[derive(Debug, Clone)]

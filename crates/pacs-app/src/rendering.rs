@@ -1,4 +1,4 @@
-//! Rendering instances to JPEG (preview, WADO-URI, WADO-RS rendered and
+//! Rendering instances to JPEG or PNG (preview, WADO-URI, WADO-RS rendered and
 //! thumbnails) with bounded decoding: a limited number of decodes at once, and
 //! a memory cache of rendered images bounded by bytes.
 
@@ -8,8 +8,8 @@ use crate::context::{Ports, Tenant};
 use crate::error::{AppError, ErrorCode};
 use crate::renderer::CacheKey;
 pub use crate::renderer::Rendering;
-pub use pacs_dicom_ops::RenderSpec;
-use pacs_dicom_ops::{DicomError, render_jpeg};
+use pacs_dicom_ops::{DicomError, render_image};
+pub use pacs_dicom_ops::{ImageFormat, RenderSpec};
 use pacs_domain::ids::{SeriesInstanceUid, SopInstanceUid};
 use pacs_domain::model::StoredInstance;
 
@@ -75,6 +75,7 @@ pub fn render(
         height: spec.max_height,
         window: spec.window.map(|(c, w)| (c.to_bits(), w.to_bits())),
         quality: spec.quality,
+        format: spec.format,
     };
     let r = &ports.rendering;
     if let Some(hit) = r.cache.get(&key) {
@@ -86,7 +87,7 @@ pub fn render(
             .media
             .get(&inst.blob.medium)?
             .blocking_reader(&inst.blob.key)?;
-        render_jpeg(reader, inst.frame_index.as_ref(), spec).map_err(render_error)?
+        render_image(reader, inst.frame_index.as_ref(), spec).map_err(render_error)?
     };
     let jpeg = Arc::new(jpeg);
     r.cache.insert(key, jpeg.clone());
@@ -198,6 +199,7 @@ pub fn preview(
         max_height: size,
         window: None,
         quality: 85,
+        format: ImageFormat::Jpeg,
     };
     render(ports, tenant, &inst, &spec)
 }

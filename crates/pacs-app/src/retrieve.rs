@@ -5,7 +5,9 @@ use std::io::{Read, Seek, SeekFrom};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use pacs_dicom_ops::{corrected_metadata, json_array, rewrite_header};
+use pacs_dicom_ops::{
+    Tag, corrected_metadata, json_array, read_bulk_value, rewrite_header, with_bulk_references,
+};
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{BlobLocation, StoredInstance};
 use pacs_domain::ports::{ByteRange, ByteStream};
@@ -194,20 +196,70 @@ pub fn open_reader(
 
 /// WADO-RS metadata (DICOM JSON array) of located instances, with the
 /// database's current patient and study values.
-pub fn metadata(instances: &[StoredInstance]) -> Result<Vec<u8>, AppError> {
+pub fn metadata(instances: &[StoredInstance], retrieve_base: &str) -> Result<Vec<u8>, AppError> {
     let objects = instances
         .iter()
         .map(|i| {
             let header = i.header_json.as_deref().unwrap_or("{}");
-            if i.uncorrected() {
+            let header = if i.uncorrected() {
                 // The stored header already says what the stored file says.
-                Ok(std::borrow::Cow::Borrowed(header))
+                std::borrow::Cow::Borrowed(header)
             } else {
-                corrected_metadata(header, &i.patient, &i.study)
-                    .map(std::borrow::Cow::Owned)
-                    .map_err(AppError::from)
-            }
+                std::borrow::Cow::Owned(corrected_metadata(header, &i.patient, &i.study)?)
+            };
+            let url = format!(
+                "{retrieve_base}/studies/{}/series/{}/instances/{}",
+                i.study_uid, i.series_uid, i.sop_uid
+            );
+            with_bulk_references(&header, &url, has_pixels(i), i.transfer_syntax.as_str())
+                .map_err(AppError::from)
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     Ok(json_array(&objects))
+}
+
+/// Whether an instance has pixel data (rows, or a frame index).
+pub fn has_pixels(i: &StoredInstance) -> bool {
+    i.rows.is_some() || i.frame_index.is_some()
+}
+
+/// Whether bulk data resource `tag` (`GGGGEEEE`) is Pixel Data, which is
+/// answered by the frames (`frames::read_frames`), not by [`bulk_value`].
+pub fn is_pixel_data_tag(tag: &str) -> bool {
+    tag.eq_ignore_ascii_case("7FE00010")
+}
+
+/// A bulk data value of an instance (blocking): attribute `tag` (`GGGGEEEE`,
+/// top level, before Pixel Data) as little-endian bytes.
+pub fn bulk_value(ports: &Ports, inst: &StoredInstance, tag: &str) -> Result<Vec<u8>, AppError> {
+    let tag = parse_bulk_tag(tag)?;
+    let reader = ports
+        .media
+        .get(&inst.blob.medium)?
+        .blocking_reader(&inst.blob.key)?;
+    read_bulk_value(reader, tag)?.ok_or_else(|| {
+        AppError::not_found(
+            ErrorCode::NotFound,
+            format!(
+                "the instance has no bulk data value {:04X}{:04X}",
+                tag.group(),
+                tag.element()
+            ),
+        )
+    })
+}
+
+/// `GGGGEEEE` of a bulk data resource.
+fn parse_bulk_tag(text: &str) -> Result<Tag, AppError> {
+    let bad = || {
+        AppError::invalid(
+            ErrorCode::InvalidParameter,
+            format!("{text:?} is not an attribute tag (8 hexadecimal digits)"),
+        )
+    };
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let n = u32::from_str_radix(text, 16).map_err(|_| bad())?;
+    Ok(Tag((n >> 16) as u16, (n & 0xFFFF) as u16))
 }

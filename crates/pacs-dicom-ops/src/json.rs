@@ -413,6 +413,50 @@ pub fn corrected_metadata(
     serde_json::to_string(&Value::Object(map)).map_err(|e| DicomError::Encode(e.to_string()))
 }
 
+/// The VRs whose values are bulk data when they are not inline.
+const BULK_VRS: [&str; 7] = ["OB", "OD", "OF", "OL", "OV", "OW", "UN"];
+
+/// What WADO-RS metadata adds to a stored header for clients to fetch what it
+/// leaves out (PS3.18 §8.7.3.3.2): a `BulkDataURI` for each top-level binary
+/// attribute stored without its value (overlays, waveforms, documents, large
+/// OB/OW/UN), one for Pixel Data when the instance has pixels, and the
+/// instance's transfer syntax as AvailableTransferSyntaxUID (0008,3002).
+/// Values inside sequences stay without one (docs/dicomweb.md).
+pub fn with_bulk_references(
+    metadata_json: &str,
+    instance_url: &str,
+    has_pixels: bool,
+    transfer_syntax: &str,
+) -> Result<String, DicomError> {
+    let mut map = match serde_json::from_str::<Value>(metadata_json) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => Map::new(),
+        Err(e) => return Err(DicomError::Parse(format!("stored header is not JSON: {e}"))),
+    };
+    let uri = |key: &str| format!("{instance_url}/bulkdata/{key}");
+    for (key, attr) in map.iter_mut() {
+        let Value::Object(attr) = attr else { continue };
+        let bulk = attr
+            .get("vr")
+            .and_then(Value::as_str)
+            .is_some_and(|vr| BULK_VRS.contains(&vr));
+        if bulk && !attr.contains_key("Value") && !attr.contains_key("InlineBinary") {
+            attr.insert("BulkDataURI".into(), Value::String(uri(key)));
+        }
+    }
+    if has_pixels {
+        map.insert(
+            "7FE00010".into(),
+            json!({ "vr": "OW", "BulkDataURI": uri("7FE00010") }),
+        );
+    }
+    map.insert(
+        "00083002".into(),
+        json!({ "vr": "UI", "Value": [transfer_syntax] }),
+    );
+    serde_json::to_string(&Value::Object(map)).map_err(|e| DicomError::Encode(e.to_string()))
+}
+
 /// A JSON array of DICOM JSON objects (each already JSON text), as bytes.
 pub fn json_array<S: AsRef<str>>(objects: &[S]) -> Vec<u8> {
     let mut out =
@@ -431,6 +475,37 @@ pub fn json_array<S: AsRef<str>>(objects: &[S]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_values_get_a_uri_and_inline_ones_do_not() {
+        let header = r#"{"60003000":{"vr":"OW"},"00281201":{"vr":"OW","InlineBinary":"AAA="},
+            "00100010":{"vr":"PN","Value":[{"Alphabetic":"A"}]},"54000100":{"vr":"SQ","Value":[{"54001010":{"vr":"OW"}}]}}"#;
+        let out: Value = serde_json::from_str(
+            &with_bulk_references(header, "http://x/i/1.2", true, "1.2.840.10008.1.2.1").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            out["60003000"]["BulkDataURI"],
+            "http://x/i/1.2/bulkdata/60003000"
+        );
+        assert!(out["00281201"].get("BulkDataURI").is_none());
+        assert!(out["00100010"].get("BulkDataURI").is_none());
+        assert!(
+            out["54000100"]["Value"][0]["54001010"]
+                .get("BulkDataURI")
+                .is_none()
+        );
+        assert_eq!(
+            out["7FE00010"]["BulkDataURI"],
+            "http://x/i/1.2/bulkdata/7FE00010"
+        );
+        assert_eq!(out["00083002"]["Value"][0], "1.2.840.10008.1.2.1");
+        let none: Value = serde_json::from_str(
+            &with_bulk_references("{}", "u", false, "1.2.840.10008.1.2").unwrap(),
+        )
+        .unwrap();
+        assert!(none.get("7FE00010").is_none());
+    }
 
     #[test]
     fn person_names_split_into_groups() {

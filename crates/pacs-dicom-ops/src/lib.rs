@@ -15,6 +15,7 @@
 //! println!("{} in study {}", header.instance.sop_uid, header.study.study_uid);
 //! ```
 
+mod bulk;
 mod charset;
 mod dictionary;
 mod error;
@@ -29,11 +30,15 @@ mod render;
 mod rewrite;
 mod values;
 
+pub use bulk::read_bulk_value;
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};
 pub use error::DicomError;
 pub use frames::read_frame;
-pub use json::{IncludeFields, QidoOptions, corrected_metadata, json_array, render_qido, tag_key};
+pub use json::{
+    IncludeFields, QidoOptions, corrected_metadata, json_array, render_qido, tag_key,
+    with_bulk_references,
+};
 pub use kos::{KosInput, KosReference, ReferenceKind, build_kos, write_part10};
 pub use layout::{Encoding, PixelLayout, dataset_start, pixel_data_offset, pixel_layout};
 pub use parse::read_header;
@@ -41,5 +46,8 @@ pub use pathology::{
     MiraxCheck, MiraxLimits, PATHOLOGY_SOP_CLASS, Sidecar, SidecarUids, SlideDescription,
     SlideMetadata, ZipEntry, build_sidecar, check_mirax, read_sidecar, write_stored_zip,
 };
-pub use render::{RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, render_jpeg};
+pub use render::{
+    ImageFormat, RenderSpec, decode_native_frame, decode_native_frames, encode_jpeg, encode_png,
+    render_image,
+};
 pub use rewrite::{RewrittenHeader, rewrite_header};

@@ -1,4 +1,4 @@
-//! Rendering a frame to JPEG: modality LUT (rescale), VOI window (the object's,
+//! Rendering a frame to JPEG or PNG: modality LUT (rescale), VOI window (the object's,
 //! a requested one, or min/max), MONOCHROME1 inverted, palette and YBR to RGB,
 //! fitted into a box without upscaling.
 
@@ -31,8 +31,30 @@ pub struct RenderSpec {
     pub max_height: u32,
     /// Window center and width; `None` uses the object's, else min/max.
     pub window: Option<(f64, f64)>,
-    /// JPEG quality, 1–100.
+    /// JPEG quality, 1–100 (PNG is lossless and ignores it).
     pub quality: u8,
+    /// The encoding of the image.
+    pub format: ImageFormat,
+}
+
+/// How a rendered image is encoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    /// Baseline JPEG, the default of every rendering resource.
+    #[default]
+    Jpeg,
+    /// PNG (8-bit grey or RGB), lossless.
+    Png,
+}
+
+impl ImageFormat {
+    /// The media type of images in this format.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+        }
+    }
 }
 
 impl Default for RenderSpec {
@@ -43,6 +65,7 @@ impl Default for RenderSpec {
             max_height: 0,
             window: None,
             quality: 90,
+            format: ImageFormat::Jpeg,
         }
     }
 }
@@ -397,8 +420,8 @@ fn grey_image(
         .ok_or_else(|| unsupported("pixel data smaller than the image"))
 }
 
-/// Renders a frame as a JPEG.
-pub fn render_jpeg<R: Read + Seek>(
+/// Renders a frame as an image in `spec.format`.
+pub fn render_image<R: Read + Seek>(
     r: R,
     index: Option<&FrameIndex>,
     spec: &RenderSpec,
@@ -420,7 +443,28 @@ pub fn render_jpeg<R: Read + Seek>(
     if w > bw || h > bh {
         img = img.resize(bw, bh, FilterType::Triangle);
     }
-    encode_jpeg(&img, spec.quality)
+    match spec.format {
+        ImageFormat::Jpeg => encode_jpeg(&img, spec.quality),
+        ImageFormat::Png => encode_png(&img),
+    }
+}
+
+/// Encodes an image as an 8-bit PNG (grey or RGB), through the `image` crate
+/// that dicom-pixeldata already brings.
+pub fn encode_png(img: &DynamicImage) -> Result<Vec<u8>, DicomError> {
+    let grey = matches!(
+        img,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_)
+    );
+    let img = if grey {
+        DynamicImage::ImageLuma8(img.to_luma8())
+    } else {
+        DynamicImage::ImageRgb8(img.to_rgb8())
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, dicom_pixeldata::image::ImageFormat::Png)
+        .map_err(|e| DicomError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
 }
 
 /// Encodes an image as a baseline JPEG (grey or RGB).

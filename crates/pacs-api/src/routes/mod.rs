@@ -4,6 +4,7 @@
 //! config, which adds its `#[utoipa::path]` description to the OpenAPI
 //! document: the router and the document are built together.
 
+pub mod bulkdata;
 pub mod corrections;
 pub mod events;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod parts;
 pub mod pathology;
 pub mod qido;
 pub mod rendering;
+pub mod root;
 pub mod stow;
 pub mod stream;
 pub mod util;
@@ -35,6 +37,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .configure(stow::routes)
                 .configure(qido::routes)
                 .configure(wado::routes)
+                .configure(bulkdata::routes)
                 .configure(events::routes)
                 .configure(management::routes)
                 .configure(corrections::routes)

@@ -1,4 +1,5 @@
-//! QIDO-RS: `GET /qido/{AET}/…` for patients, studies, series and instances.
+//! QIDO-RS: `GET /qido/{AET}/…` for patients, studies, series and instances,
+//! and the same searches under the one root `GET /dicomweb/{AET}/…`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -10,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 use crate::openapi::{BadRequest, DicomDatasets, NotFound};
+use crate::routes::root::Root;
 use crate::routes::util::{blocking, query_pairs};
 use crate::state::AppState;
 use crate::wire::params::{AetPath, QidoQuery, SeriesPath, StudyPath};
@@ -21,7 +23,13 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(all_instances)
         .service(study_series)
         .service(study_instances)
-        .service(series_instances);
+        .service(series_instances)
+        .service(dw_studies)
+        .service(dw_all_series)
+        .service(dw_all_instances)
+        .service(dw_study_series)
+        .service(dw_study_instances)
+        .service(dw_series_instances);
 }
 
 /// The path of every QIDO-RS resource; `study` and `series` scope the search.
@@ -42,7 +50,7 @@ type Args = (
 
 /// One QIDO-RS resource: its handler and description; the body is [`run`].
 macro_rules! qido {
-    ($name:ident, $path:tt, ($($params:ty),+), $level:expr, $id:tt, $summary:tt) => {
+    ($name:ident, $root:expr, $path:tt, ($($params:ty),+), $level:expr, $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
@@ -54,7 +62,7 @@ macro_rules! qido {
             responses(
                 (status = 200, description = "Matches, in DICOM JSON",
                     content((DicomDatasets = "application/dicom+json"))),
-                (status = 204, description = "Nothing matches"),
+                (status = 204, description = "Nothing matches (vendor root; the one root answers 200 [])"),
                 (status = 400, response = BadRequest),
                 (status = 404, response = NotFound),
             )
@@ -62,13 +70,14 @@ macro_rules! qido {
         #[get($path)]
         async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
             let (req, path, t, s) = a;
-            run(req, t.into_inner(), s, path.into_inner(), $level).await
+            run(req, t.into_inner(), s, path.into_inner(), $level, $root).await
         }
     };
 }
 
 qido!(
     patients,
+    Root::Vendor,
     "/qido/{aet}/patients",
     (AetPath),
     QueryLevel::Patient,
@@ -77,6 +86,7 @@ qido!(
 );
 qido!(
     studies,
+    Root::Vendor,
     "/qido/{aet}/studies",
     (AetPath),
     QueryLevel::Study,
@@ -85,6 +95,7 @@ qido!(
 );
 qido!(
     all_series,
+    Root::Vendor,
     "/qido/{aet}/series",
     (AetPath),
     QueryLevel::Series,
@@ -93,6 +104,7 @@ qido!(
 );
 qido!(
     all_instances,
+    Root::Vendor,
     "/qido/{aet}/instances",
     (AetPath),
     QueryLevel::Instance,
@@ -101,6 +113,7 @@ qido!(
 );
 qido!(
     study_series,
+    Root::Vendor,
     "/qido/{aet}/studies/{study}/series",
     (AetPath, StudyPath),
     QueryLevel::Series,
@@ -109,6 +122,7 @@ qido!(
 );
 qido!(
     study_instances,
+    Root::Vendor,
     "/qido/{aet}/studies/{study}/instances",
     (AetPath, StudyPath),
     QueryLevel::Instance,
@@ -117,11 +131,67 @@ qido!(
 );
 qido!(
     series_instances,
+    Root::Vendor,
     "/qido/{aet}/studies/{study}/series/{series}/instances",
     (AetPath, StudyPath, SeriesPath),
     QueryLevel::Instance,
     "qidoSeriesInstances",
     "Search the instances of a series"
+);
+
+qido!(
+    dw_studies,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies",
+    (AetPath),
+    QueryLevel::Study,
+    "dicomwebQidoStudies",
+    "Search studies (one root)"
+);
+qido!(
+    dw_all_series,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/series",
+    (AetPath),
+    QueryLevel::Series,
+    "dicomwebQidoSeries",
+    "Search series (one root)"
+);
+qido!(
+    dw_all_instances,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/instances",
+    (AetPath),
+    QueryLevel::Instance,
+    "dicomwebQidoInstances",
+    "Search instances (one root)"
+);
+qido!(
+    dw_study_series,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/series",
+    (AetPath, StudyPath),
+    QueryLevel::Series,
+    "dicomwebQidoStudySeries",
+    "Search the series of a study (one root)"
+);
+qido!(
+    dw_study_instances,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/instances",
+    (AetPath, StudyPath),
+    QueryLevel::Instance,
+    "dicomwebQidoStudyInstances",
+    "Search the instances of a study (one root)"
+);
+qido!(
+    dw_series_instances,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances",
+    (AetPath, StudyPath, SeriesPath),
+    QueryLevel::Instance,
+    "dicomwebQidoSeriesInstances",
+    "Search the instances of a series (one root)"
 );
 
 async fn run(
@@ -130,11 +200,12 @@ async fn run(
     state: web::Data<AppState>,
     path: QidoPath,
     level: QueryLevel,
+    root: Root,
 ) -> Result<HttpResponse, ApiError> {
     let QidoPath { aet, study, series } = path;
     check_aet(&tenant, &aet)?;
     let pairs = query_pairs(&req)?;
-    let retrieve_base = state.wado_rs_root(&tenant.ae_title);
+    let retrieve_base = root.retrieve_base(&state, &tenant.ae_title);
     let ports = state.ports.clone();
     let answer = blocking(move || {
         let target = SearchTarget {
@@ -145,7 +216,12 @@ async fn run(
         search(&ports, &tenant, &target, &pairs, &retrieve_base)
     })
     .await?;
-    let mut resp = HttpResponse::build(if answer.body.is_some() {
+    let body = match (answer.body, root) {
+        (Some(body), _) => Some(body),
+        (None, Root::DicomWeb) => Some(b"[]".to_vec()),
+        (None, Root::Vendor) => None,
+    };
+    let mut resp = HttpResponse::build(if body.is_some() {
         StatusCode::OK
     } else {
         StatusCode::NO_CONTENT
@@ -153,7 +229,7 @@ async fn run(
     for w in &answer.warnings {
         resp.append_header(("Warning", w.as_str()));
     }
-    Ok(match answer.body {
+    Ok(match body {
         Some(body) => resp.content_type("application/dicom+json").body(body),
         None => resp.finish(),
     })

@@ -1,13 +1,15 @@
-//! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources.
+//! Images: `GET /preview`, and WADO-RS frames, rendered and thumbnail resources
+//! (under `/wado-rs/{AET}` and the one root `/dicomweb/{AET}`).
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use pacs_app::frames::{is_native_le, parse_frame_list, read_frames};
-use pacs_app::rendering::{RenderSpec, preview, render, representative};
+use pacs_app::rendering::{ImageFormat, RenderSpec, preview, render, representative};
 use pacs_app::retrieve::{Target, check_aet, locate};
 use pacs_app::{AppError, ErrorCode, Ports, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
+use crate::media::MediaRange;
 use crate::openapi::{BadRequest, Binary, NotAcceptable, NotFound, Unprocessable};
 use crate::routes::stream::frames_body;
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
@@ -27,7 +29,16 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(rendered_series)
         .service(thumbnail_series)
         .service(rendered_study)
-        .service(thumbnail_study);
+        .service(thumbnail_study)
+        .service(dw_instance_frames)
+        .service(dw_rendered_frames)
+        .service(dw_thumbnail_frames)
+        .service(dw_rendered_instance)
+        .service(dw_thumbnail_instance)
+        .service(dw_rendered_series)
+        .service(dw_thumbnail_series)
+        .service(dw_rendered_study)
+        .service(dw_thumbnail_study);
 }
 
 /// The extractors of the WADO-RS image resources.
@@ -51,11 +62,13 @@ macro_rules! image_resource {
                 $($params,)+
                 ImageQuery,
                 ("Accept" = Option<String>, Header,
-                    description = "image/jpeg (the default), image/*, */*, or multipart/related; type=\"image/jpeg\""),
+                    description = "image/jpeg (the default; also image/* and */*) or image/png, bare or as multipart/related; type=\"image/jpeg\" (or image/png); q-values honoured"),
             ),
             responses(
                 (status = 200, description = "The image(s)", content(
-                    (Binary = "image/jpeg"), (Binary = "multipart/related; type=\"image/jpeg\""))),
+                    (Binary = "image/jpeg"), (Binary = "image/png"),
+                    (Binary = "multipart/related; type=\"image/jpeg\""),
+                    (Binary = "multipart/related; type=\"image/png\""))),
                 (status = 400, response = BadRequest),
                 (status = 404, response = NotFound),
                 (status = 406, response = NotAcceptable),
@@ -147,35 +160,126 @@ image_resource!(
     THUMBNAIL
 );
 
-#[utoipa::path(
-    tag = "dicomweb",
-    operation_id = "wadoFrames",
-    summary = "Retrieve frames",
-    description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
-    params(
-        AetPath,
-        StudyPath,
-        SeriesPath,
-        InstancePath,
-        FramesPath,
-        ("Accept" = Option<String>, Header,
-            description = "multipart/related; type=\"application/octet-stream\" (native pixels; \
-                           transfer-syntax=* for the stored bytes), or the stored frames' own type"),
-    ),
-    responses(
-        (status = 200, description = "The frames",
-            content((Binary = "multipart/related; type=\"application/octet-stream\""))),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        (status = 406, response = NotAcceptable),
-        (status = 422, response = Unprocessable),
-    )
-)]
-#[get("/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}")]
-async fn instance_frames(a: Args) -> Result<HttpResponse, ApiError> {
-    let (req, path, tenant, state) = a;
-    frames(req, path, tenant, state).await
+image_resource!(
+    dw_rendered_frames,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "dicomwebRenderedFrames",
+    "Rendered frames (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_frames,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath, FramesPath),
+    "dicomwebThumbnailFrames",
+    "Thumbnail of frames (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_instance,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/rendered",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebRenderedInstance",
+    "Rendered instance (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_instance,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/thumbnail",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebThumbnailInstance",
+    "Thumbnail of an instance (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_series,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/rendered",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebRenderedSeries",
+    "Rendered series (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_series,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/thumbnail",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebThumbnailSeries",
+    "Thumbnail of a series (one root)",
+    THUMBNAIL
+);
+image_resource!(
+    dw_rendered_study,
+    rendered,
+    "/dicomweb/{aet}/studies/{study}/rendered",
+    (AetPath, StudyPath),
+    "dicomwebRenderedStudy",
+    "Rendered study (one root)",
+    RENDERED
+);
+image_resource!(
+    dw_thumbnail_study,
+    thumbnail,
+    "/dicomweb/{aet}/studies/{study}/thumbnail",
+    (AetPath, StudyPath),
+    "dicomwebThumbnailStudy",
+    "Thumbnail of a study (one root)",
+    THUMBNAIL
+);
+
+/// The frames resource (PS3.18 §10.4.1.1.2); the body is [`frames`].
+macro_rules! frames_resource {
+    ($name:ident, $path:tt, $id:tt, $summary:tt) => {
+        #[utoipa::path(
+            tag = "dicomweb",
+            operation_id = $id,
+            summary = $summary,
+            description = "PS3.18 WADO-RS frames: one part per frame, each with its transfer-syntax.",
+            params(
+                AetPath,
+                StudyPath,
+                SeriesPath,
+                InstancePath,
+                FramesPath,
+                ("Accept" = Option<String>, Header,
+                    description = "multipart/related; type=\"application/octet-stream\" (native pixels; \
+                                   transfer-syntax=* for the stored bytes), or the stored frames' own type"),
+            ),
+            responses(
+                (status = 200, description = "The frames",
+                    content((Binary = "multipart/related; type=\"application/octet-stream\""))),
+                (status = 400, response = BadRequest),
+                (status = 404, response = NotFound),
+                (status = 406, response = NotAcceptable),
+                (status = 422, response = Unprocessable),
+            )
+        )]
+        #[get($path)]
+        async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
+            let (req, path, tenant, state) = a;
+            frames(req, path, tenant, state).await
+        }
+    };
 }
+
+frames_resource!(
+    instance_frames,
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
+    "wadoFrames",
+    "Retrieve frames"
+);
+frames_resource!(
+    dw_instance_frames,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/frames/{frames}",
+    "dicomwebWadoFrames",
+    "Retrieve frames (one root)"
+);
 
 #[derive(serde::Deserialize)]
 struct ImagePath {
@@ -186,9 +290,9 @@ struct ImagePath {
     frames: Option<String>,
 }
 
-fn jpeg(bytes: &[u8]) -> HttpResponse {
+fn image(format: ImageFormat, bytes: &[u8]) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("image/jpeg")
+        .content_type(format.media_type())
         .body(bytes.to_vec())
 }
 
@@ -216,7 +320,7 @@ async fn get_preview(
     let series = param(&pairs, "seriesUID").map(str::to_owned);
     let size = param(&pairs, "size").map(str::to_owned);
     let (ports, tenant) = (state.ports.clone(), tenant.into_inner());
-    let image = blocking(move || {
+    let preview_image = blocking(move || {
         preview(
             &ports,
             &tenant,
@@ -226,27 +330,43 @@ async fn get_preview(
         )
     })
     .await?;
-    Ok(jpeg(&image))
+    Ok(image(ImageFormat::Jpeg, &preview_image))
 }
 
-/// Whether the client takes JPEG images (absent Accept, `*/*`, `image/*`,
-/// `image/jpeg`, or multipart of JPEG for study and series resources).
-fn accepts_jpeg(req: &HttpRequest) -> bool {
-    let Some((_, ranges)) = accepted(req) else {
-        return true;
+/// The image format the client prefers: JPEG (the default, and for `*/*`,
+/// `image/*`) or PNG, bare or as the parts of a multipart answer; the most
+/// preferred range that names one decides.
+fn image_format(req: &HttpRequest) -> Result<ImageFormat, ApiError> {
+    let Some((accept, ranges)) = accepted(req) else {
+        return Ok(ImageFormat::Jpeg);
     };
-    ranges.iter().any(|m| {
-        matches!(
-            m.essence_str(),
-            "*/*" | "image/*" | "image/jpeg" | "multipart/*"
-        ) || (m.essence_str() == "multipart/related"
-            && m.get_param("type")
-                .is_none_or(|t| t.as_str() == "image/jpeg"))
-    })
+    let takes = |m: &MediaRange, media: &str| {
+        m.covers(media) || (m.covers("multipart/related") && m.parts_may_be(media))
+    };
+    ranges
+        .iter()
+        .find_map(|m| {
+            if takes(m, "image/jpeg") {
+                Some(ImageFormat::Jpeg)
+            } else if takes(m, "image/png") {
+                Some(ImageFormat::Png)
+            } else {
+                None
+            }
+        })
+        .ok_or_else(|| {
+            ApiError::NotAcceptable(format!(
+                "cannot answer with {accept}; rendered images are available as image/jpeg or image/png"
+            ))
+        })
 }
 
 /// `window=center,width[,function]`, `viewport=vw,vh`, `quality=q`.
-fn render_spec(pairs: &[(String, String)], default_box: u32) -> Result<RenderSpec, AppError> {
+fn render_spec(
+    pairs: &[(String, String)],
+    default_box: u32,
+    format: ImageFormat,
+) -> Result<RenderSpec, AppError> {
     let bad = |m: &str| AppError::invalid(ErrorCode::InvalidParameter, m.to_owned());
     let mut spec = RenderSpec {
         frame: 1,
@@ -254,6 +374,7 @@ fn render_spec(pairs: &[(String, String)], default_box: u32) -> Result<RenderSpe
         max_height: default_box,
         window: None,
         quality: 90,
+        format,
     };
     if let Some(w) = param(pairs, "window") {
         let parts: Vec<&str> = w.split(',').collect();
@@ -339,12 +460,11 @@ fn render_all(
         .collect()
 }
 
-fn multipart_jpegs(images: Vec<Vec<u8>>) -> HttpResponse {
+fn multipart_images(format: ImageFormat, images: Vec<Vec<u8>>) -> HttpResponse {
+    let media = format.media_type();
     multipart(
-        "image/jpeg",
-        images
-            .iter()
-            .map(|i| ("image/jpeg".to_owned(), i.as_slice())),
+        media,
+        images.iter().map(|i| (media.to_owned(), i.as_slice())),
     )
 }
 
@@ -391,54 +511,62 @@ async fn image_resource(
     thumbnail: bool,
 ) -> Result<HttpResponse, ApiError> {
     check_aet(&tenant, &p.aet)?;
-    if !accepts_jpeg(&req) {
-        return Err(ApiError::NotAcceptable(
-            "rendered images are available as image/jpeg".into(),
-        ));
-    }
+    let format = image_format(&req)?;
     let pairs = query_pairs(&req)?;
-    let spec = render_spec(&pairs, if thumbnail { 128 } else { 0 })?;
+    let spec = render_spec(&pairs, if thumbnail { 128 } else { 0 }, format)?;
     // One image is answered bare; several (a series, a study, frame lists) as multipart.
     let single =
         thumbnail || (p.instance.is_some() && p.frames.as_deref().is_none_or(|f| !f.contains(',')));
     let ports = state.ports.clone();
     let images = blocking(move || render_all(&ports, &tenant, &p, spec, thumbnail)).await?;
     Ok(if single && images.len() == 1 {
-        jpeg(&images[0])
+        image(format, &images[0])
     } else {
-        multipart_jpegs(images)
+        multipart_images(format, images)
     })
 }
 
-/// What the client accepts for frames: the stored bytes, or native pixels.
+/// Whether the client wants frames decoded to native pixels (`true`) or the
+/// stored bytes (`false`), from the most preferred range that can be met:
+/// - `transfer-syntax=*` takes the stored bytes, labelled with their own type;
+/// - the stored frames' type (`image/jpeg`…, or any type for a range without
+///   one) with no syntax or the stored one takes them too;
+/// - `application/octet-stream` (or `application/*`) with no syntax or Explicit
+///   VR Little Endian takes native pixels, decoded from compressed frames.
+///
+/// Any other syntax would need transcoding, which this version does not do:
+/// such a range is not met, and when none is, 406.
 fn frames_wanted(req: &HttpRequest, stored_ts: &str) -> Result<bool, ApiError> {
-    let Some((_, ranges)) = accepted(req) else {
+    let Some((accept, ranges)) = accepted(req) else {
         return Ok(false);
     };
     let stored_type = pacs_app::frames::frame_media_type(stored_ts);
-    for m in ranges {
-        let ts = m
-            .get_param("transfer-syntax")
-            .map(|t| t.as_str().to_owned());
-        match (
-            m.essence_str(),
-            m.get_param("type").map(|t| t.as_str().to_owned()),
-        ) {
-            ("*/*" | "multipart/*", _) | ("multipart/related", None) => return Ok(false),
-            ("multipart/related", Some(t)) if t == "application/octet-stream" => {
-                let any = ts.as_deref() == Some("*");
-                let stored_native = is_native_le(stored_ts);
-                // Uncompressed asked for compressed data: decode.
-                return Ok(!any && !stored_native);
-            }
-            ("multipart/related", Some(t)) if t == stored_type => return Ok(false),
-            _ => {}
+    let octets = "application/octet-stream";
+    for m in ranges.iter().filter(|m| m.covers("multipart/related")) {
+        let any_syntax = m.param("transfer-syntax").map(str::trim) == Some("*");
+        let wanted_ts = m.transfer_syntax();
+        if any_syntax && (m.parts_may_be(stored_type) || m.parts_may_be(octets)) {
+            return Ok(false);
+        }
+        if stored_type != octets
+            && m.parts_may_be(stored_type)
+            && wanted_ts.is_none_or(|t| t == stored_ts)
+        {
+            return Ok(false);
+        }
+        if m.parts_may_be(octets) && wanted_ts.is_none_or(|t| t == EXPLICIT_VR_LE) {
+            return Ok(!is_native_le(stored_ts));
         }
     }
     Err(ApiError::NotAcceptable(format!(
-        "frames are stored as {stored_type} (transfer syntax {stored_ts}); accept that type, or application/octet-stream"
+        "cannot answer with {accept}: frames are stored as {stored_type} (transfer syntax \
+         {stored_ts}); accept that, application/octet-stream (Explicit VR Little Endian), \
+         or transfer-syntax=*"
     )))
 }
+
+/// Explicit VR Little Endian, the syntax of native pixels.
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
 async fn frames(
     req: HttpRequest,

@@ -1,4 +1,7 @@
-//! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`.
+//! STOW-RS: `POST /stowRsListener/{CALLING_AET}/studies[/{STUDY_UID}]`, and
+//! `POST /dicomweb/{AET}/studies[/{STUDY_UID}]` under the one root, where the
+//! URL names the archive and the instances are recorded as received from
+//! `DICOMWEB`.
 //!
 //! Parts are streamed one by one: each part's body goes as it arrives to the
 //! store request (pacs-app), which stages it on the medium, parses and checks
@@ -6,8 +9,10 @@
 //! any number of parts never sits in memory.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use pacs_app::ingest::{StoreReport, StoreRequest};
+use pacs_app::retrieve::check_aet;
 use pacs_app::{AppError, ErrorCode, Tenant};
 use pacs_domain::ids::{AeTitle, StudyInstanceUid};
 use serde_json::{Value, json};
@@ -15,13 +20,18 @@ use serde_json::{Value, json};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::media::parse_media_type;
 use crate::openapi::{BadRequest, DicomDataset, Multipart, PayloadTooLarge, UnsupportedMediaType};
 use crate::routes::parts::{PartFailure, PartStream, next_part};
+use crate::routes::root::{DICOMWEB_CALLING_AET, Root};
 use crate::state::AppState;
-use crate::wire::params::{CallingAetPath, StudyPath};
+use crate::wire::params::{AetPath, CallingAetPath, StudyPath};
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(stow_all).service(stow_study);
+    cfg.service(stow_all)
+        .service(stow_study)
+        .service(dw_stow_all)
+        .service(dw_stow_study);
 }
 
 /// The extractors of both STOW-RS resources.
@@ -35,7 +45,7 @@ type Args = (
 
 /// One STOW-RS resource; the body is [`stow`].
 macro_rules! stow_resource {
-    ($name:ident, $path:tt, ($($params:ty),*), $id:tt, $summary:tt) => {
+    ($name:ident, $root:expr, $path:tt, ($($params:ty),*), $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
@@ -64,13 +74,14 @@ macro_rules! stow_resource {
         #[post($path)]
         async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
             let (req, path, tenant, state, payload) = a;
-            stow(req, path, tenant, state, payload).await
+            stow(req, path, tenant, state, payload, $root).await
         }
     };
 }
 
 stow_resource!(
     stow_all,
+    Root::Vendor,
     "/stowRsListener/{aet}/studies",
     (CallingAetPath),
     "stow",
@@ -78,10 +89,27 @@ stow_resource!(
 );
 stow_resource!(
     stow_study,
+    Root::Vendor,
     "/stowRsListener/{aet}/studies/{study}",
     (CallingAetPath, StudyPath),
     "stowStudy",
     "Store instances of one study (STOW-RS)"
+);
+stow_resource!(
+    dw_stow_all,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies",
+    (AetPath),
+    "dicomwebStow",
+    "Store instances (STOW-RS, one root)"
+);
+stow_resource!(
+    dw_stow_study,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}",
+    (AetPath, StudyPath),
+    "dicomwebStowStudy",
+    "Store instances of one study (STOW-RS, one root)"
 );
 
 #[derive(serde::Deserialize)]
@@ -90,36 +118,42 @@ struct StowPath {
     study: Option<String>,
 }
 
-/// Checks `Content-Type: multipart/related; type="application/dicom"`.
-fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+/// Checks `Content-Type: multipart/related; type="application/dicom"` (the
+/// type quoted or not, as senders write it) and returns the headers the
+/// multipart reader is given: only the boundary, quoted, since that reader
+/// refuses the unquoted `type` that the parser of [`crate::media`] accepts.
+fn check_content_type(req: &HttpRequest) -> Result<HeaderMap, ApiError> {
     let ct = req
         .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime: mime::Mime = ct.parse().map_err(|_| {
+    let not_multipart = |what: String| {
         ApiError::bad_request(
             ErrorCode::NotMultipart,
-            "the body must be multipart/related; type=\"application/dicom\"",
+            format!("the body must be multipart/related; type=\"application/dicom\"{what}"),
         )
-    })?;
-    if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
-        return Err(ApiError::bad_request(
-            ErrorCode::NotMultipart,
-            format!(
-                "the body must be multipart/related; type=\"application/dicom\", not {}",
-                mime.essence_str()
-            ),
-        ));
+    };
+    let media = parse_media_type(ct).ok_or_else(|| not_multipart(String::new()))?;
+    if !media.is("multipart/related") {
+        return Err(not_multipart(format!(", not {}", media.essence())));
     }
-    if let Some(t) = mime.get_param("type")
-        && !t.as_str().eq_ignore_ascii_case("application/dicom")
+    if let Some(t) = media.param("type")
+        && !t.trim().eq_ignore_ascii_case("application/dicom")
     {
         return Err(ApiError::UnsupportedMediaType(format!(
             "only type=\"application/dicom\" parts are accepted, not {t}"
         )));
     }
-    Ok(())
+    let boundary = media
+        .param("boundary")
+        .filter(|b| !b.is_empty() && !b.contains(['"', '\\', '\r', '\n']))
+        .ok_or_else(|| not_multipart(" with a boundary".into()))?;
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(&format!("multipart/related; boundary=\"{boundary}\""))
+        .map_err(|_| not_multipart(" with a boundary".into()))?;
+    headers.insert(header::CONTENT_TYPE, value);
+    Ok(headers)
 }
 
 async fn stow(
@@ -128,23 +162,30 @@ async fn stow(
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
     payload: web::Payload,
+    root: Root,
 ) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
-    let calling_aet = AeTitle::new(&path.aet).map_err(|e| {
-        ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
-    })?;
+    let calling_aet = match root {
+        Root::Vendor => AeTitle::new(&path.aet).map_err(|e| {
+            ApiError::bad_request(ErrorCode::InvalidCallingAet, format!("CALLING_AET: {e}"))
+        })?,
+        Root::DicomWeb => {
+            check_aet(&tenant, &path.aet)?;
+            AeTitle::new(DICOMWEB_CALLING_AET).expect("a valid AE title")
+        }
+    };
     let expected = path
         .study
         .as_deref()
         .map(StudyInstanceUid::new)
         .transpose()
         .map_err(AppError::from)?;
-    check_content_type(&req)?;
+    let multipart_headers = check_content_type(&req)?;
     crate::routes::parts::refuse_declared_oversize(&req, state.max_body_bytes)?;
     let tenant = tenant.into_inner();
     let ae = tenant.ae_title.clone();
     let store = StoreRequest::new(state.ports.clone(), tenant, calling_aet, expected);
-    let multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let multipart = actix_multipart::Multipart::new(&multipart_headers, payload);
     // A refused request drops its staged parts (off the async workers).
     let store = match receive_parts(store, multipart, state.max_body_bytes).await {
         Ok(store) => store,
@@ -154,7 +195,7 @@ async fn stow(
         }
     };
     let report = store.finish().await?;
-    Ok(store_response(&report, &state.wado_rs_root(&ae)))
+    Ok(store_response(&report, &root.retrieve_base(&state, &ae)))
 }
 
 type Failed = (StoreRequest, ApiError);

@@ -145,6 +145,42 @@ pub fn frames_body(
     receiver_stream(rx)
 }
 
+/// A multipart/related body of one part: Pixel Data as one bulk value, the
+/// frames one after the other (`first` read already), read as the client
+/// takes them.
+pub fn pixel_data_body(
+    first: FramePart,
+    rest: FrameReader,
+    boundary: String,
+) -> impl Stream<Item = Chunk> {
+    let (tx, rx) = mpsc::channel::<Chunk>(4);
+    let head = format!(
+        "--{boundary}\r\nContent-Type: {}; transfer-syntax={}\r\n\r\n",
+        first.media_type, first.transfer_syntax
+    );
+    tokio::task::spawn_blocking(move || {
+        if tx.blocking_send(Ok(Bytes::from(head))).is_err() {
+            return;
+        }
+        for part in std::iter::once(Ok(first)).chain(rest) {
+            match part {
+                Ok(p) => {
+                    if tx.blocking_send(Ok(Bytes::from(p.bytes))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    log::error!("pixel data retrieval stopped: {e}");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                    return;
+                }
+            }
+        }
+        let _ = tx.blocking_send(Ok(Bytes::from(format!("\r\n{}", closing(&boundary)))));
+    });
+    receiver_stream(rx)
+}
+
 /// A `Write` that sends what is written to a response, in slices.
 struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,

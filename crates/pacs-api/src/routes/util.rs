@@ -5,6 +5,7 @@ use actix_web::web;
 use pacs_app::ErrorCode;
 
 use crate::error::ApiError;
+use crate::media::{MediaRange, parse_accept};
 
 /// Query parameters, percent-decoded (RFC 3986: `%2A` is `*`; `+` is a space as
 /// HTML forms and python-requests send it), in order, repeated keys kept.
@@ -54,17 +55,13 @@ pub fn boundary() -> String {
     crate::auth::generate_key()[..32].to_owned()
 }
 
-/// The media ranges of the request's `Accept` header (unreadable ones skipped)
-/// with the header as sent; `None` without one.
-pub fn accepted(req: &HttpRequest) -> Option<(&str, Vec<mime::Mime>)> {
+/// The media ranges of the request's `Accept` header, most preferred first
+/// (`crate::media`), with the header as sent; `None` without one.
+pub fn accepted(req: &HttpRequest) -> Option<(&str, Vec<MediaRange>)> {
     let accept = req
         .headers()
         .get(actix_web::http::header::ACCEPT)?
         .to_str()
         .ok()?;
-    let ranges = accept
-        .split(',')
-        .filter_map(|r| r.trim().parse::<mime::Mime>().ok())
-        .collect();
-    Some((accept, ranges))
+    Some((accept, parse_accept(accept)))
 }

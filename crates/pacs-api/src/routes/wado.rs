@@ -1,13 +1,16 @@
-//! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`) and WADO-URI (`/wado?…`).
+//! Retrieval: WADO-RS (`/wado-rs/{AET}/studies/…`, and the same resources
+//! under the one root `/dicomweb/{AET}/studies/…`) and WADO-URI (`/wado?…`).
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use pacs_app::rendering::{RenderSpec, render};
+use pacs_app::rendering::{ImageFormat, RenderSpec, render};
 use pacs_app::retrieve::{Target, check_aet, locate, locate_object, metadata, open};
 use pacs_app::{ErrorCode, Tenant};
 use pacs_domain::model::StoredInstance;
 
 use crate::error::ApiError;
+use crate::media::MediaRange;
 use crate::openapi::{BadRequest, Binary, DicomDatasets, NotAcceptable, NotFound, Unprocessable};
+use crate::routes::root::Root;
 use crate::routes::stream::{multipart_body, multipart_length};
 use crate::routes::util::{accepted, blocking, boundary, param, query_pairs};
 use crate::state::AppState;
@@ -21,6 +24,12 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(series_metadata)
         .service(retrieve_instance)
         .service(instance_metadata)
+        .service(dw_retrieve_study)
+        .service(dw_study_metadata)
+        .service(dw_retrieve_series)
+        .service(dw_series_metadata)
+        .service(dw_retrieve_instance)
+        .service(dw_instance_metadata)
         .service(wado_uri);
 }
 
@@ -59,12 +68,14 @@ macro_rules! rs_resource {
 
 /// One WADO-RS metadata resource; the body is [`retrieve_metadata`].
 macro_rules! metadata_resource {
-    ($name:ident, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
+    ($name:ident, $root:expr, $path:tt, ($($params:ty),+), $id:tt, $summary:tt) => {
         #[utoipa::path(
             tag = "dicomweb",
             operation_id = $id,
             summary = $summary,
-            description = "DICOM JSON of the stored headers (bulk data and Pixel Data left out)",
+            description = "DICOM JSON of the stored headers; bulk values (Pixel Data, overlays, \
+                           waveforms, large OB/OW/UN) as BulkDataURI, the transfer syntax as \
+                           AvailableTransferSyntaxUID (0008,3002)",
             params($($params),+),
             responses(
                 (status = 200, description = "Metadata",
@@ -76,7 +87,7 @@ macro_rules! metadata_resource {
         #[get($path)]
         async fn $name(a: Args) -> Result<HttpResponse, ApiError> {
             let (_, path, tenant, state) = a;
-            retrieve_metadata(path, tenant, state).await
+            retrieve_metadata(path, tenant, state, $root).await
         }
     };
 }
@@ -111,6 +122,7 @@ rs_resource!(
 );
 metadata_resource!(
     study_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/metadata",
     (AetPath, StudyPath),
     "wadoStudyMetadata",
@@ -118,6 +130,7 @@ metadata_resource!(
 );
 metadata_resource!(
     series_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/series/{series}/metadata",
     (AetPath, StudyPath, SeriesPath),
     "wadoSeriesMetadata",
@@ -125,10 +138,64 @@ metadata_resource!(
 );
 metadata_resource!(
     instance_metadata,
+    Root::Vendor,
     "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
     (AetPath, StudyPath, SeriesPath, InstancePath),
     "wadoInstanceMetadata",
     "Metadata of an instance"
+);
+
+rs_resource!(
+    dw_retrieve_study,
+    "/dicomweb/{aet}/studies/{study}",
+    (AetPath, StudyPath),
+    "dicomwebWadoStudy",
+    "Retrieve a study (one root)",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    dw_retrieve_series,
+    "/dicomweb/{aet}/studies/{study}/series/{series}",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebWadoSeries",
+    "Retrieve a series (one root)",
+    "multipart/related; type=\"application/dicom\" (default)",
+    "multipart/related; type=\"application/dicom\""
+);
+rs_resource!(
+    dw_retrieve_instance,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebWadoInstance",
+    "Retrieve an instance (one root)",
+    "multipart/related; type=\"application/dicom\" (default) or application/dicom",
+    "multipart/related; type=\"application/dicom\"",
+    "application/dicom"
+);
+metadata_resource!(
+    dw_study_metadata,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/metadata",
+    (AetPath, StudyPath),
+    "dicomwebStudyMetadata",
+    "Metadata of a study (one root)"
+);
+metadata_resource!(
+    dw_series_metadata,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/metadata",
+    (AetPath, StudyPath, SeriesPath),
+    "dicomwebSeriesMetadata",
+    "Metadata of a series (one root)"
+);
+metadata_resource!(
+    dw_instance_metadata,
+    Root::DicomWeb,
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/metadata",
+    (AetPath, StudyPath, SeriesPath, InstancePath),
+    "dicomwebInstanceMetadata",
+    "Metadata of an instance (one root)"
 );
 
 #[derive(serde::Deserialize)]
@@ -141,7 +208,7 @@ struct RsPath {
 
 /// How the client wants instances: multipart (the default) or, for one
 /// instance, a bare `application/dicom` body.
-#[derive(PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Representation {
     Multipart,
     Single,
@@ -177,56 +244,42 @@ impl Wanted {
 }
 
 fn negotiate(req: &HttpRequest, single_allowed: bool) -> Result<Wanted, ApiError> {
-    let any = |representation| Wanted {
-        representation,
-        syntaxes: None,
-    };
     let Some((accept, ranges)) = accepted(req) else {
-        return Ok(any(Representation::Multipart));
+        return Ok(Wanted {
+            representation: Representation::Multipart,
+            syntaxes: None,
+        });
     };
-    let mut multipart: Option<Vec<String>> = None;
-    let mut single: Option<Vec<String>> = None;
-    let mut multipart_any = false;
-    let mut single_any = false;
-    for m in ranges {
-        let essence = m.essence_str();
-        let ts = m
-            .get_param("transfer-syntax")
-            .map(|t| t.as_str().to_owned())
-            .filter(|t| t != "*");
-        let type_ok = m
-            .get_param("type")
-            .is_none_or(|t| t.as_str().eq_ignore_ascii_case("application/dicom"));
-        let (slot, any_flag) = if matches!(essence, "*/*" | "multipart/*")
-            || (essence == "multipart/related" && type_ok)
-        {
-            (&mut multipart, &mut multipart_any)
-        } else if essence == "application/dicom" || essence == "application/*" {
-            (&mut single, &mut single_any)
+    // `*/*` and `multipart/*` take the multipart default; `application/*`
+    // and `application/dicom` a bare instance, where one instance is asked.
+    let representation = |m: &MediaRange| {
+        if m.covers("multipart/related") && m.parts_may_be("application/dicom") {
+            Some(Representation::Multipart)
+        } else if single_allowed && m.covers("application/dicom") {
+            Some(Representation::Single)
         } else {
-            continue;
-        };
-        let list = slot.get_or_insert_with(Vec::new);
-        match ts {
-            Some(t) => list.push(t),
-            None => *any_flag = true,
+            None
+        }
+    };
+    // The most preferred range that can be answered decides the
+    // representation; the transfer syntaxes are those of every range of it.
+    let Some(chosen) = ranges.iter().find_map(representation) else {
+        return Err(ApiError::NotAcceptable(format!(
+            "cannot answer with {accept}; instances are available as multipart/related; type=\"application/dicom\""
+        )));
+    };
+    let mut syntaxes = Vec::new();
+    let mut any_ts = false;
+    for m in ranges.iter().filter(|m| representation(m) == Some(chosen)) {
+        match m.transfer_syntax() {
+            Some(t) => syntaxes.push(t.to_owned()),
+            None => any_ts = true,
         }
     }
-    let pick = |representation, list: Vec<String>, any_ts: bool| Wanted {
-        representation,
-        syntaxes: (!any_ts).then_some(list),
-    };
-    if let Some(list) = multipart {
-        return Ok(pick(Representation::Multipart, list, multipart_any));
-    }
-    if let Some(list) = single
-        && single_allowed
-    {
-        return Ok(pick(Representation::Single, list, single_any));
-    }
-    Err(ApiError::NotAcceptable(format!(
-        "cannot answer with {accept}; instances are available as multipart/related; type=\"application/dicom\""
-    )))
+    Ok(Wanted {
+        representation: chosen,
+        syntaxes: (!any_ts).then_some(syntaxes),
+    })
 }
 
 async fn retrieve(
@@ -270,13 +323,15 @@ async fn retrieve_metadata(
     path: web::Path<RsPath>,
     tenant: web::ReqData<Tenant>,
     state: web::Data<AppState>,
+    root: Root,
 ) -> Result<HttpResponse, ApiError> {
     let p = path.into_inner();
     let tenant = tenant.into_inner();
     check_aet(&tenant, &p.aet)?;
     let target = Target::parse(&p.study, p.series.as_deref(), p.instance.as_deref())?;
+    let base = root.retrieve_base(&state, &tenant.ae_title);
     let ports = state.ports.clone();
-    let body = blocking(move || metadata(&locate(&ports, &tenant, &target, true)?)).await?;
+    let body = blocking(move || metadata(&locate(&ports, &tenant, &target, true)?, &base)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/dicom+json")
         .body(body))
@@ -330,6 +385,7 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
         max_height: num("rows", 1, 8192)?.unwrap_or(0),
         window,
         quality: num("imageQuality", 1, 100)?.map_or(90, |q| q as u8),
+        format: ImageFormat::Jpeg,
     })
 }
 
@@ -342,7 +398,7 @@ fn uri_render_spec(pairs: &[(String, String)]) -> Result<RenderSpec, ApiError> {
     params(WadoUriQuery),
     responses(
         (status = 200, description = "The object, or its rendering",
-            content((Binary = "image/jpeg"), (Binary = "application/dicom"))),
+            content((Binary = "image/jpeg"), (Binary = "image/png"), (Binary = "application/dicom"))),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         (status = 406, response = NotAcceptable),
@@ -395,15 +451,23 @@ async fn wado_uri(
         .split(',')
         .any(|c| c.trim() == "application/dicom");
     if !wants_dicom {
-        let wants_jpeg = content_type
+        // PS3.18 §9.1.2.1.5: a list of types in preference order.
+        let format = content_type
             .split(',')
-            .any(|c| matches!(c.trim(), "image/jpeg" | "image/*" | "*/*"));
-        if !wants_jpeg {
-            return Err(ApiError::NotAcceptable(format!(
-                "contentType {content_type} is not available; use image/jpeg or application/dicom"
-            )));
-        }
-        let spec = uri_render_spec(&pairs)?;
+            .find_map(|c| match c.trim() {
+                "image/jpeg" | "image/*" | "*/*" => Some(ImageFormat::Jpeg),
+                "image/png" => Some(ImageFormat::Png),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                ApiError::NotAcceptable(format!(
+                    "contentType {content_type} is not available; use image/jpeg, image/png or application/dicom"
+                ))
+            })?;
+        let spec = RenderSpec {
+            format,
+            ..uri_render_spec(&pairs)?
+        };
         let (tenant, ports) = (tenant.into_inner(), state.ports.clone());
         let image = blocking(move || {
             let inst = locate_object(&ports, &tenant, &study, &series, &object)?;
@@ -411,7 +475,7 @@ async fn wado_uri(
         })
         .await?;
         return Ok(HttpResponse::Ok()
-            .content_type("image/jpeg")
+            .content_type(format.media_type())
             .body(image.to_vec()));
     }
     let requested_ts = param(&pairs, "transferSyntax").map(str::to_owned);

@@ -62,6 +62,15 @@ pub struct FramesPath {
     frames: String,
 }
 
+/// `{tag}` of a bulk data resource.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BulkTagPath {
+    /// The attribute, as in the metadata's BulkDataURI: GGGGEEEE (7FE00010 for Pixel Data)
+    #[param(pattern = "^[0-9A-Fa-f]{8}$", example = "60003000")]
+    tag: String,
+}
+
 /// `{aet}` of a STOW-RS or slide upload: the sender.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -166,7 +175,7 @@ pub struct WadoUriQuery {
     seriesUID: String,
     /// SOP Instance UID
     objectUID: String,
-    /// image/jpeg (the default; also image/* or */*) or application/dicom; another one: 406
+    /// image/jpeg (the default; also image/* or */*), image/png or application/dicom, or a list in preference order; another one: 406
     contentType: Option<String>,
     /// With application/dicom: only the stored transfer syntax (or *); another one: 406
     transferSyntax: Option<String>,
