@@ -11,6 +11,7 @@ mod auth_tenants;
 mod cli;
 mod corrections;
 mod crash;
+mod dimse;
 mod hardening;
 mod kos;
 mod management;

@@ -17,7 +17,9 @@
 
 mod charset;
 mod dictionary;
+pub mod dimse;
 mod error;
+pub mod find;
 mod frames;
 mod json;
 mod kos;

@@ -1,0 +1,262 @@
+//! Messages over an established association: command sets gathered from
+//! Command PDVs, data sets streamed from Data PDVs as they arrive, and whole
+//! PDUs written for what the archive sends.
+
+use std::collections::VecDeque;
+use std::io;
+
+use bytes::Bytes;
+use dicom_ul::association::server::AsyncServerAssociation;
+use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+use futures_util::Stream;
+use pacs_dicom_ops::dimse::{DimseCommand, MAX_COMMAND_BYTES, read_command, write_command};
+use tokio::net::TcpStream;
+
+/// Why an association ends other than by an orderly release.
+#[derive(Debug)]
+pub(crate) enum LinkError {
+    /// The peer aborted, closed the connection or went silent past the idle timeout.
+    Lost(String),
+    /// The peer broke the protocol: the association is aborted.
+    Protocol(String),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::Lost(m) => write!(f, "association lost: {m}"),
+            LinkError::Protocol(m) => write!(f, "protocol error: {m}"),
+        }
+    }
+}
+
+/// A command received, with the presentation context it came on.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub context: u8,
+    pub command: DimseCommand,
+}
+
+pub(crate) struct Link {
+    assoc: AsyncServerAssociation<TcpStream>,
+    /// PDVs of a P-DATA PDU not consumed yet (one PDU may carry several).
+    pending: VecDeque<PDataValue>,
+    /// A data set announced by the last command has PDVs still to come.
+    data_open: bool,
+}
+
+impl Link {
+    pub fn new(assoc: AsyncServerAssociation<TcpStream>) -> Self {
+        Self {
+            assoc,
+            pending: VecDeque::new(),
+            data_open: false,
+        }
+    }
+
+    pub fn association(&self) -> &AsyncServerAssociation<TcpStream> {
+        &self.assoc
+    }
+
+    /// The next PDV; `None` when the peer released the association (answered).
+    async fn next_pdv(&mut self) -> Result<Option<PDataValue>, LinkError> {
+        loop {
+            if let Some(pdv) = self.pending.pop_front() {
+                return Ok(Some(pdv));
+            }
+            match self.assoc.receive().await {
+                Ok(Pdu::PData { data }) => self.pending.extend(data),
+                Ok(Pdu::ReleaseRQ) => {
+                    self.assoc
+                        .send(&Pdu::ReleaseRP)
+                        .await
+                        .map_err(|e| LinkError::Lost(e.to_string()))?;
+                    return Ok(None);
+                }
+                Ok(Pdu::AbortRQ { source }) => {
+                    return Err(LinkError::Lost(format!("aborted by the peer ({source:?})")));
+                }
+                Ok(other) => {
+                    return Err(LinkError::Protocol(format!(
+                        "unexpected {}",
+                        other.short_description()
+                    )));
+                }
+                Err(e) => return Err(LinkError::Lost(e.to_string())),
+            }
+        }
+    }
+
+    /// The next command; `None` when the peer released the association.
+    pub async fn next_command(&mut self) -> Result<Option<Received>, LinkError> {
+        let mut bytes = Vec::new();
+        let mut context = None;
+        loop {
+            let Some(pdv) = self.next_pdv().await? else {
+                return match context {
+                    None => Ok(None),
+                    Some(_) => Err(LinkError::Protocol("released within a command".into())),
+                };
+            };
+            if pdv.value_type != PDataValueType::Command {
+                return Err(LinkError::Protocol(
+                    "a data fragment where a command was expected".into(),
+                ));
+            }
+            if *context.get_or_insert(pdv.presentation_context_id) != pdv.presentation_context_id {
+                return Err(LinkError::Protocol(
+                    "a command spread over two presentation contexts".into(),
+                ));
+            }
+            if bytes.len() + pdv.data.len() > MAX_COMMAND_BYTES {
+                return Err(LinkError::Protocol("a command set too large".into()));
+            }
+            bytes.extend_from_slice(&pdv.data);
+            if pdv.is_last {
+                break;
+            }
+        }
+        let command = read_command(&bytes).map_err(|e| LinkError::Protocol(e.to_string()))?;
+        self.data_open = command.has_data_set;
+        Ok(Some(Received {
+            context: context.unwrap_or_default(),
+            command,
+        }))
+    }
+
+    /// The data set of the last command, fragment by fragment as it arrives.
+    /// A broken transfer ends the stream with an error.
+    pub fn data(&mut self) -> impl Stream<Item = io::Result<Bytes>> + '_ {
+        futures_util::stream::unfold(self, |link| async move {
+            if !link.data_open {
+                return None;
+            }
+            let item = match link.next_pdv().await {
+                Ok(Some(pdv)) if pdv.value_type == PDataValueType::Data => {
+                    link.data_open = !pdv.is_last;
+                    Ok(Bytes::from(pdv.data))
+                }
+                Ok(Some(_)) => {
+                    link.data_open = false;
+                    Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a command fragment within a data set",
+                    ))
+                }
+                Ok(None) => {
+                    link.data_open = false;
+                    Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "released within a data set",
+                    ))
+                }
+                Err(e) => {
+                    link.data_open = false;
+                    Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        e.to_string(),
+                    ))
+                }
+            };
+            Some((item, link))
+        })
+    }
+
+    /// The whole data set of the last command when it holds at most `max`
+    /// bytes (a query); `None` when it is larger (the rest is drained).
+    pub async fn small_data(&mut self, max: usize) -> Result<Option<Vec<u8>>, LinkError> {
+        let mut out = Vec::new();
+        while self.data_open {
+            match self.next_pdv().await? {
+                Some(pdv) if pdv.value_type == PDataValueType::Data => {
+                    self.data_open = !pdv.is_last;
+                    if out.len() + pdv.data.len() > max {
+                        self.drain_data().await?;
+                        return Ok(None);
+                    }
+                    out.extend_from_slice(&pdv.data);
+                }
+                Some(_) => return Err(LinkError::Protocol("a command within a data set".into())),
+                None => return Err(LinkError::Protocol("released within a data set".into())),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Reads and drops what is left of the last command's data set (after a
+    /// refusal, the peer still sends it before it reads the response).
+    pub async fn drain_data(&mut self) -> Result<(), LinkError> {
+        while self.data_open {
+            match self.next_pdv().await? {
+                Some(pdv) if pdv.value_type == PDataValueType::Data => {
+                    self.data_open = !pdv.is_last;
+                }
+                Some(_) => return Err(LinkError::Protocol("a command within a data set".into())),
+                None => return Err(LinkError::Protocol("released within a data set".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a command set in one PDU (command sets are far below any PDU size).
+    pub async fn send_command(
+        &mut self,
+        context: u8,
+        command: &DimseCommand,
+    ) -> Result<(), LinkError> {
+        let data = write_command(command).map_err(|e| LinkError::Protocol(e.to_string()))?;
+        self.assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: context,
+                    value_type: PDataValueType::Command,
+                    is_last: true,
+                    data,
+                }],
+            })
+            .await
+            .map_err(|e| LinkError::Lost(e.to_string()))
+    }
+
+    /// Sends a data set in PDUs no larger than the peer accepts.
+    pub async fn send_data(&mut self, context: u8, data: &[u8]) -> Result<(), LinkError> {
+        // The PDU's variable field holds one PDV: 4 bytes of length, the
+        // context id and the control header before the fragment.
+        let piece = (self.assoc.requestor_max_pdu_length() as usize)
+            .saturating_sub(12)
+            .max(1024);
+        let mut chunks = data.chunks(piece).peekable();
+        if chunks.peek().is_none() {
+            return self.send_fragment(context, Vec::new(), true).await;
+        }
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            self.send_fragment(context, chunk.to_vec(), last).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_fragment(
+        &mut self,
+        context: u8,
+        data: Vec<u8>,
+        last: bool,
+    ) -> Result<(), LinkError> {
+        self.assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: context,
+                    value_type: PDataValueType::Data,
+                    is_last: last,
+                    data,
+                }],
+            })
+            .await
+            .map_err(|e| LinkError::Lost(e.to_string()))
+    }
+
+    /// Aborts the association (A-ABORT from the service provider) and closes it.
+    pub async fn abort(self) {
+        let _ = self.assoc.abort().await;
+    }
+}
