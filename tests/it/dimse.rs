@@ -1,6 +1,6 @@
-//! The DICOM listener against real DCMTK peers (`echoscu`, `storescu`, `findscu`, with
+//! The DICOM listener against real DCMTK peers (`echoscu`, `storescu`, `findscu`, `getscu`, with
 //! `TCP_NODELAY=1`): who may associate, C-ECHO, C-STORE of the real corpus
-//! read back byte for byte over WADO-RS, concurrent associations, C-FIND.
+//! read back byte for byte over WADO-RS, concurrent associations, C-FIND, C-GET.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -732,5 +732,125 @@ fn find_answers_every_level_with_the_qido_rules_and_each_tenant_its_own() {
             ],
         );
         assert!(none.is_empty(), "{none:?}");
+    }
+}
+
+/// `getscu` as `calling` to `called`: the data sets received (by SOP Instance
+/// UID, as they arrived: bit-preserving) and getscu's output.
+fn getscu(
+    server: &Server,
+    calling: &str,
+    called: &str,
+    extra: &[&str],
+    keys: &[&str],
+) -> (HashMap<String, Vec<u8>>, String) {
+    let (host, port) = address(server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = ["-v", "-S", "+B", "-aet", calling, "-aec", called, "-od"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(dir.path().to_string_lossy().into_owned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    for k in keys {
+        args.push("-k".into());
+        args.push((*k).into());
+    }
+    args.push(host);
+    args.push(port);
+    let out = dcmtk(
+        "getscu",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let received = files_under(dir.path())
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            let p = part10(&bytes);
+            (p.sop, bytes[p.dataset_at..].to_vec())
+        })
+        .collect();
+    (received, text(&out))
+}
+
+#[test]
+fn get_sends_back_what_is_stored_at_every_level_and_only_to_its_tenant() {
+    let data = data_dir();
+    let read = |f: &str| std::fs::read(data.join("real").join(f)).unwrap();
+    for backend in backends() {
+        let server = dimse_server(backend, "");
+        let files = ["CT_small.dcm", "US1_J2KR.dcm"];
+        let a = stow(&server, &TENANT_A, "MOD01", &files.map(read));
+        assert_eq!(a.status, 200, "{}", a.text());
+        // What the archive holds of each (WADO-RS), by SOP Instance UID.
+        let stored: HashMap<String, (String, String, Vec<u8>)> = files
+            .iter()
+            .map(|f| {
+                let sop = sop_of(&data.join("real").join(f));
+                let found = qido(
+                    &server,
+                    &TENANT_A,
+                    &format!("/instances?SOPInstanceUID={sop}"),
+                );
+                let uid = |t: &str| found[0][t]["Value"][0].as_str().unwrap().to_owned();
+                let back = wado(&server, &sop);
+                let ds = back[part10(&back).dataset_at..].to_vec();
+                (sop, (uid("0020000D"), uid("0020000E"), ds))
+            })
+            .collect();
+        for (file, prefer) in [("CT_small.dcm", "+xe"), ("US1_J2KR.dcm", "+xv")] {
+            let sop = sop_of(&data.join("real").join(file));
+            let (study, series, ds) = &stored[&sop];
+            for keys in [
+                vec![
+                    "QueryRetrieveLevel=STUDY".to_owned(),
+                    format!("StudyInstanceUID={study}"),
+                ],
+                vec![
+                    "QueryRetrieveLevel=SERIES".to_owned(),
+                    format!("StudyInstanceUID={study}"),
+                    format!("SeriesInstanceUID={series}"),
+                ],
+                vec![
+                    "QueryRetrieveLevel=IMAGE".to_owned(),
+                    format!("StudyInstanceUID={study}"),
+                    format!("SeriesInstanceUID={series}"),
+                    format!("SOPInstanceUID={sop}"),
+                ],
+            ] {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let (got, out) = getscu(&server, "MOD01", TENANT_A.ae, &[prefer], &keys);
+                assert_eq!(got.len(), 1, "{file} {keys:?}: {out}");
+                assert!(got[&sop] == *ds, "{file} {keys:?}: not the stored data set");
+            }
+        }
+        // Nothing is transcoded yet: a JPEG 2000 instance asked for in an
+        // uncompressed syntax only is a failed sub-operation, said so.
+        let (study, _, _) = &stored[&sop_of(&data.join("real/US1_J2KR.dcm"))];
+        let (got, out) = getscu(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            &["+xe"],
+            &[
+                "QueryRetrieveLevel=STUDY",
+                &format!("StudyInstanceUID={study}"),
+            ],
+        );
+        assert!(got.is_empty(), "{out}");
+        assert!(out.contains("Failed") || out.contains("0xb000"), "{out}");
+        // Beta's node gets nothing of alpha's study.
+        let (study, _, _) = &stored[&sop_of(&data.join("real/CT_small.dcm"))];
+        let (got, out) = getscu(
+            &server,
+            "BETA01",
+            TENANT_B.ae,
+            &[],
+            &[
+                "QueryRetrieveLevel=STUDY",
+                &format!("StudyInstanceUID={study}"),
+            ],
+        );
+        assert!(got.is_empty(), "{out}");
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use dicom_ul::association::Association;
-use dicom_ul::association::server::ServerAssociationOptions;
-use dicom_ul::pdu::PresentationContextResultReason;
+use dicom_ul::association::server::{Negotiation, ServerAssociationOptions};
+use dicom_ul::pdu::{PresentationContextResultReason, RequestorRoles};
 use pacs_app::{Ports, Tenant};
 use pacs_dicom_ops::dimse::{DimseCommand, field};
 use pacs_domain::ids::AeTitle;
@@ -46,6 +46,20 @@ impl Session {
             .map(|pc| pc.transfer_syntax.trim_end_matches(['\0', ' ']).to_owned())
     }
 
+    /// An accepted presentation context for sending `sop_class` in `ts`.
+    pub fn context_for(&self, sop_class: &str, ts: &str) -> Option<u8> {
+        self.link
+            .association()
+            .presentation_contexts()
+            .iter()
+            .find(|pc| {
+                pc.reason == PresentationContextResultReason::Acceptance
+                    && pc.abstract_syntax.trim_end_matches(['\0', ' ']) == sop_class
+                    && pc.transfer_syntax.trim_end_matches(['\0', ' ']) == ts
+            })
+            .map(|pc| pc.id)
+    }
+
     /// The abstract syntax (SOP class) of presentation context `id`.
     fn abstract_syntax(&self, id: u8) -> Option<String> {
         self.link
@@ -64,6 +78,16 @@ impl Session {
     }
 }
 
+/// Grants the roles a requestor asks for: C-GET sends its instances back as
+/// C-STORE requests, which the requestor answers as an SCP.
+struct GrantRoles;
+
+impl Negotiation for GrantRoles {
+    fn negotiate_roles(&self, _sop_class: &str, scu: bool, scp: bool) -> Option<RequestorRoles> {
+        Some(RequestorRoles { scu, scp })
+    }
+}
+
 /// Serves one connection until it is released, aborted, idle too long, or the
 /// archive stops.
 pub(crate) async fn serve(socket: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -79,6 +103,8 @@ pub(crate) async fn serve(socket: TcpStream, shared: Arc<Shared>, mut stop: watc
             policy: s.calling_ae_policy,
         })
         .promiscuous(true)
+        // A C-GET SCU asks to be the storage SCP of the classes it retrieves.
+        .with_negotiation(GrantRoles)
         .max_pdu_length(s.max_pdu_length)
         .read_timeout(s.idle_timeout)
         .write_timeout(s.idle_timeout);
@@ -141,6 +167,11 @@ async fn answer(session: &mut Session, rq: Received) -> Result<(), LinkError> {
             if class == crate::find::PATIENT_ROOT_FIND || class == crate::find::STUDY_ROOT_FIND =>
         {
             crate::find::c_find(session, rq, &class).await
+        }
+        field::C_GET_RQ
+            if class == crate::get::PATIENT_ROOT_GET || class == crate::get::STUDY_ROOT_GET =>
+        {
+            crate::get::c_get(session, rq).await
         }
         // Nothing is in progress to cancel when a request is read, and a
         // C-CANCEL has no response.

@@ -25,6 +25,7 @@ mod access;
 mod association;
 mod directory;
 mod find;
+mod get;
 mod link;
 mod listener;
 mod settings;

@@ -43,6 +43,8 @@ pub(crate) struct Link {
     pending: VecDeque<PDataValue>,
     /// A data set announced by the last command has PDVs still to come.
     data_open: bool,
+    /// A data set being sent: its context and the bytes not sent yet.
+    outgoing: Option<(u8, Vec<u8>)>,
 }
 
 impl Link {
@@ -51,6 +53,7 @@ impl Link {
             assoc,
             pending: VecDeque::new(),
             data_open: false,
+            outgoing: None,
         }
     }
 
@@ -234,6 +237,47 @@ impl Link {
             self.send_fragment(context, chunk.to_vec(), last).await?;
         }
         Ok(())
+    }
+
+    /// The largest fragment one PDU to the peer carries: the PDU's variable
+    /// field holds one PDV of 4 bytes of length, the context id and the
+    /// control header before the fragment.
+    fn piece(&self) -> usize {
+        (self.assoc.requestor_max_pdu_length() as usize)
+            .saturating_sub(12)
+            .max(1024)
+    }
+
+    /// Starts sending a data set on `context`, streamed with `push_data`.
+    pub fn start_data(&mut self, context: u8) {
+        self.outgoing = Some((context, Vec::new()));
+    }
+
+    /// Sends the bytes of the data set that fill whole PDUs, keeps the rest.
+    pub async fn push_data(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        let piece = self.piece();
+        let Some((context, mut buf)) = self.outgoing.take() else {
+            return Err(LinkError::Protocol("data pushed before start_data".into()));
+        };
+        buf.extend_from_slice(bytes);
+        // Keep at least one byte back: the last fragment carries the last flag.
+        let mut sent = 0;
+        while buf.len() - sent > piece {
+            self.send_fragment(context, buf[sent..sent + piece].to_vec(), false)
+                .await?;
+            sent += piece;
+        }
+        buf.drain(..sent);
+        self.outgoing = Some((context, buf));
+        Ok(())
+    }
+
+    /// Sends what is left of the data set as its last fragment.
+    pub async fn finish_data(&mut self) -> Result<(), LinkError> {
+        let Some((context, buf)) = self.outgoing.take() else {
+            return Err(LinkError::Protocol("finish_data before start_data".into()));
+        };
+        self.send_fragment(context, buf, true).await
     }
 
     async fn send_fragment(
