@@ -1,6 +1,8 @@
-//! The DICOM listener against real DCMTK peers (`echoscu`, `storescu`, `findscu`, `getscu`, with
+//! The DICOM listener against real DCMTK peers (`echoscu`, `storescu`, `findscu`,
+//! `getscu`, `movescu`, with
 //! `TCP_NODELAY=1`): who may associate, C-ECHO, C-STORE of the real corpus
-//! read back byte for byte over WADO-RS, concurrent associations, C-FIND, C-GET.
+//! read back byte for byte over WADO-RS, concurrent associations, C-FIND, C-GET,
+//! C-MOVE to `storescp`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -852,5 +854,159 @@ fn get_sends_back_what_is_stored_at_every_level_and_only_to_its_tenant() {
             ],
         );
         assert!(got.is_empty(), "{out}");
+    }
+}
+
+/// DCMTK's storescp on a free port, keeping what it receives bit for bit in a
+/// directory; stopped when dropped.
+struct StoreScp {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl StoreScp {
+    fn start() -> Self {
+        let scp = Path::new("/usr/bin/storescp");
+        if !scp.exists() {
+            missing("DCMTK's storescp", "tests/peers/install.sh");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(scp)
+            .args(["+B", "-pm", "+xa", "-od"])
+            .arg(dir.path())
+            .args(["-aet", "DEST", &port.to_string()])
+            .env("TCP_NODELAY", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("storescp runs");
+        let up = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "storescp did not listen");
+        Self { child, port, dir }
+    }
+
+    /// The data sets received so far, by SOP Instance UID.
+    fn received(&self) -> HashMap<String, Vec<u8>> {
+        files_under(self.dir.path())
+            .iter()
+            .map(|f| {
+                let bytes = std::fs::read(f).unwrap();
+                let p = part10(&bytes);
+                (p.sop, bytes[p.dataset_at..].to_vec())
+            })
+            .collect()
+    }
+}
+
+impl Drop for StoreScp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn movescu(server: &Server, calling: &str, called: &str, dest: &str, keys: &[&str]) -> String {
+    let (host, port) = address(server);
+    let mut args: Vec<String> = ["-v", "-S", "-aet", calling, "-aec", called, "-aem", dest]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for k in keys {
+        args.push("-k".into());
+        args.push((*k).into());
+    }
+    args.push(host);
+    args.push(port);
+    let out = dcmtk(
+        "movescu",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    text(&out)
+}
+
+#[test]
+fn move_sends_to_a_known_node_only_what_its_tenant_holds() {
+    let data = data_dir();
+    let read = |f: &str| std::fs::read(data.join("real").join(f)).unwrap();
+    for backend in backends() {
+        let scp = StoreScp::start();
+        let dest = format!(
+            "[[tenants.nodes]]\nae_title = \"DEST\"\nhost = \"127.0.0.1\"\nport = {}\n",
+            scp.port
+        );
+        let server = Server::start_with(
+            backend,
+            Options {
+                alpha_toml: format!("{}{dest}", nodes_toml(ALPHA_NODES)),
+                extra_toml: format!(
+                    "{}{dest}\n[dimse]\nbind = \"127.0.0.1:0\"\n",
+                    nodes_toml(&["BETA01"])
+                ),
+                ..Options::default()
+            },
+        );
+        let files = ["CT_small.dcm", "US1_J2KR.dcm", "MR_small.dcm"];
+        let a = stow(&server, &TENANT_A, "MOD01", &files.map(read));
+        assert_eq!(a.status, 200, "{}", a.text());
+        let ct = sop_of(&data.join("real/CT_small.dcm"));
+        let j2k = sop_of(&data.join("real/US1_J2KR.dcm"));
+        let study_of = |sop: &str| {
+            qido(
+                &server,
+                &TENANT_A,
+                &format!("/instances?SOPInstanceUID={sop}"),
+            )[0]["0020000D"]["Value"][0]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        // Two studies in one request (a UID list), each in its stored syntax.
+        let studies = format!("StudyInstanceUID={}\\{}", study_of(&ct), study_of(&j2k));
+        let out = movescu(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            "DEST",
+            &["QueryRetrieveLevel=STUDY", &studies],
+        );
+        let got = scp.received();
+        assert_eq!(got.len(), 2, "{out}");
+        for sop in [&ct, &j2k] {
+            let back = wado(&server, sop);
+            assert!(
+                got[sop] == back[part10(&back).dataset_at..],
+                "{sop}: not the stored data set"
+            );
+        }
+        // A destination that is not a node: refused, 0xA801.
+        let out = movescu(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            "NOWHERE",
+            &["QueryRetrieveLevel=STUDY", &studies],
+        );
+        assert!(
+            out.contains("Received Final Move Response (Refused: MoveDestinationUnknown)"),
+            "{out}"
+        );
+        // Beta's node moves nothing of alpha's, even to a node both know.
+        let out = movescu(
+            &server,
+            "BETA01",
+            TENANT_B.ae,
+            "DEST",
+            &["QueryRetrieveLevel=STUDY", &studies],
+        );
+        assert_eq!(scp.received().len(), 2, "{out}");
     }
 }

@@ -59,6 +59,9 @@ pub struct DimseCommand {
     pub status: Option<u16>,
     pub error_comment: Option<String>,
     pub sub_operations: Option<SubOperations>,
+    /// Move Originator AE Title and Message ID of a C-STORE that is a C-MOVE's
+    /// sub-operation.
+    pub move_originator: Option<(String, u16)>,
 }
 
 impl DimseCommand {
@@ -150,6 +153,8 @@ pub fn read_command(bytes: &[u8]) -> Result<DimseCommand, DicomError> {
         status: number(&obj, tags::STATUS),
         error_comment: text(&obj, tags::ERROR_COMMENT),
         sub_operations,
+        move_originator: text(&obj, tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE)
+            .zip(number(&obj, tags::MOVE_ORIGINATOR_MESSAGE_ID)),
     })
 }
 
@@ -210,6 +215,14 @@ pub fn write_command(c: &DimseCommand) -> Result<Vec<u8>, DicomError> {
         elements.push(us(tags::NUMBER_OF_FAILED_SUBOPERATIONS, s.failed));
         elements.push(us(tags::NUMBER_OF_WARNING_SUBOPERATIONS, s.warning));
     }
+    if let Some((ae, id)) = &c.move_originator {
+        elements.push(DataElement::new(
+            tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE,
+            VR::AE,
+            PrimitiveValue::from(ae.as_str()),
+        ));
+        elements.push(us(tags::MOVE_ORIGINATOR_MESSAGE_ID, *id));
+    }
     let obj = InMemDicomObject::command_from_element_iter(elements);
     let mut out = Vec::with_capacity(256);
     obj.write_dataset_with_ts(&mut out, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
@@ -262,6 +275,7 @@ mod tests {
             sop_instance: Some("1.2.3.4".into()),
             priority: Some(0),
             has_data_set: true,
+            move_originator: Some(("WORKSTATION".into(), 3)),
             ..DimseCommand::default()
         };
         let bytes = write_command(&request).unwrap();

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::access::Access;
-use crate::directory::Directory;
+use crate::directory::{Directory, Node};
 use crate::link::{Link, LinkError, Received};
 use crate::settings::ListenerSettings;
 use crate::status::{Outcome, SOP_CLASS_NOT_SUPPORTED, UNRECOGNIZED_OPERATION};
@@ -32,39 +32,26 @@ pub(crate) struct Session {
     pub link: Link,
     pub ports: Ports,
     pub tenant: Tenant,
+    /// The tenant's nodes (C-MOVE destinations).
+    pub nodes: Vec<Node>,
     pub calling: AeTitle,
+    pub settings: ListenerSettings,
 }
 
 impl Session {
     /// The transfer syntax accepted for presentation context `id`.
     pub fn transfer_syntax(&self, id: u8) -> Option<String> {
         self.link
-            .association()
-            .presentation_contexts()
+            .contexts()
             .iter()
             .find(|pc| pc.id == id && pc.reason == PresentationContextResultReason::Acceptance)
             .map(|pc| pc.transfer_syntax.trim_end_matches(['\0', ' ']).to_owned())
     }
 
-    /// An accepted presentation context for sending `sop_class` in `ts`.
-    pub fn context_for(&self, sop_class: &str, ts: &str) -> Option<u8> {
-        self.link
-            .association()
-            .presentation_contexts()
-            .iter()
-            .find(|pc| {
-                pc.reason == PresentationContextResultReason::Acceptance
-                    && pc.abstract_syntax.trim_end_matches(['\0', ' ']) == sop_class
-                    && pc.transfer_syntax.trim_end_matches(['\0', ' ']) == ts
-            })
-            .map(|pc| pc.id)
-    }
-
     /// The abstract syntax (SOP class) of presentation context `id`.
     fn abstract_syntax(&self, id: u8) -> Option<String> {
         self.link
-            .association()
-            .presentation_contexts()
+            .contexts()
             .iter()
             .find(|pc| pc.id == id)
             .map(|pc| pc.abstract_syntax.trim_end_matches(['\0', ' ']).to_owned())
@@ -132,7 +119,9 @@ pub(crate) async fn serve(socket: TcpStream, shared: Arc<Shared>, mut stop: watc
         link: Link::new(assoc),
         ports: shared.ports.clone(),
         tenant: tenant.tenant,
+        nodes: tenant.nodes,
         calling,
+        settings: shared.settings.clone(),
     };
     let ended = loop {
         let next = tokio::select! {
@@ -172,6 +161,12 @@ async fn answer(session: &mut Session, rq: Received) -> Result<(), LinkError> {
             if class == crate::get::PATIENT_ROOT_GET || class == crate::get::STUDY_ROOT_GET =>
         {
             crate::get::c_get(session, rq).await
+        }
+        field::C_MOVE_RQ
+            if class == crate::moves::PATIENT_ROOT_MOVE
+                || class == crate::moves::STUDY_ROOT_MOVE =>
+        {
+            crate::moves::c_move(session, rq).await
         }
         // Nothing is in progress to cancel when a request is read, and a
         // C-CANCEL has no response.

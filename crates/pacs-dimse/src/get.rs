@@ -4,13 +4,13 @@
 
 use futures_util::StreamExt;
 use pacs_app::retrieve::{Target, locate, open_data_set};
-use pacs_app::{AppError, ErrorCode};
+use pacs_app::{AppError, ErrorCode, Ports};
 use pacs_dicom_ops::dimse::{DimseCommand, SubOperations, field};
 use pacs_dicom_ops::find::{MAX_IDENTIFIER_BYTES, read_identifier};
 use pacs_domain::model::StoredInstance;
 
 use crate::association::Session;
-use crate::link::{LinkError, Received};
+use crate::link::{Link, LinkError, Peer, Received};
 use crate::status::{CANNOT_UNDERSTAND, Outcome, PENDING, SUB_OPERATIONS_FAILED, SUCCESS};
 
 pub(crate) const PATIENT_ROOT_GET: &str = "1.2.840.10008.5.1.4.1.2.1.3";
@@ -34,7 +34,8 @@ pub(crate) async fn c_get(session: &mut Session, rq: Received) -> Result<(), Lin
         ..SubOperations::default()
     };
     for (n, instance) in instances.iter().enumerate() {
-        let stored = store_on_peer(session, instance, n).await?;
+        let id = u16::try_from(n % 0xFFFF + 1).unwrap_or(1);
+        let stored = store_on_peer(&mut session.link, &session.ports, instance, id, None).await?;
         counts.remaining = counts.remaining.saturating_sub(1);
         if stored {
             counts.completed += 1;
@@ -114,60 +115,59 @@ pub(crate) async fn located(
     .map_err(|e| AppError::internal_from("the retrieval stopped", e))?
 }
 
-/// Sends one instance as a C-STORE sub-operation and reads its response;
-/// false when it could not be sent or the peer did not store it.
-async fn store_on_peer(
-    session: &mut Session,
+/// Sends one instance as a C-STORE sub-operation on `link` and reads its
+/// response; false when it could not be sent or the peer did not store it.
+pub(crate) async fn store_on_peer<A: Peer>(
+    link: &mut Link<A>,
+    ports: &Ports,
     instance: &StoredInstance,
-    n: usize,
+    message_id: u16,
+    move_originator: Option<(String, u16)>,
 ) -> Result<bool, LinkError> {
-    let Some(context) = session.context_for(
+    let Some(context) = link.context_for(
         instance.sop_class.as_str(),
         instance.transfer_syntax.as_str(),
     ) else {
         log::info!(
-            "C-GET: no presentation context for SOP class {} in {}",
+            "no presentation context for SOP class {} in {}",
             instance.sop_class,
             instance.transfer_syntax
         );
         return Ok(false);
     };
-    let data = match open_data_set(&session.ports, instance).await {
+    let data = match open_data_set(ports, instance).await {
         Ok(d) => d,
         Err(e) => {
-            log::warn!("C-GET: instance not opened: {e}");
+            log::warn!("a stored instance could not be opened: {e}");
             return Ok(false);
         }
     };
     let rq = DimseCommand {
         field: field::C_STORE_RQ,
-        message_id: Some(u16::try_from(n % 0xFFFF + 1).unwrap_or(1)),
+        message_id: Some(message_id),
         sop_class: Some(instance.sop_class.to_string()),
         sop_instance: Some(instance.sop_uid.to_string()),
         priority: Some(0),
         has_data_set: true,
+        move_originator,
         ..DimseCommand::default()
     };
-    session.link.send_command(context, &rq).await?;
+    link.send_command(context, &rq).await?;
     let mut stream = data.stream;
-    let mut sent_all = true;
-    session.link.start_data(context);
+    link.start_data(context);
     while let Some(chunk) = stream.next().await {
         match chunk {
-            Ok(bytes) => session.link.push_data(&bytes).await?,
+            Ok(bytes) => link.push_data(&bytes).await?,
+            // A half-sent data set cannot be taken back.
             Err(e) => {
-                log::warn!("C-GET: reading a stored object failed: {e}");
-                sent_all = false;
-                break;
+                return Err(LinkError::Lost(format!(
+                    "a stored object could not be read: {e}"
+                )));
             }
         }
     }
-    if !sent_all {
-        // A half-sent data set cannot be taken back.
-        return Err(LinkError::Lost("a stored object could not be read".into()));
-    }
-    session.link.finish_data().await?;
-    match session.link.next_command().await? {
+    link.finish_data().await?;
+    match link.next_command().await? {
         Some(rsp) if rsp.command.field == field::C_STORE_RSP => Ok(rsp
             .command
             .status
@@ -176,6 +176,6 @@ async fn store_on_peer(
             "command {:#06x} while a C-STORE response was awaited",
             other.command.field
         ))),
-        None => Err(LinkError::Lost("released during a C-GET".into())),
+        None => Err(LinkError::Lost("released during a retrieval".into())),
     }
 }

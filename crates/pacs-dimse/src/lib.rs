@@ -28,6 +28,7 @@ mod find;
 mod get;
 mod link;
 mod listener;
+mod moves;
 mod settings;
 mod status;
 mod store;

@@ -7,7 +7,10 @@ use std::io;
 
 use bytes::Bytes;
 use dicom_ul::association::server::AsyncServerAssociation;
-use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+use dicom_ul::association::{Association, AsyncAssociation};
+use dicom_ul::pdu::{
+    PDataValue, PDataValueType, Pdu, PresentationContextNegotiated, PresentationContextResultReason,
+};
 use futures_util::Stream;
 use pacs_dicom_ops::dimse::{DimseCommand, MAX_COMMAND_BYTES, read_command, write_command};
 use tokio::net::TcpStream;
@@ -37,8 +40,14 @@ pub(crate) struct Received {
     pub command: DimseCommand,
 }
 
-pub(crate) struct Link {
-    assoc: AsyncServerAssociation<TcpStream>,
+/// Either end of an association: the archive's as acceptor (a request it
+/// serves) or as requestor (a C-MOVE destination it sends to).
+pub(crate) trait Peer: AsyncAssociation<TcpStream> + Association + Send {}
+
+impl<A: AsyncAssociation<TcpStream> + Association + Send> Peer for A {}
+
+pub(crate) struct Link<A: Peer = AsyncServerAssociation<TcpStream>> {
+    assoc: A,
     /// PDVs of a P-DATA PDU not consumed yet (one PDU may carry several).
     pending: VecDeque<PDataValue>,
     /// A data set announced by the last command has PDVs still to come.
@@ -47,8 +56,8 @@ pub(crate) struct Link {
     outgoing: Option<(u8, Vec<u8>)>,
 }
 
-impl Link {
-    pub fn new(assoc: AsyncServerAssociation<TcpStream>) -> Self {
+impl<A: Peer> Link<A> {
+    pub fn new(assoc: A) -> Self {
         Self {
             assoc,
             pending: VecDeque::new(),
@@ -57,8 +66,21 @@ impl Link {
         }
     }
 
-    pub fn association(&self) -> &AsyncServerAssociation<TcpStream> {
-        &self.assoc
+    /// An accepted presentation context for sending `sop_class` in `ts`.
+    pub fn context_for(&self, sop_class: &str, ts: &str) -> Option<u8> {
+        self.contexts()
+            .iter()
+            .find(|pc| {
+                pc.reason == PresentationContextResultReason::Acceptance
+                    && pc.abstract_syntax.trim_end_matches(['\0', ' ']) == sop_class
+                    && pc.transfer_syntax.trim_end_matches(['\0', ' ']) == ts
+            })
+            .map(|pc| pc.id)
+    }
+
+    /// The presentation contexts negotiated.
+    pub fn contexts(&self) -> &[PresentationContextNegotiated] {
+        Association::presentation_contexts(&self.assoc)
     }
 
     /// The next PDV; `None` when the peer released the association (answered).
@@ -67,11 +89,10 @@ impl Link {
             if let Some(pdv) = self.pending.pop_front() {
                 return Ok(Some(pdv));
             }
-            match self.assoc.receive().await {
+            match AsyncAssociation::receive(&mut self.assoc).await {
                 Ok(Pdu::PData { data }) => self.pending.extend(data),
                 Ok(Pdu::ReleaseRQ) => {
-                    self.assoc
-                        .send(&Pdu::ReleaseRP)
+                    AsyncAssociation::send(&mut self.assoc, &Pdu::ReleaseRP)
                         .await
                         .map_err(|e| LinkError::Lost(e.to_string()))?;
                     return Ok(None);
@@ -208,24 +229,26 @@ impl Link {
         command: &DimseCommand,
     ) -> Result<(), LinkError> {
         let data = write_command(command).map_err(|e| LinkError::Protocol(e.to_string()))?;
-        self.assoc
-            .send(&Pdu::PData {
+        AsyncAssociation::send(
+            &mut self.assoc,
+            &Pdu::PData {
                 data: vec![PDataValue {
                     presentation_context_id: context,
                     value_type: PDataValueType::Command,
                     is_last: true,
                     data,
                 }],
-            })
-            .await
-            .map_err(|e| LinkError::Lost(e.to_string()))
+            },
+        )
+        .await
+        .map_err(|e| LinkError::Lost(e.to_string()))
     }
 
     /// Sends a data set in PDUs no larger than the peer accepts.
     pub async fn send_data(&mut self, context: u8, data: &[u8]) -> Result<(), LinkError> {
         // The PDU's variable field holds one PDV: 4 bytes of length, the
         // context id and the control header before the fragment.
-        let piece = (self.assoc.requestor_max_pdu_length() as usize)
+        let piece = (Association::peer_max_pdu_length(&self.assoc) as usize)
             .saturating_sub(12)
             .max(1024);
         let mut chunks = data.chunks(piece).peekable();
@@ -243,7 +266,7 @@ impl Link {
     /// field holds one PDV of 4 bytes of length, the context id and the
     /// control header before the fragment.
     fn piece(&self) -> usize {
-        (self.assoc.requestor_max_pdu_length() as usize)
+        (Association::peer_max_pdu_length(&self.assoc) as usize)
             .saturating_sub(12)
             .max(1024)
     }
@@ -286,21 +309,30 @@ impl Link {
         data: Vec<u8>,
         last: bool,
     ) -> Result<(), LinkError> {
-        self.assoc
-            .send(&Pdu::PData {
+        AsyncAssociation::send(
+            &mut self.assoc,
+            &Pdu::PData {
                 data: vec![PDataValue {
                     presentation_context_id: context,
                     value_type: PDataValueType::Data,
                     is_last: last,
                     data,
                 }],
-            })
-            .await
-            .map_err(|e| LinkError::Lost(e.to_string()))
+            },
+        )
+        .await
+        .map_err(|e| LinkError::Lost(e.to_string()))
     }
 
     /// Aborts the association (A-ABORT from the service provider) and closes it.
     pub async fn abort(self) {
-        let _ = self.assoc.abort().await;
+        let _ = AsyncAssociation::abort(self.assoc).await;
+    }
+
+    /// Releases an association this archive requested.
+    pub async fn release(self) -> Result<(), LinkError> {
+        AsyncAssociation::release(self.assoc)
+            .await
+            .map_err(|e| LinkError::Lost(e.to_string()))
     }
 }

@@ -13,6 +13,8 @@ pub(crate) const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
 pub(crate) const UNRECOGNIZED_OPERATION: u16 = 0x0211;
 /// Sub-operations complete, one or more failed (C-GET, C-MOVE).
 pub(crate) const SUB_OPERATIONS_FAILED: u16 = 0xB000;
+/// Refused: Move Destination unknown.
+pub(crate) const MOVE_DESTINATION_UNKNOWN: u16 = 0xA801;
 /// Processing failure.
 pub(crate) const PROCESSING_FAILURE: u16 = 0x0110;
 /// Refused: Out of Resources (the database or the medium is unavailable: try later).
