@@ -137,6 +137,12 @@ fn associations_over_the_limit_are_rejected_for_now_and_idle_ones_closed() {
     // A bare connection holds the only slot until the idle timeout closes it.
     let held = std::net::TcpStream::connect(format!("{host}:{port}")).expect("connect");
     std::thread::sleep(std::time::Duration::from_millis(300));
+    let metrics = request("GET", &format!("{}/metrics", server.base), None, &[], None);
+    assert!(
+        metrics.text().contains("pacs_dimse_associations_active 1"),
+        "{}",
+        metrics.text()
+    );
     let busy = echo(&server, "MOD01", TENANT_A.ae);
     assert!(!busy.status.success(), "a second association was served");
     assert!(
@@ -148,6 +154,27 @@ fn associations_over_the_limit_are_rejected_for_now_and_idle_ones_closed() {
     let ok = echo(&server, "MOD01", TENANT_A.ae);
     assert!(ok.status.success(), "after the idle timeout: {}", text(&ok));
     drop(held);
+}
+
+#[test]
+fn sigterm_stops_the_listener_with_an_idle_association_open() {
+    let mut server = dimse_server(Backend::Sqlite, "");
+    let (host, port) = address(&server);
+    let _idle = std::net::TcpStream::connect(format!("{host}:{port}")).expect("connect");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}\n{}", server.log_text());
+    // The idle association is aborted, not waited for (grace is 10 s, idle timeout 60 s).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        std::net::TcpStream::connect(format!("{host}:{port}")).is_err(),
+        "the listener still accepts"
+    );
 }
 
 /// What a Part 10 file says of itself: SOP Instance UID, transfer syntax, and

@@ -95,7 +95,12 @@ pub(crate) async fn serve(socket: TcpStream, shared: Arc<Shared>, mut stop: watc
         .max_pdu_length(s.max_pdu_length)
         .read_timeout(s.idle_timeout)
         .write_timeout(s.idle_timeout);
-    let assoc = match options.establish_async(socket).await {
+    let established = tokio::select! {
+        a = options.establish_async(socket) => a,
+        // A connection still negotiating is dropped when the archive stops.
+        _ = stop.changed() => return,
+    };
+    let assoc = match established {
         Ok(a) => a,
         Err(e) => {
             log::info!("association from {peer} not established: {e}");
