@@ -2,7 +2,7 @@
 //! `getscu`, `movescu`, with
 //! `TCP_NODELAY=1`): who may associate, C-ECHO, C-STORE of the real corpus
 //! read back byte for byte over WADO-RS, concurrent associations, C-FIND, C-GET,
-//! C-MOVE to `storescp`.
+//! C-MOVE to `storescp`, the modality worklist (`findscu -W`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -1035,5 +1035,238 @@ fn move_sends_to_a_known_node_only_what_its_tenant_holds() {
             &["QueryRetrieveLevel=STUDY", &studies],
         );
         assert_eq!(scp.received().len(), 2, "{out}");
+    }
+}
+
+/// An order of `/orders/create` with every field of the source document.
+fn order(
+    study: &str,
+    accession: &str,
+    pid: &str,
+    name: &str,
+    station: &str,
+    modality: &str,
+    date: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ScheduledStationAETitle": station, "ScheduledProcedureStepStartDate": date,
+        "ScheduledProcedureStepStartTime": "155430", "Modality": modality,
+        "ScheduledPerformingPhysiciansName": "TEST^PERFORMER",
+        "ScheduledProcedureStepDescription": "Step description", "ScheduledProcedureStepID": "1234",
+        "RequestedProcedureDescription": "Procedure description", "RequestedProcedureID": "4567",
+        "StudyInstanceUID": study, "AccessionNumber": accession,
+        "RequestingPhysician": "REQUESTING^PHYSICIAN", "ReferringPhysicianName": "REFERRING^PHYSICIAN",
+        "AdmissionID": "789", "CurrentPatientLocation": "bar", "PatientName": name, "PatientID": pid,
+        "PatientBirthDate": "19860130", "PatientSex": "M",
+        "ConfidentialityConstraintOnPatientDataDescription": "No constraint", "PatientState": "Some state",
+        "PregnancyStatus": "4", "MedicalAlerts": "Some medical alert",
+        "PlacerOrderNumberImagingServiceRequest": "2345566", "ServiceEpisodeID": "episode id",
+        "ScheduledStationName": "STATION-NAME"
+    })
+}
+
+/// `findscu -W` as a modality of `tenant`: the items' values of `tags`
+/// (`gggg,eeee`, found at any depth).
+fn worklist(
+    server: &Server,
+    calling: &str,
+    called: &str,
+    args: &[&str],
+    tags: &[&str],
+) -> Vec<BTreeMap<String, String>> {
+    let (host, port) = address(server);
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: Vec<String> = ["-W", "-aet", calling, "-aec", called, "-X", "-od"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    all.push(dir.path().to_string_lossy().into_owned());
+    // Query files come after the peer's address, options before it.
+    let (files, options): (Vec<&str>, Vec<&str>) = args.iter().partition(|a| a.ends_with(".dcm"));
+    all.extend(options.iter().map(|s| s.to_string()));
+    all.push(host);
+    all.push(port);
+    all.extend(files.iter().map(|s| s.to_string()));
+    let out = dcmtk(
+        "findscu",
+        &all.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(out.status.success(), "findscu -W {args:?}: {}", text(&out));
+    files_under(dir.path())
+        .iter()
+        .map(|f| {
+            tags.iter()
+                .map(|t| ((*t).to_owned(), dump_value(f, t).unwrap_or_default()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn worklist_items_come_from_the_orders_and_vanish_with_them() {
+    let data = data_dir();
+    let queries = data.join("worklists/queries");
+    for backend in backends() {
+        let server = dimse_server(backend, "");
+        let ct_uid = "1.2.752.24.5.2584605181.20150129083013.816906";
+        let mr_uid = "1.2.752.24.5.2584605181.20150129083013.816907";
+        for (o, tenant) in [
+            (
+                order(
+                    ct_uid,
+                    "AN123",
+                    "NONE",
+                    "SURNAME^NAME",
+                    "CT01",
+                    "CT",
+                    "20221205",
+                ),
+                &TENANT_A,
+            ),
+            (
+                order(
+                    mr_uid, "AN124", "PID2", "DOE^JANE", "MR01", "MR", "20221210",
+                ),
+                &TENANT_A,
+            ),
+            (
+                order(
+                    "1.2.3.4.5",
+                    "BETA1",
+                    "PIDB",
+                    "BETA^ONLY",
+                    "CT01",
+                    "CT",
+                    "20221205",
+                ),
+                &TENANT_B,
+            ),
+        ] {
+            let a = post_json(&server, "/orders/create", tenant, &o);
+            assert_eq!(a.status, 200, "{}", a.text());
+        }
+        // DCMTK's example query 1 asks for the common keys: both orders, every field.
+        let items = worklist(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            &[queries.join("wlistqry1.dcm").to_str().unwrap()],
+            &[
+                "0010,0010",
+                "0010,0020",
+                "0008,0050",
+                "0020,000d",
+                "0032,1032",
+                "0032,1060",
+                "0040,1001",
+                "0010,2000",
+            ],
+        );
+        assert_eq!(values(&items, "0010,0020"), ["NONE", "PID2"]);
+        let ct = items.iter().find(|i| i["0010,0020"] == "NONE").unwrap();
+        assert_eq!(ct["0010,0010"], "SURNAME^NAME");
+        assert_eq!(ct["0008,0050"], "AN123");
+        assert_eq!(ct["0020,000d"], ct_uid);
+        assert_eq!(ct["0032,1032"], "REQUESTING^PHYSICIAN");
+        assert_eq!(ct["0032,1060"], "Procedure description");
+        assert_eq!(ct["0040,1001"], "4567");
+        assert_eq!(ct["0010,2000"], "Some medical alert");
+        // Every example query of DCMTK is answered.
+        for q in files_under(&queries) {
+            worklist(&server, "MOD01", TENANT_A.ae, &[q.to_str().unwrap()], &[]);
+        }
+        // Matching on the step and the patient.
+        let step = |k: &str| format!("(0040,0100)[0].{k}");
+        for (keys, expected) in [
+            (vec![step("Modality=MR")], vec!["PID2"]),
+            (vec![step("ScheduledStationAETitle=CT01")], vec!["NONE"]),
+            (
+                vec![step("ScheduledProcedureStepStartDate=20221201-20221206")],
+                vec!["NONE"],
+            ),
+            (
+                vec![step("ScheduledProcedureStepStartDate=20221206-")],
+                vec!["PID2"],
+            ),
+            (vec!["PatientName=doe*".into()], vec!["PID2"]),
+            (vec!["PatientID=NONE".into()], vec!["NONE"]),
+            (vec!["AccessionNumber=AN124".into()], vec!["PID2"]),
+            (vec![step("Modality=US")], vec![]),
+        ] {
+            let mut args = vec![
+                "-k".to_owned(),
+                "PatientID".to_owned(),
+                "-k".to_owned(),
+                step("Modality"),
+                "-k".to_owned(),
+                step("ScheduledStationAETitle"),
+                "-k".to_owned(),
+                step("ScheduledProcedureStepStartDate"),
+            ];
+            for k in &keys {
+                args.push("-k".into());
+                args.push(k.clone());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let items = worklist(
+                &server,
+                "MOD01",
+                TENANT_A.ae,
+                &args,
+                &["0010,0020", "0008,0060", "0040,0001"],
+            );
+            assert_eq!(values(&items, "0010,0020"), expected, "{keys:?}");
+        }
+        let items = worklist(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            &[
+                "-k",
+                "PatientID=PID2",
+                "-k",
+                &step("Modality"),
+                "-k",
+                &step("ScheduledStationAETitle"),
+                "-k",
+                &step("ScheduledProcedureStepStartTime"),
+            ],
+            &["0008,0060", "0040,0001", "0040,0003"],
+        );
+        assert_eq!(items.len(), 1);
+        assert_eq!(
+            (
+                items[0]["0008,0060"].as_str(),
+                items[0]["0040,0001"].as_str(),
+                items[0]["0040,0003"].as_str()
+            ),
+            ("MR", "MR01", "155430")
+        );
+        // Beta's worklist is beta's.
+        let beta = worklist(
+            &server,
+            "BETA01",
+            TENANT_B.ae,
+            &["-k", "PatientID"],
+            &["0010,0020"],
+        );
+        assert_eq!(values(&beta, "0010,0020"), ["PIDB"]);
+        // A deleted order vanishes.
+        let d = request(
+            "DELETE",
+            &server.url(&format!("/orders/delete?studyUid={mr_uid}")),
+            Some(TENANT_A.key),
+            &[],
+            None,
+        );
+        assert_eq!(d.status, 200, "{}", d.text());
+        let left = worklist(
+            &server,
+            "MOD01",
+            TENANT_A.ae,
+            &["-k", "PatientID"],
+            &["0010,0020"],
+        );
+        assert_eq!(values(&left, "0010,0020"), ["NONE"]);
     }
 }

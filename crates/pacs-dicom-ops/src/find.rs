@@ -32,11 +32,21 @@ pub struct FindKeys {
     /// Every other key with its value as text (multiple values joined by `\`);
     /// empty for universal matching (and for sequences: returned, not matched).
     pub keys: Vec<(Tag, String)>,
+    /// The keys in the first item of each sequence key (worklist queries
+    /// match inside the Scheduled Procedure Step Sequence).
+    pub items: Vec<(Tag, Vec<(Tag, String)>)>,
+}
+
+fn text_of(element: &dicom_object::mem::InMemElement) -> String {
+    element
+        .to_str()
+        .map(|s| s.trim_matches(['\0', ' ']).to_owned())
+        .unwrap_or_default()
 }
 
 /// The transfer syntax of an identifier and whether its VR is explicit:
 /// queries travel in Implicit or Explicit VR Little Endian.
-fn transfer_syntax(uid: &str) -> Result<(TransferSyntax, bool), DicomError> {
+pub(crate) fn transfer_syntax(uid: &str) -> Result<(TransferSyntax, bool), DicomError> {
     match uid.trim_end_matches(['\0', ' ']) {
         "1.2.840.10008.1.2" => Ok((IMPLICIT_VR_LITTLE_ENDIAN.erased(), false)),
         "1.2.840.10008.1.2.1" => Ok((EXPLICIT_VR_LITTLE_ENDIAN.erased(), true)),
@@ -127,18 +137,27 @@ pub fn read_identifier(bytes: &[u8], ts_uid: &str) -> Result<FindKeys, DicomErro
         .map_err(|e| DicomError::Parse(format!("identifier: {e}")))?;
     let mut level = None;
     let mut keys = Vec::new();
+    let mut items = Vec::new();
     for element in obj.iter() {
         let tag = element.header().tag;
         if tag == tags::SPECIFIC_CHARACTER_SET {
             continue;
         }
         let value = if element.vr() == VR::SQ {
+            let inner = element
+                .items()
+                .and_then(|i| i.first())
+                .map(|item| {
+                    item.iter()
+                        .filter(|e| e.vr() != VR::SQ)
+                        .map(|e| (e.header().tag, text_of(e)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            items.push((tag, inner));
             String::new()
         } else {
-            element
-                .to_str()
-                .map(|s| s.trim_matches(['\0', ' ']).to_owned())
-                .unwrap_or_default()
+            text_of(element)
         };
         if tag == tags::QUERY_RETRIEVE_LEVEL {
             level = Some(value);
@@ -146,7 +165,7 @@ pub fn read_identifier(bytes: &[u8], ts_uid: &str) -> Result<FindKeys, DicomErro
             keys.push((tag, value));
         }
     }
-    Ok(FindKeys { level, keys })
+    Ok(FindKeys { level, keys, items })
 }
 
 /// What a C-FIND response identifier carries besides the match.

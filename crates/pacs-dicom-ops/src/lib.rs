@@ -30,6 +30,7 @@ mod pathology;
 mod render;
 mod rewrite;
 mod values;
+pub mod worklist;
 
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};

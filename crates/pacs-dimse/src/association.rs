@@ -158,7 +158,12 @@ async fn answer(session: &mut Session, rq: Received) -> Result<(), LinkError> {
         field::C_ECHO_RQ if class == VERIFICATION => session.respond(&rq, Outcome::success()).await,
         field::C_STORE_RQ => crate::store::c_store(session, rq).await,
         field::C_FIND_RQ
-            if class == crate::find::PATIENT_ROOT_FIND || class == crate::find::STUDY_ROOT_FIND =>
+            if [
+                crate::find::PATIENT_ROOT_FIND,
+                crate::find::STUDY_ROOT_FIND,
+                crate::find::MODALITY_WORKLIST_FIND,
+            ]
+            .contains(&class.as_str()) =>
         {
             crate::find::c_find(session, rq, &class).await
         }

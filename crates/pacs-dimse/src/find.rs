@@ -2,6 +2,7 @@
 //! same search use case as QIDO-RS; each match is a pending response.
 
 use pacs_app::search::{FindRequest, find};
+use pacs_app::worklist::{WorklistRequest, worklist};
 use pacs_app::{AppError, ErrorCode};
 use pacs_dicom_ops::dimse::DimseCommand;
 use pacs_dicom_ops::find::{MAX_IDENTIFIER_BYTES, read_identifier};
@@ -12,6 +13,7 @@ use crate::status::{CANNOT_UNDERSTAND, Outcome, PENDING};
 
 pub(crate) const PATIENT_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.1.1";
 pub(crate) const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
+pub(crate) const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
 
 /// Answers one C-FIND-RQ on a Query/Retrieve FIND context.
 pub(crate) async fn c_find(
@@ -29,14 +31,7 @@ pub(crate) async fn c_find(
         }
     };
     let transfer_syntax = session.transfer_syntax(rq.context).unwrap_or_default();
-    let answers = match matches(
-        session,
-        &identifier,
-        &transfer_syntax,
-        class == STUDY_ROOT_FIND,
-    )
-    .await
-    {
+    let answers = match matches(session, &identifier, &transfer_syntax, class).await {
         Ok(a) => a,
         Err(e) => return session.respond(&rq, Outcome::from(e)).await,
     };
@@ -56,20 +51,35 @@ async fn matches(
     session: &Session,
     identifier: &[u8],
     transfer_syntax: &str,
-    study_root: bool,
+    class: &str,
 ) -> Result<Vec<Vec<u8>>, AppError> {
     let keys = read_identifier(identifier, transfer_syntax)?;
+    let (ports, tenant, ts) = (
+        session.ports.clone(),
+        session.tenant.clone(),
+        transfer_syntax.to_owned(),
+    );
+    if class == MODALITY_WORKLIST_FIND {
+        return tokio::task::spawn_blocking(move || {
+            worklist(
+                &ports,
+                &tenant,
+                &WorklistRequest {
+                    keys: &keys,
+                    transfer_syntax: &ts,
+                },
+            )
+        })
+        .await
+        .map_err(|e| AppError::internal_from("the worklist query stopped", e))?;
+    }
     let level = keys.level.clone().ok_or_else(|| {
         AppError::invalid(
             ErrorCode::InvalidQuery,
             "the identifier has no QueryRetrieveLevel",
         )
     })?;
-    let (ports, tenant, ts) = (
-        session.ports.clone(),
-        session.tenant.clone(),
-        transfer_syntax.to_owned(),
-    );
+    let study_root = class == STUDY_ROOT_FIND;
     // The search use case is blocking (the database port).
     tokio::task::spawn_blocking(move || {
         find(
