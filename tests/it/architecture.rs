@@ -14,6 +14,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("pacs-persistence", &["pacs-domain"]),
     ("pacs-storage", &["pacs-domain"]),
     ("pacs-app", &["pacs-domain", "pacs-dicom-ops"]),
+    // The DICOM network adapter sits beside the HTTP one: it calls the use
+    // cases and has pacs-dicom-ops encode what it sends and reads.
+    ("pacs-dimse", &["pacs-domain", "pacs-app", "pacs-dicom-ops"]),
     (
         "pacs-api",
         &[
@@ -21,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "pacs-app",
             "pacs-persistence",
             "pacs-storage",
+            "pacs-dimse",
         ],
     ),
 ];
@@ -32,6 +36,9 @@ const OWNERS: &[(&str, &str)] = &[
     ("pq-sys", "pacs-persistence"),
     ("r2d2", "pacs-persistence"),
     ("actix", "pacs-api"),
+    // The upper layer protocol is the network adapter's; every other
+    // dicom-rs crate (data sets, command sets) is pacs-dicom-ops's.
+    ("dicom-ul", "pacs-dimse"),
     ("dicom-", "pacs-dicom-ops"),
     ("jpeg-encoder", "pacs-dicom-ops"),
     ("rust-s3", "pacs-storage"),
@@ -141,6 +148,7 @@ fn workspace_has_the_documented_shape() {
         "crates/pacs-persistence",
         "crates/pacs-storage",
         "crates/pacs-api",
+        "crates/pacs-dimse",
     ] {
         assert!(root.join(path).exists(), "{path} is missing");
     }

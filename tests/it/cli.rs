@@ -179,12 +179,11 @@ fn embedded_default_generates_a_key_once_and_stops_on_sigterm() {
 
 #[test]
 fn serve_warns_once_per_section_it_does_not_use_yet() {
+    // Nodes without a DICOM listener accept nothing; the forward target is not built yet.
     let server = Server::start_with(
         Backend::Sqlite,
         Options {
             extra_toml: r#"
-[dimse]
-bind = "127.0.0.1:11199"
 [[tenants.nodes]]
 ae_title = "ORTHANC"
 host = "127.0.0.1"
@@ -198,7 +197,6 @@ series_node = "ORTHANC"
     );
     let log = server.log_text();
     for section in [
-        "[dimse]",
         "[[tenants.nodes]] of tenant beta",
         "[tenants.forward] of tenant beta",
     ] {
@@ -208,6 +206,21 @@ series_node = "ORTHANC"
             .collect();
         assert_eq!(lines.len(), 1, "one warning for {section} in:\n{log}");
     }
+    // With the listener configured, the nodes are in use: no warning for them.
+    let listening = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            extra_toml:
+                "[[tenants.nodes]]\nae_title = \"ORTHANC\"\n[dimse]\nbind = \"127.0.0.1:0\"\n"
+                    .into(),
+            ..Options::default()
+        },
+    );
+    assert!(
+        !listening.log_text().contains("[[tenants.nodes]]"),
+        "{}",
+        listening.log_text()
+    );
     // Without those sections, no such warning.
     let plain = Server::start(Backend::Sqlite);
     assert!(

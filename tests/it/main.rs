@@ -13,6 +13,7 @@ mod cli;
 mod corrections;
 mod crash;
 mod dicomweb;
+mod dimse;
 mod hardening;
 mod kos;
 mod management;

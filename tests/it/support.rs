@@ -164,13 +164,13 @@ pub const TENANT_B: TestTenant = TestTenant {
 };
 
 /// Runs `pacs serve --config config` and waits for its ready line; returns the
-/// process and its base URL.
+/// process, its base URL and the DICOM listener's address when it has one.
 fn launch(
     config: &Path,
     log: &Path,
     stderr: std::fs::File,
     env: &[(String, String)],
-) -> (Child, String) {
+) -> (Child, String, Option<String>) {
     let mut child = Command::new(pacs_bin())
         .args(["serve", "--config"])
         .arg(config)
@@ -183,13 +183,18 @@ fn launch(
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // The DICOM listener's line comes before the HTTP one.
+        let mut dimse = None;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("pacs DICOM ready: listening on ") {
+                dimse = Some(addr.to_owned());
+            }
             if let Some(addr) = line.strip_prefix("pacs ready: listening on ") {
-                let _ = tx.send(addr.to_owned());
+                let _ = tx.send((addr.to_owned(), dimse.take()));
             }
         }
     });
-    let base = rx
+    let (base, dimse) = rx
         .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| {
             let _ = child.kill();
@@ -198,13 +203,15 @@ fn launch(
                 std::fs::read_to_string(log).unwrap_or_default()
             )
         });
-    (child, base)
+    (child, base, dimse)
 }
 
 /// A running `pacs serve`, stopped (SIGTERM) when dropped.
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// `host:port` of the DICOM listener, when `[dimse]` is configured.
+    pub dimse: Option<String>,
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
     env: Vec<(String, String)>,
@@ -216,10 +223,13 @@ pub struct Server {
 /// Options of a test server.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Appended to the configuration (after tenant beta's table).
     pub extra_toml: String,
     /// Lines added to the generated `[server]` table (which `extra_toml`
     /// cannot reopen), e.g. `cors_origins = [...]`.
     pub server_toml: String,
+    /// Inserted in tenant alpha's table (its `[[tenants.nodes]]`).
+    pub alpha_toml: String,
     /// Environment of the server process (e.g. `PACS__SERVER__MAX_BODY_BYTES`
     /// for keys of tables the generated configuration already declares).
     pub env: Vec<(String, String)>,
@@ -286,6 +296,7 @@ path = "{d}/archive"
 name = "{an}"
 ae_title = "{aa}"
 api_key = "{ak}"
+{alpha}
 [[tenants]]
 name = "{bn}"
 ae_title = "{ba}"
@@ -302,6 +313,7 @@ api_key_sha256 = "{bh}"
             bh = sha256_hex(TENANT_B.key),
             extra = opts.extra_toml,
             server_extra = opts.server_toml,
+            alpha = opts.alpha_toml,
         );
         let config_path = dir.path().join("pacs.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -318,10 +330,11 @@ api_key_sha256 = "{bh}"
     ) -> Self {
         let log = dir.path().join("pacs.log");
         let stderr = std::fs::File::create(&log).expect("log file");
-        let (child, base) = launch(&config, &log, stderr, env);
+        let (child, base, dimse) = launch(&config, &log, stderr, env);
         Self {
             child,
             base,
+            dimse,
             dir,
             log,
             env: env.to_vec(),
@@ -348,9 +361,10 @@ api_key_sha256 = "{bh}"
             .open(&self.log)
             .expect("log file");
         let config = self.dir.path().join("pacs.toml");
-        let (child, base) = launch(&config, &self.log, stderr, &self.env);
+        let (child, base, dimse) = launch(&config, &self.log, stderr, &self.env);
         self.child = child;
         self.base = base;
+        self.dimse = dimse;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -241,13 +241,58 @@ impl std::fmt::Debug for BucketSettings {
     }
 }
 
+/// The DICOM listener (`[dimse]`; docs/dimse.md).
 #[derive(Debug, Clone, Deserialize)]
-// Keys of the RUNNING.md contract are accepted and checked now; the S3, DIMSE
-// and forward adapters read them when they land.
-#[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct DimseSettings {
+    /// `host:port`; port 0 picks a free port (the ready line says which).
     pub bind: String,
+    /// Associations served at once; more are rejected (transient).
+    #[serde(default = "default_max_associations")]
+    pub max_associations: usize,
+    /// Seconds an association may stay silent before it is aborted.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Largest PDU received, in bytes (offered to every peer).
+    #[serde(default = "default_max_pdu")]
+    pub max_pdu_length: u32,
+    /// `"nodes"`: only a tenant's `[[tenants.nodes]]` may call it;
+    /// `"any"`: every calling AE title is accepted (and recorded).
+    #[serde(default = "default_calling_ae_titles")]
+    pub calling_ae_titles: String,
+}
+
+impl DimseSettings {
+    /// The adapter's settings (checked by `validate`).
+    pub fn to_listener(&self) -> pacs_dimse::ListenerSettings {
+        pacs_dimse::ListenerSettings {
+            bind: self.bind.clone(),
+            max_associations: self.max_associations,
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
+            max_pdu_length: self.max_pdu_length,
+            calling_ae_policy: if self.calling_ae_titles == "any" {
+                pacs_dimse::CallingAePolicy::Any
+            } else {
+                pacs_dimse::CallingAePolicy::KnownNodes
+            },
+        }
+    }
+}
+
+fn default_max_associations() -> usize {
+    pacs_dimse::ListenerSettings::new("").max_associations
+}
+
+fn default_idle_timeout() -> u64 {
+    pacs_dimse::ListenerSettings::new("").idle_timeout.as_secs()
+}
+
+fn default_max_pdu() -> u32 {
+    pacs_dimse::ListenerSettings::new("").max_pdu_length
+}
+
+fn default_calling_ae_titles() -> String {
+    "nodes".into()
 }
 
 #[derive(Clone, Deserialize)]
@@ -389,16 +434,10 @@ impl Settings {
     /// target is in use when it is not.
     pub fn unused_sections(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(d) = &self.dimse {
-            out.push(format!(
-                "[dimse] is configured (bind {}) but this version has no DICOM listener: nothing listens there",
-                d.bind
-            ));
-        }
         for t in &self.tenants {
-            if !t.nodes.is_empty() {
+            if !t.nodes.is_empty() && self.dimse.is_none() {
                 out.push(format!(
-                    "[[tenants.nodes]] of tenant {} are configured but this version does not contact DICOM peers yet",
+                    "[[tenants.nodes]] of tenant {} are configured but [dimse] is not: no DICOM listener accepts them",
                     t.name
                 ));
             }
@@ -475,6 +514,46 @@ impl Settings {
                 "limits.render_max_side: {} is not from 16 to 65535",
                 l.render_max_side
             ));
+        }
+        if let Some(d) = &self.dimse {
+            if d.bind.parse::<std::net::SocketAddr>().is_err() && !d.bind.contains(':') {
+                return err(format!("dimse.bind: {:?} is not host:port", d.bind));
+            }
+            if d.max_associations == 0 {
+                return err("dimse.max_associations: must be at least 1".into());
+            }
+            if d.idle_timeout_secs == 0 {
+                return err("dimse.idle_timeout_secs: must be at least 1".into());
+            }
+            // PS3.8 §9.3.1: a PDU carries at least 1024 bytes; dicom-ul's reader
+            // takes up to 4 MiB comfortably.
+            if !(4096..=4 * 1024 * 1024).contains(&d.max_pdu_length) {
+                return err(format!(
+                    "dimse.max_pdu_length: {} is not from 4096 to 4194304",
+                    d.max_pdu_length
+                ));
+            }
+            if !["nodes", "any"].contains(&d.calling_ae_titles.as_str()) {
+                return err(format!(
+                    "dimse.calling_ae_titles: {:?} is not \"nodes\" or \"any\"",
+                    d.calling_ae_titles
+                ));
+            }
+            // The called AE title selects the tenant.
+            let mut aes = std::collections::HashSet::new();
+            for t in &self.tenants {
+                if !aes.insert(t.ae_title.trim().to_owned()) {
+                    return err(format!(
+                        "tenants.ae_title: {:?} is used by two tenants; with [dimse] it must select one",
+                        t.ae_title
+                    ));
+                }
+                for n in &t.nodes {
+                    if let Err(e) = pacs_domain::ids::AeTitle::new(&n.ae_title) {
+                        return err(format!("tenants.nodes.ae_title ({}): {e}", t.name));
+                    }
+                }
+            }
         }
         let mut names = std::collections::HashSet::new();
         for m in &self.storage.media {

@@ -53,6 +53,8 @@ pub struct Snapshot {
     pub pool_in_use: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
+    /// DIMSE associations open now.
+    pub dimse_associations: i64,
 }
 
 impl Metrics {
@@ -213,8 +215,8 @@ fn scrape_time(s: &Snapshot) -> Registry {
     gauge(
         &r,
         "pacs_dimse_associations_active",
-        "Open DIMSE associations. This version has no DIMSE listener yet (dimse.bind is accepted but not served): always 0",
-        0,
+        "Open DIMSE associations (0 when [dimse] is not configured)",
+        s.dimse_associations,
     );
     r
 }
@@ -284,6 +286,7 @@ mod tests {
             pool_in_use: 1,
             pool_idle: 3,
             pool_max: 8,
+            dimse_associations: 0,
         });
         for needle in [
             "pacs_http_requests_total{method=\"GET\",route=\"/o3-dpacs-wado/qido/{aet}/studies\",status=\"200\"} 1",

@@ -113,6 +113,49 @@ fn keyring(settings: &Settings) -> Result<Keyring, StartupError> {
     Ok(ring)
 }
 
+/// Starts the DICOM listener for every tenant and its nodes, and says where
+/// it listens (before the HTTP ready line, which scripts wait for).
+fn start_dimse(
+    dimse: &crate::config::DimseSettings,
+    settings: &Settings,
+    ports: Ports,
+) -> Result<pacs_dimse::Listener, StartupError> {
+    let mut tenants = Vec::new();
+    for t in &settings.tenants {
+        let tenant = Tenant {
+            name: TenantName::new(&t.name).map_err(|e| fail("tenants.name")(e.to_string()))?,
+            ae_title: AeTitle::new(&t.ae_title)
+                .map_err(|e| fail("tenants.ae_title")(e.to_string()))?,
+        };
+        let nodes = t
+            .nodes
+            .iter()
+            .map(|n| {
+                Ok(pacs_dimse::Node {
+                    ae_title: AeTitle::new(&n.ae_title)
+                        .map_err(|e| fail("tenants.nodes.ae_title")(e.to_string()))?,
+                    host: n.host.clone(),
+                    port: n.port,
+                })
+            })
+            .collect::<Result<Vec<_>, StartupError>>()?;
+        tenants.push(pacs_dimse::TenantNodes { tenant, nodes });
+    }
+    let listener = pacs_dimse::start(
+        dimse.to_listener(),
+        ports,
+        pacs_dimse::Directory::new(tenants),
+    )
+    .map_err(|e| fail("dimse.bind")(e.to_string()))?;
+    let addr = listener.local_addr();
+    log::info!("pacs DICOM ready: listening on {addr}");
+    #[allow(clippy::print_stdout)]
+    {
+        println!("pacs DICOM ready: listening on {addr}");
+    }
+    Ok(listener)
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(AppError::not_found(ErrorCode::NotFound, "no such endpoint").into())
 }
@@ -163,6 +206,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         rendering: pacs_app::rendering::Rendering::default(),
         limits: settings.limits.to_limits(),
     };
+    let dimse = match &settings.dimse {
+        Some(d) => Some(start_dimse(d, &settings, ports.clone())?),
+        None => None,
+    };
+    let dimse_active = dimse.as_ref().map(pacs_dimse::Listener::active);
     // Bound before the application is built: the public URL may need the port.
     let listener = std::net::TcpListener::bind(&settings.server.bind)
         .map_err(|e| fail("server.bind")(e.to_string()))?;
@@ -179,6 +227,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         mirax_limits: settings.pathology.limits(),
         database: database.clone(),
         public_url,
+        dimse_associations: dimse_active,
     });
     let metrics = web::Data::new(crate::metrics::Metrics::new());
     let origins = web::Data::new(AllowedOrigins::new(&settings.server.cors_origins));
@@ -250,9 +299,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             println!("pacs ready: listening on http://{addr}");
         }
     }
-    running
-        .await
-        .map_err(|e| StartupError(format!("server: {e}")))?;
+    let served = running.await;
+    if let Some(listener) = dimse {
+        let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let _ = tokio::task::spawn_blocking(move || listener.stop(grace)).await;
+    }
+    served.map_err(|e| StartupError(format!("server: {e}")))?;
     log::info!("pacs stopped");
     Ok(())
 }

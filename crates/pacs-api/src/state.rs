@@ -15,6 +15,8 @@ pub struct AppState {
     /// `scheme://host[:port][/prefix]` of every URL handed out or stored: from
     /// `server.public_url`, else the bound address.
     pub public_url: String,
+    /// Open DIMSE associations, when the DICOM listener runs (a metric).
+    pub dimse_associations: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl AppState {

@@ -23,6 +23,9 @@ pub mod failure {
     pub const DUPLICATE_SOP: u16 = 0x0111;
     /// The instance's Study Instance UID differs from the one in the request URL.
     pub const STUDY_MISMATCH: u16 = 0xC409;
+    /// The data set is not the instance its C-STORE request announced
+    /// (PS3.4 B.2.3 "Data Set does not match SOP Class").
+    pub const INSTANCE_MISMATCH: u16 = 0xA900;
 }
 
 /// A stored (or already present) instance, as the store response lists it.
@@ -70,6 +73,7 @@ pub struct StoreRequest {
     tenant: Tenant,
     calling_aet: AeTitle,
     expected_study: Option<StudyInstanceUid>,
+    expected_instance: Option<(SopClassUid, SopInstanceUid)>,
     parsed: Vec<Parsed>,
     failed: Vec<FailedRef>,
     received_at: SystemTime,
@@ -96,10 +100,19 @@ impl StoreRequest {
             tenant,
             calling_aet,
             expected_study,
+            expected_instance: None,
             parsed: Vec::new(),
             failed: Vec::new(),
             received_at: SystemTime::now(),
         }
+    }
+
+    /// The SOP class and instance the next parts must be (a C-STORE request
+    /// names them in its command): a data set that is another instance is
+    /// refused, not stored.
+    pub fn expecting_instance(mut self, sop_class: SopClassUid, sop: SopInstanceUid) -> Self {
+        self.expected_instance = Some((sop_class, sop));
+        self
     }
 
     /// Stages one part's bytes as they arrive on the default medium, then
@@ -134,6 +147,20 @@ impl StoreRequest {
                 message: format!(
                     "Study Instance UID {} differs from {expected} in the request",
                     header.study.study_uid
+                ),
+            });
+            return Ok(());
+        }
+        if let Some((class, sop)) = &self.expected_instance
+            && (class != &header.instance.sop_class || sop != &header.instance.sop_uid)
+        {
+            self.failed.push(FailedRef {
+                sop: header.instance.sop_uid.clone(),
+                sop_class: header.instance.sop_class.clone(),
+                reason: failure::INSTANCE_MISMATCH,
+                message: format!(
+                    "the data set is SOP instance {} of class {}, not {sop} of class {class} as announced",
+                    header.instance.sop_uid, header.instance.sop_class
                 ),
             });
             return Ok(());

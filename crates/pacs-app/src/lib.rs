@@ -32,6 +32,7 @@ pub mod rendering;
 pub mod retrieve;
 pub mod search;
 pub mod study_instances;
+pub mod worklist;
 
 pub use context::{Media, Ports, Tenant};
 pub use error::{AppError, ErrorCode};

@@ -263,3 +263,39 @@ fn parse_bulk_tag(text: &str) -> Result<Tag, AppError> {
     let n = u32::from_str_radix(text, 16).map_err(|_| bad())?;
     Ok(Tag((n >> 16) as u16, (n & 0xFFFF) as u16))
 }
+/// An instance's data set without its preamble and File Meta Information (what
+/// a C-STORE sends), with the database's current values as `open` writes them.
+pub async fn open_data_set(
+    ports: &Ports,
+    instance: &StoredInstance,
+) -> Result<InstanceBytes, AppError> {
+    let whole = open(ports, instance).await?;
+    let mut stream = whole.stream;
+    // The File Meta group is small: gather the first bytes until it is whole.
+    let mut head = Vec::new();
+    let start = loop {
+        if head.len() >= 144 {
+            let at = pacs_dicom_ops::dataset_start(&mut std::io::Cursor::new(&head))
+                .map_err(|e| AppError::internal_from("reading a stored File Meta group", e))?;
+            if (at as usize) < head.len() || head.len() >= 1024 * 1024 {
+                break at as usize;
+            }
+        }
+        match stream.next().await {
+            Some(chunk) => head.extend_from_slice(
+                &chunk.map_err(|e| AppError::internal_from("reading a stored object", e))?,
+            ),
+            None => {
+                let at = pacs_dicom_ops::dataset_start(&mut std::io::Cursor::new(&head))
+                    .map_err(|e| AppError::internal_from("reading a stored File Meta group", e))?;
+                break (at as usize).min(head.len());
+            }
+        }
+    };
+    let rest = Bytes::from(head).slice(start..);
+    let len = whole.len.saturating_sub(start as u64);
+    Ok(InstanceBytes {
+        len,
+        stream: Box::pin(futures_util::stream::once(std::future::ready(Ok(rest))).chain(stream)),
+    })
+}

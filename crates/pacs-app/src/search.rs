@@ -292,3 +292,77 @@ pub fn search(
         warnings,
     })
 }
+
+/// A C-FIND request: the Query/Retrieve Level and the keys of its identifier.
+#[derive(Debug, Clone)]
+pub struct FindRequest<'a> {
+    /// Query/Retrieve Level as sent (`PATIENT`, `STUDY`, `SERIES`, `IMAGE`).
+    pub level: &'a str,
+    /// Keys with their values; an empty value is universal matching (returned).
+    pub keys: &'a [(Tag, String)],
+    /// Whether the information model is Study Root (no PATIENT level).
+    pub study_root: bool,
+    /// Transfer syntax the answers are encoded in.
+    pub transfer_syntax: &'a str,
+}
+
+/// The level a C-FIND asks for.
+fn find_level(request: &FindRequest<'_>) -> Result<QueryLevel, AppError> {
+    Ok(match request.level {
+        "PATIENT" if !request.study_root => QueryLevel::Patient,
+        "STUDY" => QueryLevel::Study,
+        "SERIES" => QueryLevel::Series,
+        "IMAGE" => QueryLevel::Instance,
+        other => {
+            return Err(invalid(format!(
+                "QueryRetrieveLevel {other:?} is not a level of this information model"
+            )));
+        }
+    })
+}
+
+/// Answers a C-FIND with the matching rules of QIDO-RS: the identifier's keys
+/// become the same query (a value matches, an empty value is returned). Each
+/// match is one response identifier holding the keys asked for; at most
+/// `limits.qido_max_results` of them.
+pub fn find(
+    ports: &Ports,
+    tenant: &Tenant,
+    request: &FindRequest<'_>,
+) -> Result<Vec<Vec<u8>>, AppError> {
+    let level = find_level(request)?;
+    let params: Vec<(String, String)> = request
+        .keys
+        .iter()
+        .map(|(tag, value)| {
+            (
+                format!("{:04X}{:04X}", tag.group(), tag.element()),
+                value.clone(),
+            )
+        })
+        .collect();
+    let target = SearchTarget {
+        level,
+        study: None,
+        series: None,
+    };
+    let (mut query, _, _) = parse_query(&target, &params)?;
+    // The same caps as QIDO-RS; C-FIND has no paging.
+    query.limit = Some(if query.with_header {
+        ports.limits.qido_max_header_results
+    } else {
+        ports.limits.qido_max_results
+    });
+    let matches = ports.queries.query(&tenant.name, &query)?;
+    let requested: Vec<Tag> = request.keys.iter().map(|(t, _)| *t).collect();
+    let answer = pacs_dicom_ops::find::FindAnswer {
+        level,
+        requested: &requested,
+        retrieve_ae: tenant.ae_title.as_str(),
+        transfer_syntax: request.transfer_syntax,
+    };
+    matches
+        .iter()
+        .map(|m| pacs_dicom_ops::find::write_identifier(m, &answer).map_err(AppError::from))
+        .collect()
+}

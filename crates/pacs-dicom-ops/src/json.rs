@@ -321,7 +321,7 @@ fn apply_overrides(attrs: &mut Map<String, Value>, p: &PatientAttributes, s: &St
 }
 
 /// One QIDO-RS result object.
-fn render_match(m: &QueryMatch, opts: &QidoOptions<'_>) -> Value {
+pub(crate) fn render_match(m: &QueryMatch, opts: &QidoOptions<'_>) -> Value {
     let mut attrs = Attrs::new();
     let header: Option<Map<String, Value>> = m
         .header_json

@@ -18,7 +18,9 @@
 mod bulk;
 mod charset;
 mod dictionary;
+pub mod dimse;
 mod error;
+pub mod find;
 mod frames;
 mod json;
 mod kos;
@@ -29,6 +31,7 @@ mod pathology;
 mod render;
 mod rewrite;
 mod values;
+pub mod worklist;
 
 pub use bulk::read_bulk_value;
 pub use dicom_core::Tag;

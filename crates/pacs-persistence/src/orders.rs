@@ -119,6 +119,23 @@ impl OrderStore for Database {
         })
     }
 
+    fn list_orders(&self, tenant: &TenantName, limit: u32) -> Result<Vec<Order>, RepositoryError> {
+        let rows: Vec<OrderRow> = self.read(|c| {
+            orders::table
+                .filter(orders::tenant.eq(tenant.as_str()))
+                .order((
+                    orders::start_date.asc(),
+                    orders::start_time.asc(),
+                    orders::id.asc(),
+                ))
+                .limit(i64::from(limit))
+                .select(OrderRow::as_select())
+                .load(c)
+        })?;
+        // A row that no longer reads as an order is left out, not fatal.
+        Ok(rows.iter().filter_map(|r| r.to_domain().ok()).collect())
+    }
+
     fn delete_order(
         &self,
         tenant: &TenantName,

@@ -57,6 +57,9 @@ async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> Htt
         pool_in_use,
         pool_idle,
         pool_max,
+        dimse_associations: state.dimse_associations.as_ref().map_or(0, |a| {
+            i64::try_from(a.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
+        }),
     });
     HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)

@@ -108,6 +108,10 @@ pub trait OrderStore: Send + Sync {
         journal: Recorder<'_, Order>,
     ) -> Result<OrderOutcome, RepositoryError>;
 
+    /// The tenant's orders (the modality worklist), at most `limit`, the
+    /// earliest scheduled first.
+    fn list_orders(&self, tenant: &TenantName, limit: u32) -> Result<Vec<Order>, RepositoryError>;
+
     /// `NotFound` when no order has that StudyInstanceUID.
     fn delete_order(
         &self,

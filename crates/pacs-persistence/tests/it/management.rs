@@ -367,6 +367,13 @@ fn corrections_change_rows_and_write_their_journal() {
             live(db, &ten, 1)[0].patient.name.as_deref(),
             Some("NEW^NAME")
         );
+        // The worklist reads the orders with the patient's current values,
+        // the tenant's only.
+        let listed = db.list_orders(&ten, 10).unwrap();
+        assert_eq!(listed.len(), 1, "{}", t.name);
+        assert_eq!(listed[0].patient.name.as_deref(), Some("NEW^NAME"));
+        assert_eq!(listed[0].fields["PatientName"], "NEW^NAME");
+        assert!(db.list_orders(&tenant("other"), 10).unwrap().is_empty());
         assert_eq!(
             db.update_patient(&ten, &patient("P9", "X"), &j).unwrap(),
             CorrectionOutcome::PatientNotFound
