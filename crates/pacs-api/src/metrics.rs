@@ -237,13 +237,32 @@ fn method_label(m: &actix_web::http::Method) -> &'static str {
 }
 
 /// Middleware: counts and times every request by its route pattern.
+/// A route pattern as the API document writes it: `{tag:.+}` (a segment
+/// that may hold slashes) is `{tag}`.
+fn documented_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_regex = false;
+    for c in pattern.chars() {
+        match c {
+            ':' if !in_regex && out.rfind('{') > out.rfind('}') => in_regex = true,
+            '}' if in_regex => {
+                in_regex = false;
+                out.push(c);
+            }
+            _ if in_regex => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = method_label(req.method());
-    let route = req.match_pattern();
+    let route = req.match_pattern().map(|p| documented_pattern(&p));
     let start = Instant::now();
     let result = next.call(req).await;
     if let Some(m) = metrics {
@@ -264,6 +283,16 @@ pub async fn track(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_labels_are_the_documented_patterns() {
+        assert_eq!(
+            documented_pattern("/x/{aet}/bulkdata/{tag:.+}"),
+            "/x/{aet}/bulkdata/{tag}"
+        );
+        assert_eq!(documented_pattern("/x/{a}/y"), "/x/{a}/y");
+        assert_eq!(documented_pattern("/metrics"), "/metrics");
+    }
 
     #[test]
     fn the_exposition_has_every_family_and_no_raw_path() {

@@ -6,7 +6,8 @@ use std::io::{Read, Seek, SeekFrom};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use pacs_dicom_ops::{
-    Tag, corrected_metadata, json_array, read_bulk_value, rewrite_header, with_bulk_references,
+    BulkPath, Tag, corrected_metadata, json_array, read_bulk_value, rewrite_header,
+    with_bulk_references,
 };
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopInstanceUid, StudyInstanceUid};
 use pacs_domain::model::{BlobLocation, StoredInstance};
@@ -229,27 +230,47 @@ pub fn is_pixel_data_tag(tag: &str) -> bool {
     tag.eq_ignore_ascii_case("7FE00010")
 }
 
-/// A bulk data value of an instance (blocking): attribute `tag` (`GGGGEEEE`,
-/// top level, before Pixel Data) as little-endian bytes.
-pub fn bulk_value(ports: &Ports, inst: &StoredInstance, tag: &str) -> Result<Vec<u8>, AppError> {
-    let tag = parse_bulk_tag(tag)?;
+/// A bulk data value of an instance (blocking) as little-endian bytes: `path`
+/// as metadata's BulkDataURI ends, `GGGGEEEE` or through sequences
+/// `GGGGEEEE/item/GGGGEEEE` (items from 0), before Pixel Data.
+pub fn bulk_value(ports: &Ports, inst: &StoredInstance, path: &str) -> Result<Vec<u8>, AppError> {
+    let bulk_path = parse_bulk_path(path)?;
     let reader = ports
         .media
         .get(&inst.blob.medium)?
         .blocking_reader(&inst.blob.key)?;
-    read_bulk_value(reader, tag)?.ok_or_else(|| {
+    read_bulk_value(reader, &bulk_path)?.ok_or_else(|| {
         AppError::not_found(
             ErrorCode::NotFound,
-            format!(
-                "the instance has no bulk data value {:04X}{:04X}",
-                tag.group(),
-                tag.element()
-            ),
+            format!("the instance has no bulk data value at {path}"),
         )
     })
 }
 
-/// `GGGGEEEE` of a bulk data resource.
+/// `GGGGEEEE[/item/GGGGEEEE…]` of a bulk data resource.
+fn parse_bulk_path(text: &str) -> Result<BulkPath, AppError> {
+    let segments: Vec<&str> = text.split('/').collect();
+    if segments.len().is_multiple_of(2) || segments.len() > 2 * 8 + 1 {
+        return Err(AppError::invalid(
+            ErrorCode::InvalidParameter,
+            format!("{text:?} is not a bulk data path (GGGGEEEE, or GGGGEEEE/item/GGGGEEEE)"),
+        ));
+    }
+    let mut sequences = Vec::new();
+    for pair in segments[..segments.len() - 1].chunks(2) {
+        let item = pair[1].parse::<usize>().map_err(|_| {
+            AppError::invalid(
+                ErrorCode::InvalidParameter,
+                format!("{:?} is not an item number (from 0)", pair[1]),
+            )
+        })?;
+        sequences.push((parse_bulk_tag(pair[0])?, item));
+    }
+    let tag = parse_bulk_tag(segments[segments.len() - 1])?;
+    Ok(BulkPath { sequences, tag })
+}
+
+/// `GGGGEEEE`.
 fn parse_bulk_tag(text: &str) -> Result<Tag, AppError> {
     let bad = || {
         AppError::invalid(

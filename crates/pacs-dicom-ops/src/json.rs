@@ -417,11 +417,11 @@ pub fn corrected_metadata(
 const BULK_VRS: [&str; 7] = ["OB", "OD", "OF", "OL", "OV", "OW", "UN"];
 
 /// What WADO-RS metadata adds to a stored header for clients to fetch what it
-/// leaves out (PS3.18 §8.7.3.3.2): a `BulkDataURI` for each top-level binary
-/// attribute stored without its value (overlays, waveforms, documents, large
-/// OB/OW/UN), one for Pixel Data when the instance has pixels, and the
-/// instance's transfer syntax as AvailableTransferSyntaxUID (0008,3002).
-/// Values inside sequences stay without one (docs/dicomweb.md).
+/// leaves out (PS3.18 §8.7.3.3.2): a `BulkDataURI` for each binary attribute
+/// stored without its value (overlays, waveforms, documents, large OB/OW/UN),
+/// inside sequences too (`…/bulkdata/54000100/0/54001010`: sequence, item
+/// from 0, attribute), one for Pixel Data when the instance has pixels, and
+/// the instance's transfer syntax as AvailableTransferSyntaxUID (0008,3002).
 pub fn with_bulk_references(
     metadata_json: &str,
     instance_url: &str,
@@ -433,21 +433,11 @@ pub fn with_bulk_references(
         Ok(_) => Map::new(),
         Err(e) => return Err(DicomError::Parse(format!("stored header is not JSON: {e}"))),
     };
-    let uri = |key: &str| format!("{instance_url}/bulkdata/{key}");
-    for (key, attr) in map.iter_mut() {
-        let Value::Object(attr) = attr else { continue };
-        let bulk = attr
-            .get("vr")
-            .and_then(Value::as_str)
-            .is_some_and(|vr| BULK_VRS.contains(&vr));
-        if bulk && !attr.contains_key("Value") && !attr.contains_key("InlineBinary") {
-            attr.insert("BulkDataURI".into(), Value::String(uri(key)));
-        }
-    }
+    add_bulk_references(&mut map, &format!("{instance_url}/bulkdata/"));
     if has_pixels {
         map.insert(
             "7FE00010".into(),
-            json!({ "vr": "OW", "BulkDataURI": uri("7FE00010") }),
+            json!({ "vr": "OW", "BulkDataURI": format!("{instance_url}/bulkdata/7FE00010") }),
         );
     }
     map.insert(
@@ -455,6 +445,32 @@ pub fn with_bulk_references(
         json!({ "vr": "UI", "Value": [transfer_syntax] }),
     );
     serde_json::to_string(&Value::Object(map)).map_err(|e| DicomError::Encode(e.to_string()))
+}
+
+/// Adds a `BulkDataURI` (`prefix` + the attribute's key) to every binary
+/// attribute of `map` without a value, and to those of its sequences' items.
+fn add_bulk_references(map: &mut Map<String, Value>, prefix: &str) {
+    for (key, attr) in map.iter_mut() {
+        let Value::Object(attr) = attr else { continue };
+        let vr = attr.get("vr").and_then(Value::as_str).unwrap_or("");
+        if vr == "SQ" {
+            if let Some(Value::Array(items)) = attr.get_mut("Value") {
+                for (n, item) in items.iter_mut().enumerate() {
+                    if let Value::Object(item) = item {
+                        add_bulk_references(item, &format!("{prefix}{key}/{n}/"));
+                    }
+                }
+            }
+        } else if BULK_VRS.contains(&vr)
+            && !attr.contains_key("Value")
+            && !attr.contains_key("InlineBinary")
+        {
+            attr.insert(
+                "BulkDataURI".into(),
+                Value::String(format!("{prefix}{key}")),
+            );
+        }
+    }
 }
 
 /// A JSON array of DICOM JSON objects (each already JSON text), as bytes.
@@ -490,10 +506,9 @@ mod tests {
         );
         assert!(out["00281201"].get("BulkDataURI").is_none());
         assert!(out["00100010"].get("BulkDataURI").is_none());
-        assert!(
-            out["54000100"]["Value"][0]["54001010"]
-                .get("BulkDataURI")
-                .is_none()
+        assert_eq!(
+            out["54000100"]["Value"][0]["54001010"]["BulkDataURI"],
+            "http://x/i/1.2/bulkdata/54000100/0/54001010"
         );
         assert_eq!(
             out["7FE00010"]["BulkDataURI"],

@@ -33,7 +33,7 @@ mod rewrite;
 mod values;
 pub mod worklist;
 
-pub use bulk::read_bulk_value;
+pub use bulk::{BulkPath, read_bulk_value};
 pub use dicom_core::Tag;
 pub use dictionary::{keyword_of, parse_attribute};
 pub use error::DicomError;

@@ -73,13 +73,13 @@ macro_rules! bulk_resource {
 
 bulk_resource!(
     bulkdata,
-    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}",
+    "/wado-rs/{aet}/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag:.+}",
     "wadoBulkdata",
     "Retrieve a bulk data value"
 );
 bulk_resource!(
     dw_bulkdata,
-    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag}",
+    "/dicomweb/{aet}/studies/{study}/series/{series}/instances/{instance}/bulkdata/{tag:.+}",
     "dicomwebWadoBulkdata",
     "Retrieve a bulk data value (one root)"
 );

@@ -66,8 +66,11 @@ pub struct FramesPath {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct BulkTagPath {
-    /// The attribute, as in the metadata's BulkDataURI: GGGGEEEE (7FE00010 for Pixel Data)
-    #[param(pattern = "^[0-9A-Fa-f]{8}$", example = "60003000")]
+    /// The value, as the metadata's BulkDataURI ends: GGGGEEEE (7FE00010 for Pixel Data), or inside sequences GGGGEEEE/item/GGGGEEEE (items from 0)
+    #[param(
+        pattern = "^[0-9A-Fa-f]{8}(/[0-9]+/[0-9A-Fa-f]{8})*$",
+        example = "60003000"
+    )]
     tag: String,
 }
 
