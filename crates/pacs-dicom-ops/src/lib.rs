@@ -16,6 +16,7 @@
 //! ```
 
 mod charset;
+pub mod commitment;
 mod dictionary;
 pub mod dimse;
 mod error;
