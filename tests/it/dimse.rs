@@ -2,7 +2,8 @@
 //! `getscu`, `movescu`, with
 //! `TCP_NODELAY=1`): who may associate, C-ECHO, C-STORE of the real corpus
 //! read back byte for byte over WADO-RS, concurrent associations, C-FIND, C-GET,
-//! C-MOVE to `storescp`, the modality worklist (`findscu -W`).
+//! C-MOVE to `storescp`, the modality worklist (`findscu -W`); storage
+//! commitment with pynetdicom.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -1268,5 +1269,59 @@ fn worklist_items_come_from_the_orders_and_vanish_with_them() {
             &["0010,0020"],
         );
         assert_eq!(values(&left, "0010,0020"), ["NONE"]);
+    }
+}
+
+#[test]
+fn storage_commitment_reports_what_the_tenant_holds() {
+    let data = data_dir();
+    let read = |f: &str| std::fs::read(data.join("real").join(f)).unwrap();
+    for backend in backends() {
+        let server = dimse_server(backend, "");
+        let a = stow(&server, &TENANT_A, "MOD01", &[read("CT_small.dcm")]);
+        assert_eq!(a.status, 200, "{}", a.text());
+        let b = stow(&server, &TENANT_B, "BETA01", &[read("MR_small.dcm")]);
+        assert_eq!(b.status, 200, "{}", b.text());
+        let ct = sop_of(&data.join("real/CT_small.dcm"));
+        let mr = sop_of(&data.join("real/MR_small.dcm"));
+        let (host, port) = address(&server);
+        let out = python(
+            "commit.py",
+            &[
+                &host,
+                &port,
+                "MOD01",
+                TENANT_A.ae,
+                &format!("1.2.840.10008.5.1.4.1.1.2:{ct}"),
+                // Beta's instance is not alpha's to commit.
+                &format!("1.2.840.10008.5.1.4.1.1.4:{mr}"),
+                // Held, but not of that class.
+                &format!("1.2.840.10008.5.1.4.1.1.4:{ct}"),
+            ],
+        );
+        let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON line");
+        assert_eq!(r["action_status"], 0, "{r}");
+        assert_eq!(r["transaction"], r["sent_transaction"], "{r}");
+        assert_eq!(r["event_type"], 2, "{r}");
+        assert_eq!(r["committed"], serde_json::json!([ct]), "{r}");
+        assert_eq!(
+            r["failed"],
+            serde_json::json!([[mr, 0x0112], [ct, 0x0119]]),
+            "{r}"
+        );
+        // All held: event type 1, nothing failed.
+        let out = python(
+            "commit.py",
+            &[
+                &host,
+                &port,
+                "MOD01",
+                TENANT_A.ae,
+                &format!("1.2.840.10008.5.1.4.1.1.2:{ct}"),
+            ],
+        );
+        let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON line");
+        assert_eq!(r["event_type"], 1, "{r}");
+        assert_eq!(r["failed"], serde_json::json!([]), "{r}");
     }
 }

@@ -11,6 +11,7 @@
 //! others are blocking: call them from a thread that may block.
 
 mod blocking;
+pub mod commitment;
 mod context;
 pub mod corrections;
 pub mod count;

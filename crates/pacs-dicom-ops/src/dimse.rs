@@ -31,6 +31,10 @@ pub mod field {
     pub const C_ECHO_RQ: u16 = 0x0030;
     pub const C_ECHO_RSP: u16 = 0x8030;
     pub const C_CANCEL_RQ: u16 = 0x0FFF;
+    pub const N_EVENT_REPORT_RQ: u16 = 0x0100;
+    pub const N_EVENT_REPORT_RSP: u16 = 0x8100;
+    pub const N_ACTION_RQ: u16 = 0x0130;
+    pub const N_ACTION_RSP: u16 = 0x8130;
 }
 
 /// The Sub-operation counters of C-MOVE and C-GET responses.
@@ -62,6 +66,8 @@ pub struct DimseCommand {
     /// Move Originator AE Title and Message ID of a C-STORE that is a C-MOVE's
     /// sub-operation.
     pub move_originator: Option<(String, u16)>,
+    /// Action Type ID (N-ACTION) or Event Type ID (N-EVENT-REPORT).
+    pub type_id: Option<u16>,
 }
 
 impl DimseCommand {
@@ -155,6 +161,7 @@ pub fn read_command(bytes: &[u8]) -> Result<DimseCommand, DicomError> {
         sub_operations,
         move_originator: text(&obj, tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE)
             .zip(number(&obj, tags::MOVE_ORIGINATOR_MESSAGE_ID)),
+        type_id: number(&obj, tags::ACTION_TYPE_ID).or(number(&obj, tags::EVENT_TYPE_ID)),
     })
 }
 
@@ -208,6 +215,15 @@ pub fn write_command(c: &DimseCommand) -> Result<Vec<u8>, DicomError> {
             VR::UI,
             PrimitiveValue::from(uid.as_str()),
         ));
+    }
+    if let Some(id) = c.type_id {
+        // N-EVENT-REPORT carries an Event Type ID, N-ACTION an Action Type ID.
+        let tag = if c.field & 0x7FFF == field::N_EVENT_REPORT_RQ {
+            tags::EVENT_TYPE_ID
+        } else {
+            tags::ACTION_TYPE_ID
+        };
+        elements.push(us(tag, id));
     }
     if let Some(s) = c.sub_operations {
         elements.push(us(tags::NUMBER_OF_REMAINING_SUBOPERATIONS, s.remaining));

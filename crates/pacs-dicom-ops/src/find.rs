@@ -59,7 +59,7 @@ pub(crate) fn transfer_syntax(uid: &str) -> Result<(TransferSyntax, bool), Dicom
 /// Checks that no element of a data set declares more bytes than remain
 /// (descending into sequences and items), so that parsing cannot allocate
 /// what was never sent. `explicit`: Explicit VR; little endian only.
-fn check_lengths(bytes: &[u8], explicit: bool) -> Result<(), DicomError> {
+pub(crate) fn check_lengths(bytes: &[u8], explicit: bool) -> Result<(), DicomError> {
     let bad = |m: String| Err(DicomError::Parse(format!("identifier: {m}")));
     let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
     let u32_at =

@@ -17,6 +17,7 @@
 
 mod bulk;
 mod charset;
+pub mod commitment;
 mod dictionary;
 pub mod dimse;
 mod error;

@@ -178,6 +178,9 @@ async fn answer(session: &mut Session, rq: Received) -> Result<(), LinkError> {
         {
             crate::moves::c_move(session, rq).await
         }
+        field::N_ACTION_RQ if class == crate::commit::STORAGE_COMMITMENT => {
+            crate::commit::n_action(session, rq).await
+        }
         // Nothing is in progress to cancel when a request is read, and a
         // C-CANCEL has no response.
         field::C_CANCEL_RQ => Ok(()),

@@ -23,6 +23,7 @@
 
 mod access;
 mod association;
+mod commit;
 mod directory;
 mod find;
 mod get;
