@@ -48,6 +48,8 @@ pub struct ServerSettings {
     /// or stores (RetrieveURL, KOS). Unset: `http://` and the bound address.
     /// Request headers (`Host`, `X-Forwarded-Host`) are never used for it.
     pub public_url: Option<String>,
+    /// Serve the OpenAPI document and the Swagger UI without a key.
+    pub public_api_docs: bool,
 }
 
 impl Default for ServerSettings {
@@ -59,6 +61,7 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 30,
             data_dir: PathBuf::from("./data"),
             public_url: None,
+            public_api_docs: false,
             workers: 0,
         }
     }
@@ -162,6 +165,10 @@ pub struct StorageSettings {
     /// fsync every stored file and its directory before acknowledging. Only
     /// throwaway test archives turn it off.
     pub fsync: bool,
+    /// At start, files no row names are moved to a filesystem medium's
+    /// `.orphans/` when last modified this long before the start: longer than any store or
+    /// relocation takes on another process sharing the media.
+    pub orphan_grace_secs: u64,
 }
 
 impl Default for StorageSettings {
@@ -174,6 +181,7 @@ impl Default for StorageSettings {
             }],
             buckets: Vec::new(),
             fsync: true,
+            orphan_grace_secs: 24 * 60 * 60,
         }
     }
 }

@@ -23,7 +23,7 @@ mod json;
 mod kos;
 mod layout;
 mod overrides;
-mod parse;
+pub mod parse;
 mod pathology;
 mod render;
 mod rewrite;

@@ -126,6 +126,7 @@ pub fn store(
         batch,
         &StorePolicy {
             journal: &journal,
+            admit: &|_, _| Ok(()),
             unique_barcodes: false,
         },
     )
