@@ -8,6 +8,7 @@
 
 mod architecture;
 mod auth_tenants;
+mod bad_input;
 mod cli;
 mod corrections;
 mod crash;
