@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -134,6 +135,13 @@ def mkzip(out, kind, arg=None):
         z.writestr("s/Data0000.dat", bytes(50 << 20))
     elif kind == "outside":
         z.writestr("elsewhere/Data0000.dat", b"tiles")
+    elif kind == "twice":  # one name twice: a reader sees only one of them
+        z.writestr("s/Data0000.dat", b"tiles")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            z.writestr("s/Data0000.dat", b"other tiles")
+    elif kind == "nul":  # zipfile cuts names at a NUL: written as X, patched below
+        z.writestr("s/Data0000X.dat", b"tiles")
     elif kind == "twomrxs":
         z.writestr("t.mrxs", b"")
     elif kind == "many":
@@ -144,6 +152,9 @@ def mkzip(out, kind, arg=None):
     elif kind not in ("nomrxs", "small"):
         raise SystemExit(f"unknown zip kind {kind}")
     z.close()
+    if kind == "nul":
+        raw = Path(out).read_bytes()
+        Path(out).write_bytes(raw.replace(b"s/Data0000X.dat", b"s/Data0000\0.dat"))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@
 #                        the 17 character set files in charset/, pydicom's
 #                        DICOMDIR trees in dicomdir/, and catalog.tsv
 #                        (catalog.py) describing every file
+#   OUT/hostile/         files declaring values of ~2.5 GB they do not hold
+#                        (gen_hostile.py, from real/MR_small_implicit.dcm)
 #
 # Every step is skipped when its output exists, and every output appears
 # whole: it is made under a temporary name and renamed at the end, so an
@@ -211,6 +213,16 @@ else
   [ -e "$OUT/real" ] && rm -rf "$OUT/real"   # an incomplete one, without catalog.tsv
   publish "$tmp" "$OUT/real"
   say "real: $(find "$OUT/real" -type f ! -name '*.tsv' ! -name '*.txt' | wc -l) files, $(du -sh "$OUT/real" | cut -f1)"
+fi
+
+# ------------------------------------------------------------------ hostile
+if [ -f "$OUT/hostile/length-trailer.dcm" ]; then
+  say "hostile: up to date"
+else
+  tmp="$OUT/.hostile.part-$$"
+  "$PY" "$HERE/gen_hostile.py" "$OUT/real/MR_small_implicit.dcm" "$tmp"
+  publish "$tmp" "$OUT/hostile"
+  say "hostile: $(ls "$OUT/hostile" | wc -l) files"
 fi
 
 say "done in $(($(date +%s) - started))s: $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -330,3 +330,37 @@ fn errors_become_http_in_one_place() {
         assert!(!app.contains(http), "pacs-app mentions {http}");
     }
 }
+
+/// dicom-object reserves a value's declared length before reading it: every
+/// parse of an object goes through `pacs_dicom_ops::parse::open_bounded`,
+/// which checks the lengths first (issue 16, defect 13).
+#[test]
+fn dicom_objects_are_parsed_only_through_open_bounded() {
+    let guarded = workspace_root().join("crates/pacs-dicom-ops/src/parse.rs");
+    let mut offenders = Vec::new();
+    let mut stack = vec![workspace_root().join("crates")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                if !p.ends_with("target") {
+                    stack.push(p);
+                }
+                continue;
+            }
+            if p == guarded || p.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for call in ["OpenFileOptions", "open_file(", "from_reader("] {
+                if text.contains(call) {
+                    offenders.push(format!("{}: {call}", p.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "objects parsed without open_bounded: {offenders:#?}"
+    );
+}

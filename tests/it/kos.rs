@@ -99,6 +99,8 @@ fn create_kos_stores_a_manifest_in_a_new_series() {
                 "StudyInstanceUID=2.25.777",
                 "SeriesInstanceUID=NEW",
                 "SOPInstanceUID=NEW",
+                // One patient: an instance of another could not join the study.
+                "PatientID=KOS-1",
             ],
         );
         all.push(bytes);

@@ -9,6 +9,7 @@
 mod architecture;
 mod auth_tenants;
 mod buckets;
+mod bad_input;
 mod cli;
 mod corrections;
 mod crash;

@@ -633,7 +633,34 @@ fn readyz_names_an_unavailable_medium_and_probes_need_no_key() {
 
 #[test]
 fn the_openapi_document_and_swagger_ui_are_served_and_every_operation_is_routed() {
-    let server = Server::start(Backend::Sqlite);
+    // By default the document and its viewer need a key, as every route but
+    // the probes and the metrics (issue 16, defect 11).
+    let private = Server::start(Backend::Sqlite);
+    for path in [
+        "/openapi.json",
+        "/swagger-ui/",
+        "/swagger-ui/swagger-initializer.js",
+    ] {
+        let code = request("GET", &private.url(path), None, &[], None).assert_json_error(401);
+        assert_eq!(code, "unauthorized", "{path}");
+    }
+    let with_key = request(
+        "GET",
+        &private.url("/openapi.json"),
+        Some(TENANT_A.key),
+        &[],
+        None,
+    );
+    assert_eq!(with_key.status, 200, "{}", with_key.text());
+    drop(private);
+
+    let server = Server::start_with(
+        Backend::Sqlite,
+        Options {
+            env: vec![("PACS__SERVER__PUBLIC_API_DOCS".into(), "true".into())],
+            ..Options::default()
+        },
+    );
     let doc = request("GET", &server.url("/openapi.json"), None, &[], None);
     assert_eq!(doc.status, 200, "{}", doc.text());
     let doc = doc.json();

@@ -866,6 +866,7 @@ fn refused_uploads_leave_nothing_behind() {
     let empty = tmp.path().join("empty.svs");
     std::fs::write(&empty, b"").unwrap();
     let zip = |kind: &str, arg: Option<&str>| mkzip(tmp.path(), kind, arg);
+    let (twice, nul) = (zip("twice", None), zip("nul", None));
     let (slip, absolute, symlink, bomb, many, large, outside, two, no_mrxs, small) = (
         zip("slip", None),
         zip("absolute", None),
@@ -944,6 +945,20 @@ fn refused_uploads_leave_nothing_behind() {
                 "elsewhere/",
             ),
             ("two .mrxs", bad_zip(&two), 400, INVALID_ARCHIVE, ".mrxs"),
+            (
+                "one name twice",
+                bad_zip(&twice),
+                400,
+                INVALID_ARCHIVE,
+                "same name",
+            ),
+            (
+                "a NUL in a name",
+                bad_zip(&nul),
+                400,
+                INVALID_ARCHIVE,
+                "control character",
+            ),
             ("not a zip", bad_zip(&svs), 400, INVALID_ARCHIVE, "zip"),
             ("no .mrxs", bad_zip(&no_mrxs), 400, "no_mrxs", NO_MRXS),
             (
@@ -1675,5 +1690,103 @@ fn a_slide_named_outside_latin1_is_stored_and_named_back() {
             "{name}: {disposition} lacks filename*=UTF-8''{encoded}"
         );
         assert_eq!(got.body, std::fs::read(&s.svs).unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn a_slide_of_another_patient_cannot_join_a_stored_study() {
+    let data = data_dir();
+    let s = slides(&data);
+    let dir = tempfile::tempdir().unwrap();
+    for backend in backends() {
+        let server = Server::start(backend);
+        let first = upload(
+            &server,
+            &[
+                text_part("metadata", &metadata("JOIN-ACC", "JOIN-1")),
+                slide_part(&s.svs, "small.svs"),
+            ],
+        )
+        .ok()
+        .clone();
+        let ids = uids(&first);
+        let object = dir.path().join(format!("{backend:?}-sidecar.dcm"));
+        std::fs::write(&object, retrieve(&server, &TENANT_A, &ids)).unwrap();
+        let forged = dir.path().join(format!("{backend:?}-forged.dcm"));
+        std::fs::write(
+            &forged,
+            variant(
+                &object,
+                &[
+                    "SOPInstanceUID=NEW",
+                    "SeriesInstanceUID=NEW",
+                    "ContainerIdentifier=JOIN-4",
+                    "PatientID=MALLORY",
+                ],
+            ),
+        )
+        .unwrap();
+        let before = snapshot(&server);
+        let other_patient = |changes: Value| {
+            let mut all = json!({"PatientID": "MALLORY", "PatientName": "MALLORY^M"});
+            all.as_object_mut()
+                .unwrap()
+                .extend(changes.as_object().unwrap().clone());
+            metadata_with(all)
+        };
+        let attempts = [
+            (
+                "the same accession number (so the same study)",
+                vec![
+                    text_part(
+                        "metadata",
+                        &other_patient(
+                            json!({"AccessionNumber": "JOIN-ACC", "ContainerIdentifier": "JOIN-2"}),
+                        ),
+                    ),
+                    slide_part(&s.svs, "small.svs"),
+                ],
+            ),
+            (
+                "the study's UID in the metadata",
+                vec![
+                    text_part(
+                        "metadata",
+                        &other_patient(
+                            json!({"StudyInstanceUID": ids[0], "ContainerIdentifier": "JOIN-3"}),
+                        ),
+                    ),
+                    slide_part(&s.svs, "small.svs"),
+                ],
+            ),
+            (
+                "a forged sidecar",
+                vec![sidecar_part(&forged), slide_part(&s.svs, "small.svs")],
+            ),
+        ];
+        for (what, parts) in attempts {
+            let refused = upload(&server, &parts);
+            assert_eq!(
+                refused.error(409),
+                "patient_mismatch",
+                "{backend:?}: {what}"
+            );
+            assert!(
+                refused
+                    .message()
+                    .unwrap()
+                    .contains("in conflict with data already present"),
+                "{backend:?}: {what}: {:?}",
+                refused.message()
+            );
+            assert_unchanged(&server, &before, what);
+        }
+        let found = qido(
+            &server,
+            &TENANT_A,
+            &format!("/studies?StudyInstanceUID={}", ids[0]),
+        );
+        assert_eq!(found[0]["00100020"]["Value"][0], "PATHO-1", "{backend:?}");
+        assert_eq!(found[0]["00201208"]["Value"][0], 1, "{backend:?}");
     }
 }

@@ -376,7 +376,8 @@ api_key_sha256 = "{bh}"
     }
 
     /// Every stored object of the default medium: the files under the archive
-    /// directory (not staging), or the keys of the default bucket.
+    /// directory (not staging nor orphans, which sit in dot directories), or the
+    /// keys of the default bucket.
     pub fn stored_files(&self) -> Vec<PathBuf> {
         if let Some((endpoint, bucket)) = &self.bucket {
             return bucket_keys(endpoint, bucket)
@@ -391,7 +392,10 @@ api_key_sha256 = "{bh}"
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
                 let p = e.path();
                 if p.is_dir() {
-                    if !p.ends_with(".staging") {
+                    if !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("."))
+                    {
                         stack.push(p);
                     }
                 } else {
@@ -945,4 +949,16 @@ pub fn s3_bucket(bucket: &str) -> String {
     };
     create_bucket(&endpoint, bucket);
     endpoint
+}
+
+/// The server process's peak resident memory so far (VmHWM), in bytes.
+pub fn peak_rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("/proc/<pid>/status of the server");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib * 1024
 }

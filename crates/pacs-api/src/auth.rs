@@ -85,10 +85,16 @@ pub fn generated_key_digest(
     Ok((digest, Some(key)))
 }
 
+/// Whether the API description and its viewer need no key
+/// (`server.public_api_docs`; the contract names only the probes and metrics).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicDocs(pub bool);
+
 /// Paths that need no key: probes and metrics (outside the web context), and
-/// the API description with its viewer (no data, no secret; docs/decisions.md).
-fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || crate::openapi::is_doc_path(path)
+/// the API description with its viewer when configured so.
+fn is_public(path: &str, docs: PublicDocs) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || (docs.0 && crate::openapi::is_doc_path(path))
 }
 
 /// The key of the one `Authorization` header: `Bearer <key>` (the scheme in
@@ -114,7 +120,11 @@ pub async fn require_key(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if is_public(req.path()) {
+    let docs = req
+        .app_data::<web::Data<PublicDocs>>()
+        .map(|d| *d.get_ref())
+        .unwrap_or_default();
+    if is_public(req.path(), docs) {
         return next
             .call(req)
             .await

@@ -51,6 +51,8 @@ pub struct ServerSettings {
     /// Browser origins (`https://viewer.example.org`) allowed to call the API
     /// from their pages (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// Serve the OpenAPI document and the Swagger UI without a key.
+    pub public_api_docs: bool,
 }
 
 impl Default for ServerSettings {
@@ -62,6 +64,7 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 30,
             data_dir: PathBuf::from("./data"),
             public_url: None,
+            public_api_docs: false,
             workers: 0,
             cors_origins: Vec::new(),
         }
@@ -166,6 +169,10 @@ pub struct StorageSettings {
     /// fsync every stored file and its directory before acknowledging. Only
     /// throwaway test archives turn it off.
     pub fsync: bool,
+    /// At start, files no row names are moved to a filesystem medium's
+    /// `.orphans/` when last modified this long before the start: longer than any store or
+    /// relocation takes on another process sharing the media.
+    pub orphan_grace_secs: u64,
 }
 
 impl Default for StorageSettings {
@@ -178,6 +185,7 @@ impl Default for StorageSettings {
             }],
             buckets: Vec::new(),
             fsync: true,
+            orphan_grace_secs: 24 * 60 * 60,
         }
     }
 }

@@ -16,8 +16,8 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use pacs_domain::ports::MediumUsage;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The route label of requests that matched no route (any path: one label).
@@ -34,6 +34,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    orphans: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,10 +84,16 @@ impl Metrics {
         )
         .expect("valid metric");
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let orphans = IntCounter::new(
+            "pacs_orphan_files_total",
+            "Files no row named (a crash between storing and indexing) moved to a medium's .orphans/ at start",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(build),
+            Box::new(orphans.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -94,7 +101,13 @@ impl Metrics {
             registry,
             requests,
             latency,
+            orphans,
         }
+    }
+
+    /// Counts files the startup sweep moved to `.orphans/`.
+    pub fn orphans_removed(&self, n: usize) {
+        self.orphans.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Records one answered request.

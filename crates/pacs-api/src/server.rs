@@ -77,6 +77,36 @@ fn open_media(settings: &Settings) -> Result<Media, StartupError> {
     Media::new(media, default).map_err(fail("storage"))
 }
 
+/// Moves, on every filesystem medium, the files a crash left without their
+/// row to the medium's `.orphans/` (`pacs_storage::sweep_orphans`); returns
+/// how many. A failure is logged and the archive starts anyway: orphans only
+/// take space.
+fn sweep_orphans(settings: &Settings, db: &Database, started: std::time::SystemTime) -> usize {
+    let grace = std::time::Duration::from_secs(settings.storage.orphan_grace_secs);
+    let Some(cutoff) = started.checked_sub(grace) else {
+        return 0;
+    };
+    let mut total = 0;
+    for m in &settings.storage.media {
+        let referenced = |keys: &[String]| {
+            db.referenced_keys(&m.name, keys)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        match pacs_storage::sweep_orphans(&m.path, cutoff, &referenced) {
+            Ok(0) => {}
+            Ok(n) => {
+                log::warn!(
+                    "moved {n} file(s) no row names to {}/.orphans (docs/operations.md)",
+                    m.path.display()
+                );
+                total += n;
+            }
+            Err(e) => log::warn!("orphan sweep of medium {} stopped: {e}", m.name),
+        }
+    }
+    total
+}
+
 /// The keyring of every tenant; keys of tenants configured without one are
 /// generated once and printed, their digest kept in `server.data_dir`.
 fn keyring(settings: &Settings) -> Result<Keyring, StartupError> {
@@ -177,6 +207,8 @@ fn bound_url(addr: std::net::SocketAddr) -> String {
 
 /// Starts the server and runs it until SIGTERM/SIGINT.
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    // Files of this process are newer: the orphan sweep never sees them.
+    let started = std::time::SystemTime::now();
     for unused in settings.unused_sections() {
         log::warn!("{unused}");
     }
@@ -231,6 +263,14 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     });
     let metrics = web::Data::new(crate::metrics::Metrics::new());
     let origins = web::Data::new(AllowedOrigins::new(&settings.server.cors_origins));
+    let docs = web::Data::new(crate::auth::PublicDocs(settings.server.public_api_docs));
+    let orphans = {
+        let (s, db) = (settings.clone(), database.clone());
+        tokio::task::spawn_blocking(move || sweep_orphans(&s, &db, started))
+            .await
+            .map_err(|e| StartupError(e.to_string()))?
+    };
+    metrics.orphans_removed(orphans);
     let mut server = HttpServer::new(move || {
         // The router and its OpenAPI document are built together.
         let (app, doc) = App::new()
@@ -240,6 +280,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
             .app_data(metrics.clone())
             .app_data(keyring.clone())
             .app_data(origins.clone())
+            .app_data(docs.clone())
             .app_data(web::PathConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::QueryConfig::default().error_handler(|e, _| extractor_error(e)))
             .app_data(web::JsonConfig::default().error_handler(|e, _| extractor_error(e)))

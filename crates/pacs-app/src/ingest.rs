@@ -8,7 +8,9 @@
 use std::time::SystemTime;
 
 use pacs_domain::ids::{AeTitle, SeriesInstanceUid, SopClassUid, SopInstanceUid, StudyInstanceUid};
-use pacs_domain::model::{BlobLocation, InstanceHeader, NewInstance, StoreOutcome};
+use pacs_domain::model::{
+    BlobLocation, InstanceHeader, NewInstance, PatientKey, StoreOutcome, StudyOwner,
+};
 use pacs_domain::ports::{IncomingBytes, ObjectName, StagedBlob};
 
 use crate::blocking::blocking;
@@ -26,6 +28,32 @@ pub mod failure {
     /// The data set is not the instance its C-STORE request announced
     /// (PS3.4 B.2.3 "Data Set does not match SOP Class").
     pub const INSTANCE_MISMATCH: u16 = 0xA900;
+    /// The instance names a study of another patient. PS3.18 has no code of its
+    /// own for it: a processing failure, as dcm4chee and Orthanc answer.
+    pub const OTHER_PATIENT: u16 = PROCESSING;
+}
+
+/// The source document's words for a request in conflict with the archive.
+pub const CONFLICT_WITH_STORED: &str =
+    "The specified metadata is in conflict with data already present in the system";
+
+/// The rule for an instance joining a study the archive holds: it must be of
+/// the study's patient (or of a patient merged into it). Without it an
+/// instance of another patient would silently show as this patient's.
+pub(crate) fn same_patient(header: &InstanceHeader, owner: &StudyOwner) -> Result<(), String> {
+    let p = &header.patient;
+    let is = |k: &PatientKey| {
+        k.patient_id == p.patient_id
+            && k.issuer.as_deref().unwrap_or("") == p.issuer.as_deref().unwrap_or("")
+    };
+    if is(&owner.patient) || owner.merged.iter().any(is) {
+        return Ok(());
+    }
+    // No patient identifier in the message: it may reach logs and other systems.
+    Err(format!(
+        "{CONFLICT_WITH_STORED}: study {} belongs to another patient",
+        header.study.study_uid
+    ))
 }
 
 /// A stored (or already present) instance, as the store response lists it.
@@ -244,11 +272,15 @@ impl StoreRequest {
                 }
                 refused => {
                     let message = refused.refusal().unwrap_or_default();
+                    let reason = match refused {
+                        StoreOutcome::NotAdmitted(_) => failure::OTHER_PATIENT,
+                        _ => failure::DUPLICATE_SOP,
+                    };
                     self.remove_created(std::iter::once(p)).await;
                     report.failed.push(FailedRef {
                         sop: i.sop_uid.clone(),
                         sop_class: i.sop_class.clone(),
-                        reason: failure::DUPLICATE_SOP,
+                        reason,
                         message,
                     });
                 }

@@ -51,6 +51,7 @@ pub(crate) fn index(
     let journal = |steps: &[Indexed]| indexed(batch, steps);
     let policy = StorePolicy {
         journal: &journal,
+        admit: &crate::ingest::same_patient,
         unique_barcodes,
     };
     ports.instances.store(&tenant.name, batch, &policy)

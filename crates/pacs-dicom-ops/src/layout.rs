@@ -237,6 +237,193 @@ pub fn pixel_data_offset<R: Read + Seek>(
     }
 }
 
+/// The Transfer Syntax UID of the File Meta group (which starts at 132), read
+/// from the element itself, before anything is parsed; `None` when absent.
+pub fn meta_transfer_syntax<R: Read + Seek>(r: &mut R) -> io::Result<Option<String>> {
+    let mut w = Window::new(r)?;
+    let mut pos = 132;
+    while let Some(h) = read_header(&mut w, pos, Encoding::ExplicitLe)? {
+        if h.tag.0 != 0x0002 {
+            break;
+        }
+        if h.tag == (0x0002, 0x0010) && h.len != UNDEFINED && h.len <= 128 {
+            let Some(v) = w.bytes(h.value, h.len as usize)? else {
+                return Ok(None);
+            };
+            let uid = String::from_utf8_lossy(v);
+            return Ok(Some(uid.trim_end_matches(['\0', ' ']).to_owned()));
+        }
+        pos = skip_value(&mut w, &h, Encoding::ExplicitLe, 0)?;
+    }
+    Ok(None)
+}
+
+/// A declared length the input cannot hold (or a structure the walk cannot
+/// follow): what [`check_declared_lengths`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLength(pub String);
+
+/// Walks every element header of the data set at `start` (sequences, items and
+/// fragments included, as dicom-rs will meet them) and refuses any declared
+/// length larger than what the file still holds after it. dicom-rs reserves
+/// and zero-fills a value's declared length before reading it, so a 10 KB
+/// file declaring 3 GB costs 3 GB; this walk reads headers only. With
+/// `until`, the walk stops at that top-level tag (what a header-only parse
+/// reads). `is_sequence` tells, for Implicit VR, which tags hold sequences.
+pub fn check_declared_lengths<R: Read + Seek>(
+    r: &mut R,
+    start: u64,
+    enc: Encoding,
+    until: Option<(u16, u16)>,
+    is_sequence: &dyn Fn((u16, u16)) -> bool,
+) -> io::Result<Result<(), BadLength>> {
+    let mut w = Window::new(r)?;
+    let mut walk = LengthWalk {
+        w: &mut w,
+        is_sequence,
+    };
+    match walk.elements(start, u64::MAX, enc, 0, until, false) {
+        Ok(_) => Ok(Ok(())),
+        Err(WalkError::Io(e)) => Err(e),
+        Err(WalkError::Bad(why)) => Ok(Err(BadLength(why))),
+    }
+}
+
+enum WalkError {
+    Io(io::Error),
+    Bad(String),
+}
+
+impl From<io::Error> for WalkError {
+    fn from(e: io::Error) -> Self {
+        WalkError::Io(e)
+    }
+}
+
+struct LengthWalk<'a, 'r, R> {
+    w: &'a mut Window<'r, R>,
+    is_sequence: &'a dyn Fn((u16, u16)) -> bool,
+}
+
+impl<R: Read + Seek> LengthWalk<'_, '_, R> {
+    /// The header at `pos` with its defined length checked against the file.
+    fn header(&mut self, pos: u64, enc: Encoding) -> Result<Option<Header>, WalkError> {
+        let Some(h) = read_header(self.w, pos, enc)? else {
+            return Ok(None);
+        };
+        self.fits(h).map(Some)
+    }
+
+    fn fits(&self, h: Header) -> Result<Header, WalkError> {
+        if h.len != UNDEFINED && h.value + u64::from(h.len) > self.w.len {
+            return Err(WalkError::Bad(format!(
+                "element ({:04X},{:04X}) declares {} bytes but only {} remain in the file",
+                h.tag.0,
+                h.tag.1,
+                h.len,
+                self.w.len.saturating_sub(h.value)
+            )));
+        }
+        Ok(h)
+    }
+
+    /// Elements from `pos` up to `end` (a defined-length item), to an item
+    /// delimiter (`in_item`), or to the end of the file; returns where they end.
+    fn elements(
+        &mut self,
+        mut pos: u64,
+        end: u64,
+        enc: Encoding,
+        depth: u32,
+        until: Option<(u16, u16)>,
+        in_item: bool,
+    ) -> Result<u64, WalkError> {
+        if depth > MAX_DEPTH {
+            return Err(WalkError::Bad("sequences nested too deeply".into()));
+        }
+        while pos < end {
+            // The end of the file: dicom-rs reports a truncated element itself.
+            let Some(h) = read_header(self.w, pos, enc)? else {
+                return Ok(pos);
+            };
+            if in_item && h.tag == ITEM_END {
+                return Ok(h.value);
+            }
+            // Where a partial parse stops, before the length is looked at.
+            if until.is_some_and(|t| h.tag >= t) {
+                return Ok(pos);
+            }
+            let h = self.fits(h)?;
+            let sequence = &h.vr == b"SQ"
+                || (h.vr == *b"  " && (self.is_sequence)(h.tag))
+                || (h.len == UNDEFINED && h.tag != PIXEL_DATA);
+            pos = if h.tag == PIXEL_DATA && h.len == UNDEFINED {
+                self.fragments(h.value, enc)?
+            } else if sequence {
+                // Undefined-length UN holds Implicit VR Little Endian (PS3.5 §6.2.2).
+                let nested = if &h.vr == b"UN" {
+                    Encoding::ImplicitLe
+                } else {
+                    enc
+                };
+                let limit = (h.len != UNDEFINED).then(|| h.value + u64::from(h.len));
+                self.items(h.value, limit, nested, depth + 1)?
+            } else {
+                h.value + u64::from(h.len)
+            };
+        }
+        Ok(pos)
+    }
+
+    /// The items of a sequence, up to `limit` or its delimiter.
+    fn items(
+        &mut self,
+        mut pos: u64,
+        limit: Option<u64>,
+        enc: Encoding,
+        depth: u32,
+    ) -> Result<u64, WalkError> {
+        loop {
+            if limit.is_some_and(|l| pos >= l) {
+                return Ok(pos);
+            }
+            let Some(h) = self.header(pos, enc)? else {
+                return Ok(pos);
+            };
+            pos = match h.tag {
+                SEQ_END => return Ok(h.value),
+                ITEM if h.len == UNDEFINED => {
+                    self.elements(h.value, u64::MAX, enc, depth, None, true)?
+                }
+                ITEM => {
+                    let end = h.value + u64::from(h.len);
+                    self.elements(h.value, end, enc, depth, None, false)?;
+                    end
+                }
+                (g, e) => {
+                    return Err(WalkError::Bad(format!(
+                        "element ({g:04X},{e:04X}) where a sequence item was expected"
+                    )));
+                }
+            };
+        }
+    }
+
+    /// Encapsulated Pixel Data: fragments up to the sequence delimiter.
+    fn fragments(&mut self, mut pos: u64, enc: Encoding) -> Result<u64, WalkError> {
+        loop {
+            let Some(h) = self.header(pos, enc)? else {
+                return Ok(pos);
+            };
+            match h.tag {
+                SEQ_END => return Ok(h.value),
+                ITEM if h.len != UNDEFINED => pos = h.value + u64::from(h.len),
+                _ => return Err(WalkError::Bad("malformed encapsulated Pixel Data".into())),
+            }
+        }
+    }
+}
+
 /// Where the Pixel Data value lies: native (one run of bytes) or encapsulated
 /// (the offset table item, then fragments).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,7 +27,7 @@ mod json;
 mod kos;
 mod layout;
 mod overrides;
-mod parse;
+pub mod parse;
 mod pathology;
 mod render;
 mod rewrite;

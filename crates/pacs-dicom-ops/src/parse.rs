@@ -17,7 +17,10 @@ use crate::charset::normalize_code_extensions;
 use crate::error::DicomError;
 use crate::frames::{FrameGeometry, frame_index};
 use crate::json::header_json;
-use crate::layout::{Encoding, dataset_start, pixel_data_offset, pixel_layout};
+use crate::layout::{
+    Encoding, check_declared_lengths, dataset_start, meta_transfer_syntax, pixel_data_offset,
+    pixel_layout,
+};
 use crate::values::{int, text};
 
 fn first_item_text(obj: &InMemDicomObject, seq: Tag, tag: Tag) -> Option<String> {
@@ -54,26 +57,84 @@ pub(crate) fn transfer_syntax_of(file: &DefaultDicomObject) -> String {
         .to_owned()
 }
 
-/// Opens a whole Part 10 object (pixel data included), reading through a
-/// buffer of `buffer` bytes.
-pub(crate) fn open_whole<R: Read + Seek>(
+/// The largest deflated data set (once inflated) [`open_bounded`] parses.
+pub const MAX_INFLATED: u64 = 64 << 20;
+
+/// How much of an object [`open_bounded`] parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything, pixel data included.
+    Whole,
+    /// Everything before Pixel Data (what the index and the header rewrite need).
+    Header,
+}
+
+/// Opens a Part 10 object with dicom-object, but only once no declared length
+/// of the File Meta group or of the data set (sequences, items and fragments
+/// included) exceeds what the input still holds.
+///
+/// dicom-object reserves and zero-fills each value's declared length before
+/// reading it: a 10 KB file declaring a 3 GB value costs 3 GB of memory.
+/// Every parse of a received or stored object goes through here (STOW-RS
+/// ingest, rendering, header rewriting, and C-STORE reception when it comes);
+/// nothing else in the workspace calls `OpenFileOptions` or `open_file`.
+/// A deflated data set is inflated for the check, and refused above
+/// [`MAX_INFLATED`] bytes.
+pub fn open_bounded<R: Read + Seek>(
     mut r: R,
+    scope: Scope,
     buffer: usize,
 ) -> Result<DefaultDicomObject, DicomError> {
     check_part10(&mut r)?;
-    OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Always)
+    let refused = |what: &str, why: String| DicomError::Parse(format!("{what}: {why}"));
+    let until_data_set = Some((0x0003, 0x0000));
+    let meta = check_declared_lengths(&mut r, 132, Encoding::ExplicitLe, until_data_set, &|_| {
+        false
+    })?;
+    meta.map_err(|b| DicomError::BadMeta(b.0))?;
+    let ts = meta_transfer_syntax(&mut r)?.unwrap_or_default();
+    match Encoding::of_transfer_syntax(&ts) {
+        Some(enc) => {
+            let start = dataset_start(&mut r)?;
+            let until = (scope == Scope::Header).then_some((0x7FE0, 0x0010));
+            check_declared_lengths(&mut r, start, enc, until, &implicit_sequence)?
+                .map_err(|b| refused("the data set cannot be read", b.0))?;
+        }
+        None => {
+            // Deflated: the lengths are inside the compressed stream, walked
+            // once inflated (into memory, so up to a bound).
+            let start = dataset_start(&mut r)?;
+            r.seek(SeekFrom::Start(start))?;
+            let mut inflated = Vec::new();
+            flate2::read::DeflateDecoder::new(BufReader::new(&mut r))
+                .take(MAX_INFLATED + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|e| refused("the deflated data set cannot be inflated", e.to_string()))?;
+            if inflated.len() as u64 > MAX_INFLATED {
+                return Err(DicomError::Parse(format!(
+                    "a deflated data set over {MAX_INFLATED} bytes once inflated is not parsed"
+                )));
+            }
+            let until = (scope == Scope::Header).then_some((0x7FE0, 0x0010));
+            let mut inflated = std::io::Cursor::new(inflated);
+            check_declared_lengths(
+                &mut inflated,
+                0,
+                Encoding::ExplicitLe,
+                until,
+                &implicit_sequence,
+            )?
+            .map_err(|b| refused("the data set cannot be read", b.0))?;
+        }
+    }
+    r.seek(SeekFrom::Start(0))?;
+    let options = OpenFileOptions::new().read_preamble(ReadPreamble::Always);
+    let options = match scope {
+        Scope::Whole => options,
+        Scope::Header => options.read_until(tags::PIXEL_DATA),
+    };
+    let mut obj = options
         .from_reader(BufReader::with_capacity(buffer, r))
-        .map_err(|e| DicomError::Parse(e.to_string()))
-}
-
-/// Opens the header (everything before Pixel Data) of a Part 10 file.
-pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, DicomError> {
-    check_part10(r)?;
-    let mut obj = OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Always)
-        .read_until(tags::PIXEL_DATA)
-        .from_reader(BufReader::with_capacity(64 * 1024, &mut *r))
         .map_err(|e| {
             let msg = e.to_string();
             if msg.to_ascii_lowercase().contains("meta") {
@@ -84,6 +145,29 @@ pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, Dico
         })?;
     normalize_code_extensions(&mut obj);
     Ok(obj)
+}
+
+/// Whether an Implicit VR element holds a sequence, as dicom-object decides it
+/// (by the standard dictionary).
+fn implicit_sequence(tag: (u16, u16)) -> bool {
+    use dicom_core::dictionary::DataDictionary;
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(Tag(tag.0, tag.1))
+        .is_some_and(|e| e.vr.relaxed() == VR::SQ)
+}
+
+/// Opens a whole Part 10 object (pixel data included), reading through a
+/// buffer of `buffer` bytes.
+pub(crate) fn open_whole<R: Read + Seek>(
+    r: R,
+    buffer: usize,
+) -> Result<DefaultDicomObject, DicomError> {
+    open_bounded(r, Scope::Whole, buffer)
+}
+
+/// Opens the header (everything before Pixel Data) of a Part 10 file.
+pub fn open_header<R: Read + Seek>(r: &mut R) -> Result<DefaultDicomObject, DicomError> {
+    open_bounded(&mut *r, Scope::Header, 64 * 1024)
 }
 
 /// Reads the header of a Part 10 file and extracts what the index keeps.
@@ -245,4 +329,104 @@ pub fn read_header<R: Read + Seek>(mut r: R) -> Result<InstanceHeader, DicomErro
         pixel_data_offset,
         frame_index,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Write};
+
+    use dicom_object::meta::FileMetaTableBuilder;
+
+    use super::*;
+
+    /// A Part 10 file of transfer syntax `ts` around the data set `data_set`.
+    fn part10(ts: &str, data_set: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; 128];
+        out.extend_from_slice(b"DICM");
+        FileMetaTableBuilder::new()
+            .transfer_syntax(ts)
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3.4")
+            .build()
+            .unwrap()
+            .write(&mut out)
+            .unwrap();
+        out.extend_from_slice(data_set);
+        out
+    }
+
+    /// An element in Implicit VR Little Endian (`len` as declared).
+    fn implicit(group: u16, elem: u16, len: u32, value: &[u8]) -> Vec<u8> {
+        let mut e = Vec::new();
+        e.extend_from_slice(&group.to_le_bytes());
+        e.extend_from_slice(&elem.to_le_bytes());
+        e.extend_from_slice(&len.to_le_bytes());
+        e.extend_from_slice(value);
+        e
+    }
+
+    fn explicit_lo(group: u16, elem: u16, len: u16, value: &[u8]) -> Vec<u8> {
+        let mut e = Vec::new();
+        e.extend_from_slice(&group.to_le_bytes());
+        e.extend_from_slice(&elem.to_le_bytes());
+        e.extend_from_slice(b"UN\0\0");
+        e.extend_from_slice(&u32::from(len).to_le_bytes());
+        e.extend_from_slice(value);
+        e
+    }
+
+    const HUGE: u32 = 0x9898_9898;
+
+    #[test]
+    fn a_declared_length_the_file_cannot_hold_is_refused_before_parsing() {
+        let sop = implicit(0x0008, 0x0018, 8, b"1.2.3.4\0");
+        let sound = part10("1.2.840.10008.1.2", &sop);
+        assert!(open_bounded(Cursor::new(&sound), Scope::Whole, 4096).is_ok());
+
+        let mut lying = sop.clone();
+        lying.extend(implicit(0x0010, 0x0010, HUGE, b"garbage!"));
+        for scope in [Scope::Header, Scope::Whole] {
+            let err = open_bounded(
+                Cursor::new(part10("1.2.840.10008.1.2", &lying)),
+                scope,
+                4096,
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("remain in the file"), "{err}");
+        }
+        // Inside an item of an undefined-length sequence.
+        let mut nested = sop.clone();
+        let item = implicit(
+            0xFFFE,
+            0xE000,
+            u32::MAX,
+            &implicit(0x0008, 0x0100, HUGE, b"x"),
+        );
+        nested.extend(implicit(0x0008, 0x1140, u32::MAX, &item));
+        let err = open_bounded(
+            Cursor::new(part10("1.2.840.10008.1.2", &nested)),
+            Scope::Header,
+            4096,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("(0008,0100)"), "{err}");
+    }
+
+    #[test]
+    fn a_deflated_data_set_is_checked_once_inflated() {
+        let mut data_set = explicit_lo(0x0009, 0x0010, 4, b"ABCD");
+        let deflate = |ds: &[u8]| {
+            let mut z =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(ds).unwrap();
+            part10("1.2.840.10008.1.2.1.99", &z.finish().unwrap())
+        };
+        assert!(open_bounded(Cursor::new(deflate(&data_set)), Scope::Whole, 4096).is_ok());
+        // A 4-byte length field of UN declaring ~2.5 GB.
+        data_set.extend_from_slice(&[0x11, 0x00, 0x10, 0x00, b'U', b'N', 0, 0]);
+        data_set.extend_from_slice(&HUGE.to_le_bytes());
+        data_set.extend_from_slice(b"garbage");
+        let err = open_bounded(Cursor::new(deflate(&data_set)), Scope::Header, 4096).unwrap_err();
+        assert!(err.to_string().contains("remain in the file"), "{err}");
+    }
 }

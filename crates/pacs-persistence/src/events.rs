@@ -20,10 +20,13 @@ struct EventRow<'a> {
     accession_number: Option<&'a str>,
     details: String,
     occurred_at: chrono::NaiveDateTime,
+    seq: i64,
 }
 
-/// Appends `events` in a write transaction (whose write lock orders event ids
-/// by commit).
+/// Appends `events` in a write transaction. Their ids (`seq`) continue the
+/// tenant's own sequence: max + 1 is safe because every write transaction
+/// holds the write lock, so ids are gap-free and follow commit order, also
+/// across processes sharing one PostgreSQL.
 pub(crate) fn append(
     conn: &mut AnyConnection,
     tenant: &TenantName,
@@ -33,9 +36,14 @@ pub(crate) fn append(
         return Ok(());
     }
     let now = to_db(std::time::SystemTime::now());
-    let rows: Vec<EventRow<'_>> = events
-        .iter()
-        .map(|e| EventRow {
+    let last: Option<i64> = study_events::table
+        .filter(study_events::tenant.eq(tenant.as_str()))
+        .select(diesel::dsl::max(study_events::seq))
+        .first(conn)?;
+    let rows: Vec<EventRow<'_>> = (last.unwrap_or(0) + 1..)
+        .zip(events)
+        .map(|(seq, e)| EventRow {
+            seq,
             tenant: tenant.as_str(),
             event_type: e.event_type.as_str(),
             study_uid: e.study_uid.as_ref().map(|u| u.as_str()),
@@ -46,7 +54,7 @@ pub(crate) fn append(
             occurred_at: now,
         })
         .collect();
-    // One statement per chunk (ids follow the rows' order): fewer round trips
+    // One statement per chunk: fewer round trips
     // while the write lock is held.
     for chunk in rows.chunks(EVENT_CHUNK) {
         match conn {
@@ -85,11 +93,11 @@ impl EventLog for Database {
         let rows: Vec<EventTuple> = self.read(|c| {
             study_events::table
                 .filter(study_events::tenant.eq(tenant.as_str()))
-                .filter(study_events::id.gt(after))
-                .order(study_events::id.asc())
+                .filter(study_events::seq.gt(after))
+                .order(study_events::seq.asc())
                 .limit(i64::from(limit))
                 .select((
-                    study_events::id,
+                    study_events::seq,
                     study_events::event_type,
                     study_events::study_uid,
                     study_events::series_uid,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use pacs_domain::ids::{PatientId, SopInstanceUid, TenantName};
 use pacs_domain::model::{
-    BlobLocation, Indexed, MediumName, NewInstance, StoreOutcome, StorePolicy, StudyRef,
-    header_fingerprint,
+    BlobLocation, Indexed, MediumName, NewInstance, PatientKey, StoreOutcome, StorePolicy,
+    StudyOwner, StudyRef, header_fingerprint,
 };
 use pacs_domain::ports::{InstanceIndex, RepositoryError};
 
@@ -123,9 +123,41 @@ struct StudyState {
     fingerprint: String,
     modalities: String,
     study: StudyRef,
+    owner: StudyOwner,
     new_series: i64,
     added_instances: i64,
     added_bytes: i64,
+}
+
+/// The patient row `p` with the patients merged into it (at any depth), for
+/// the rule deciding who may join its studies.
+fn owner_of(c: &mut AnyConnection, p: &PatientRow) -> QueryResult<StudyOwner> {
+    let key = |id: &str, issuer: &str| -> QueryResult<PatientKey> {
+        Ok(PatientKey {
+            patient_id: PatientId::new(id).map_err(corrupt)?,
+            issuer: Some(issuer.to_owned()).filter(|i| !i.is_empty()),
+        })
+    };
+    let mut merged = Vec::new();
+    let mut frontier = vec![p.id];
+    // Merge chains are short; the bound keeps a corrupt cycle from looping.
+    for _ in 0..16 {
+        if frontier.is_empty() {
+            break;
+        }
+        let rows: Vec<(i64, String, String)> = patients::table
+            .filter(patients::merged_into.eq_any(&frontier))
+            .select((patients::id, patients::patient_id, patients::issuer))
+            .load(c)?;
+        frontier = rows.iter().map(|r| r.0).collect();
+        for (_, id, issuer) in &rows {
+            merged.push(key(id, issuer)?);
+        }
+    }
+    Ok(StudyOwner {
+        patient: key(&p.patient_id, &p.issuer)?,
+        merged,
+    })
 }
 
 /// The live study `uid`, or a new one for the instance's patient (found or created).
@@ -146,12 +178,14 @@ fn resolve_study(
         .select((StudyRow::as_select(), PatientRow::as_select()))
         .first(c)
         .optional()?;
-    let state = |id,
+    let state = |c: &mut AnyConnection,
+                 id,
                  p: &PatientRow,
                  s: StudyAttrsRef<'_>,
                  modalities: String,
                  accession: Option<String>|
      -> QueryResult<StudyState> {
+        let owner = owner_of(c, p)?;
         // The database's values for this study and patient, as they are now:
         // retrieval returns stored files untouched until they are corrected.
         let fingerprint = match (p.to_domain(), s) {
@@ -171,6 +205,7 @@ fn resolve_study(
                 patient_id: PatientId::new(&p.patient_id).map_err(corrupt)?,
                 accession,
             },
+            owner,
             new_series: 0,
             added_instances: 0,
             added_bytes: 0,
@@ -179,6 +214,7 @@ fn resolve_study(
     if let Some((s, p)) = found {
         let accession = s.accession_number.clone();
         return state(
+            c,
             s.id,
             &p,
             StudyAttrsRef::Row(&s),
@@ -208,6 +244,7 @@ fn resolve_study(
         .select(PatientRow::as_select())
         .first(c)?;
     state(
+        c,
         id,
         &patient,
         StudyAttrsRef::Header,
@@ -353,6 +390,10 @@ fn store_batch(
             studies_seen.insert(study_uid.clone(), st);
         }
         let study = studies_seen.get_mut(&study_uid).expect("resolved above");
+        if let Err(why) = (policy.admit)(h, &study.owner) {
+            outcomes[n] = Some(StoreOutcome::NotAdmitted(why));
+            continue;
+        }
         let series_uid = h.series.series_uid.as_str();
         if !series_seen.contains_key(series_uid) {
             let (id, of_study, created) = resolve_series(c, t, inst, study.id, now)?;

@@ -25,6 +25,7 @@ mod counters;
 mod deprecation;
 mod error;
 mod events;
+mod files;
 mod ingest;
 mod inserts;
 mod journal;

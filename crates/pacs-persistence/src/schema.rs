@@ -127,6 +127,7 @@ diesel::table! {
         accession_number -> Nullable<Text>,
         details -> Text,
         occurred_at -> Timestamp,
+        seq -> BigInt,
     }
 }
 

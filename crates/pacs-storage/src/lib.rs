@@ -38,9 +38,11 @@
 mod bucket;
 mod fs;
 mod keys;
+mod orphans;
 mod reading;
 pub mod slices;
 mod staging;
 
 pub use bucket::{BucketSettings, S3Bucket};
 pub use fs::{FsMedium, clean_staging};
+pub use orphans::{Referenced, sweep_orphans};

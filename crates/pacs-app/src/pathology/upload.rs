@@ -440,6 +440,10 @@ impl SlideUpload {
                     taken.refusal().unwrap_or_default(),
                 ));
             }
+            StoreOutcome::NotAdmitted(message) => {
+                self.remove(&created, &barcode).await;
+                return Err(AppError::conflict(ErrorCode::PatientMismatch, message));
+            }
             StoreOutcome::Conflict(message) => {
                 self.remove(&created, &barcode).await;
                 return Err(AppError::conflict(

@@ -1,7 +1,8 @@
 //! Checking a MIRAX upload: a zip of one `.mrxs` index and its data folder.
 //! Every entry is checked before anything is kept: no absolute paths, no
-//! `..`, no links, nothing outside the slide, a bounded entry count and
-//! uncompressed size (zip bombs), and every entry is read through (CRC).
+//! `..`, no links, no control characters in names, no name twice, nothing
+//! outside the slide, a bounded entry count and uncompressed size (zip
+//! bombs), and every entry is read through (CRC).
 
 use std::io::{self, Read, Seek};
 
@@ -48,11 +49,12 @@ fn refuse(why: String) -> DicomError {
     DicomError::Archive(why)
 }
 
-/// Checks a zip's names: relative, no `..`, no backslashes or NULs.
+/// Checks a zip's names: relative, no `..`, no backslashes (control
+/// characters are refused before, with their own message).
 fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
-        && !name.contains(['\\', '\0'])
+        && !name.contains('\\')
         && name.as_bytes().get(1) != Some(&b':')
         && name.split('/').all(|c| c != ".." && c != ".")
 }
@@ -73,6 +75,13 @@ pub fn check_mirax<R: Read + Seek>(r: R, limits: &MiraxLimits) -> Result<MiraxCh
             limits.max_entries
         )));
     }
+    // The zip reader keys entries by name, so of two with one name only the
+    // last would be seen (and hashed): refuse the ambiguity.
+    if zip.has_duplicate_names() {
+        return Err(refuse(
+            "the archive holds two entries with the same name; each name must be unique".into(),
+        ));
+    }
     let mut entries = Vec::with_capacity(zip.len());
     let mut declared: u64 = 0;
     for i in 0..zip.len() {
@@ -83,6 +92,12 @@ pub fn check_mirax<R: Read + Seek>(r: R, limits: &MiraxLimits) -> Result<MiraxCh
             .name()
             .map_err(|_| refuse(format!("zip entry {i} has an undecodable name")))?
             .into_owned();
+        // A NUL cuts the name short for C readers (OpenSlide): another file.
+        if name.chars().any(char::is_control) {
+            return Err(refuse(format!(
+                "zip entry {name:?} has a control character in its name"
+            )));
+        }
         if !safe_name(&name) || f.enclosed_name().is_none() {
             return Err(refuse(format!(
                 "zip entry {name:?} has an absolute or escaping path"
@@ -274,5 +289,41 @@ mod tests {
         };
         assert!(bomb.unwrap_err().to_string().contains("bomb"));
         assert!(check(b"not a zip".to_vec()).is_err());
+    }
+
+    /// `zip_of`, with `from` replaced by `to` (as long) in the raw bytes: what
+    /// the writer refuses to produce (one name twice, a NUL in a name).
+    fn patched(entries: &[(&str, &[u8])], from: &[u8], to: &[u8]) -> Vec<u8> {
+        assert_eq!(from.len(), to.len());
+        let mut bytes = zip_of(entries);
+        let mut at = 0;
+        while let Some(i) = bytes[at..].windows(from.len()).position(|w| w == from) {
+            bytes[at + i..at + i + from.len()].copy_from_slice(to);
+            at += i + from.len();
+        }
+        bytes
+    }
+
+    #[test]
+    fn names_twice_or_with_control_characters_are_refused() {
+        let slide: [(&str, &[u8]); 3] = [
+            ("s.mrxs", b"i"),
+            ("s/Data0.dat", b"a"),
+            ("s/Data1.dat", b"b"),
+        ];
+        assert!(check(zip_of(&slide)).is_ok());
+        let twice = check(patched(&slide, b"s/Data1.dat", b"s/Data0.dat")).unwrap_err();
+        assert!(twice.to_string().contains("same name"), "{twice}");
+        for c in [b'\0', b'\n', 0x7f] {
+            let err = check(patched(
+                &slide,
+                b"s/Data1.dat",
+                &[
+                    b's', b'/', b'D', b'a', b't', b'a', c, b'.', b'd', b'a', b't',
+                ],
+            ))
+            .unwrap_err();
+            assert!(err.to_string().contains("control character"), "{c}: {err}");
+        }
     }
 }

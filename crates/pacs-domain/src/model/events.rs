@@ -117,7 +117,8 @@ impl NewEvent {
 /// An appended event, with its position in the tenant's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyEvent {
-    /// Strictly increasing; a reader polling with the last id it saw misses nothing.
+    /// The tenant's own sequence: 1, 2, 3… without gaps, so it tells nothing
+    /// of other tenants. A reader polling with the last id it saw misses nothing.
     pub id: i64,
     pub event: NewEvent,
     pub occurred_at: SystemTime,

@@ -51,9 +51,29 @@ pub enum Indexed {
     Stored { instance: usize, study: StudyRef },
 }
 
+/// Who a live study belongs to, as the index has it when an instance joins it:
+/// its patient's identity and the identities merged into that patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyOwner {
+    pub patient: PatientKey,
+    /// Patients merged into `patient` (their studies now are its studies).
+    pub merged: Vec<PatientKey>,
+}
+
+/// A patient's identity: Patient ID with its issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientKey {
+    pub patient_id: PatientId,
+    pub issuer: Option<String>,
+}
+
 /// How a batch is indexed: what it records, and the rules it must keep.
 pub struct StorePolicy<'a> {
     pub journal: &'a dyn Fn(&[Indexed]) -> Journal,
+    /// Whether an instance may join the study the index resolved for it (an
+    /// existing one, or one created earlier in the batch): `Err(why)` refuses
+    /// it as [`super::StoreOutcome::NotAdmitted`]. Called under the write lock.
+    pub admit: &'a dyn Fn(&super::InstanceHeader, &StudyOwner) -> Result<(), String>,
     /// An instance's Container Identifier must name no other live instance
     /// (slides: a barcode names one slide). Checked under the write lock.
     pub unique_barcodes: bool,

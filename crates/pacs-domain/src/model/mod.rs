@@ -16,7 +16,8 @@ pub use attributes::{
 pub use events::{EventType, NewEvent, StudyEvent};
 pub use frames::FrameIndex;
 pub use journal::{
-    Corrected, Deprecated, Indexed, Journal, NewAuditRecord, Recorder, StorePolicy, StudyRef,
+    Corrected, Deprecated, Indexed, Journal, NewAuditRecord, PatientKey, Recorder, StorePolicy,
+    StudyOwner, StudyRef,
 };
 pub use management::{
     Change, CorrectionOutcome, CountFilter, DeprecationAction, DeprecationOutcome,

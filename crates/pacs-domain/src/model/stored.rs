@@ -70,6 +70,8 @@ pub enum StoreOutcome {
     AlreadyStored,
     /// Refused; the text says why (e.g. same SOP Instance UID, other content).
     Conflict(String),
+    /// Refused by [`super::StorePolicy::admit`]; the text says why.
+    NotAdmitted(String),
     /// Refused by [`super::StorePolicy::unique_barcodes`]: the instance `holder`
     /// already carries this Container Identifier.
     BarcodeTaken {
@@ -83,7 +85,7 @@ impl StoreOutcome {
     pub fn refusal(&self) -> Option<String> {
         match self {
             StoreOutcome::Stored | StoreOutcome::AlreadyStored => None,
-            StoreOutcome::Conflict(why) => Some(why.clone()),
+            StoreOutcome::Conflict(why) | StoreOutcome::NotAdmitted(why) => Some(why.clone()),
             StoreOutcome::BarcodeTaken { barcode, holder } => Some(format!(
                 "ContainerIdentifier {barcode} already identifies another slide (SOP Instance \
                  UID {holder})"

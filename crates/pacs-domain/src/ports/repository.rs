@@ -107,9 +107,10 @@ pub trait RetrieveIndex: Send + Sync {
 
 /// The tenant's study event log.
 pub trait EventLog: Send + Sync {
-    /// Events with id greater than `after`, ascending, at most `limit`. A reader
-    /// that always passes the last id it saw MUST never miss nor repeat an event,
-    /// even while writers commit concurrently.
+    /// Events with id greater than `after`, ascending, at most `limit`. Ids are
+    /// per tenant and MUST be 1, 2, 3… without gaps. A reader that always passes
+    /// the last id it saw MUST never miss nor repeat an event, even while writers
+    /// commit concurrently.
     fn read_after(
         &self,
         tenant: &TenantName,

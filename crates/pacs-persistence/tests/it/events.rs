@@ -84,3 +84,32 @@ fn a_poller_sees_every_event_exactly_once_under_concurrent_writers() {
         assert_eq!(seen, all, "{}: the poller missed events", t.name);
     }
 }
+
+#[test]
+fn each_tenant_numbers_its_events_from_one_without_gaps() {
+    for t in databases() {
+        let (a, b) = (tenant("ev-a"), tenant("ev-b"));
+        // Interleaved: a's ids must not jump over b's events, nor b's over a's.
+        for k in 0..6u32 {
+            let ten = if k % 3 == 0 { &b } else { &a };
+            store(&t.db, ten, &[instance("P", k, k, k, "ab")]).unwrap();
+        }
+        for (ten, studies) in [(&a, 4), (&b, 2)] {
+            let ids: Vec<i64> =
+                t.db.read_after(ten, 0, 100)
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.id)
+                    .collect();
+            // Two events per new study: STUDY_CREATED and INSTANCE_STORED.
+            assert_eq!(ids, (1..=studies * 2).collect::<Vec<i64>>(), "{}", t.name);
+            let after: Vec<i64> =
+                t.db.read_after(ten, 2, 100)
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.id)
+                    .collect();
+            assert_eq!(after.first(), Some(&3), "{}: after a cursor", t.name);
+        }
+    }
+}

@@ -121,6 +121,7 @@ fn indexing_writes_the_journal_of_its_steps_in_order() {
         };
         let policy = StorePolicy {
             journal: &recorder,
+            admit: &|_, _| Ok(()),
             unique_barcodes: false,
         };
         db.store(&ten, &batch, &policy).unwrap();
@@ -159,6 +160,7 @@ fn indexing_writes_the_journal_of_its_steps_in_order() {
         slide.header.instance.container_identifier = Some("BC-1".into());
         let barcodes = |unique_barcodes| StorePolicy {
             journal: &recorder,
+            admit: &|_, _| Ok(()),
             unique_barcodes,
         };
         assert_eq!(
@@ -204,6 +206,80 @@ fn indexing_writes_the_journal_of_its_steps_in_order() {
             db.locate_instance(&tenant("other"), &sop(3))
                 .unwrap()
                 .is_none()
+        );
+    }
+}
+
+#[test]
+fn indexing_asks_the_policy_who_may_join_a_study() {
+    for t in databases() {
+        let (db, ten) = (&t.db, tenant("adm"));
+        store(
+            db,
+            &ten,
+            &[instance("P1", 1, 1, 1, "a"), instance("P2", 2, 2, 2, "b")],
+        )
+        .unwrap();
+        let owners = RefCell::new(Vec::new());
+        let only_p1 = |h: &InstanceHeader, o: &StudyOwner| {
+            owners.borrow_mut().push(o.clone());
+            if h.patient.patient_id == pid("P1") {
+                Ok(())
+            } else {
+                Err("other patient".to_owned())
+            }
+        };
+        let nothing = |_: &[Indexed]| Journal::default();
+        let policy = StorePolicy {
+            journal: &nothing,
+            admit: &only_p1,
+            unique_barcodes: false,
+        };
+        let before = logged(db, &ten);
+        let key = |id: &str| PatientKey {
+            patient_id: pid(id),
+            issuer: None,
+        };
+
+        // Refused: nothing written, the existing study's owner shown to the rule.
+        let mallory = instance("MALLORY", 1, 1, 3, "c");
+        assert_eq!(
+            db.store(&ten, std::slice::from_ref(&mallory), &policy)
+                .unwrap(),
+            [StoreOutcome::NotAdmitted("other patient".into())],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            owners.borrow().last(),
+            Some(&StudyOwner {
+                patient: key("P1"),
+                merged: vec![]
+            })
+        );
+        assert_eq!(live(db, &ten, 1).len(), 1, "{}", t.name);
+        assert_eq!(logged(db, &ten), before, "{}", t.name);
+
+        // After P2 is merged into P1, P2 is among the owner's identities.
+        let noop = |_: &Corrected| Journal::default();
+        db.merge_patients(&ten, &pid("P2"), &patient("P1", "ONE"), &noop)
+            .unwrap();
+        let late = instance("P1", 2, 2, 4, "d");
+        assert_eq!(
+            db.store(&ten, std::slice::from_ref(&late), &policy)
+                .unwrap(),
+            [StoreOutcome::Stored],
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            owners.borrow().last(),
+            Some(&StudyOwner {
+                patient: key("P1"),
+                merged: vec![key("P2")]
+            }),
+            "{}",
+            t.name
         );
     }
 }

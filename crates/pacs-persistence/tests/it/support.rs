@@ -131,6 +131,7 @@ pub fn store(
         batch,
         &StorePolicy {
             journal: &journal,
+            admit: &|_, _| Ok(()),
             unique_barcodes: false,
         },
     )
