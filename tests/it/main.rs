@@ -8,8 +8,8 @@
 
 mod architecture;
 mod auth_tenants;
-mod buckets;
 mod bad_input;
+mod buckets;
 mod cli;
 mod corrections;
 mod crash;
