@@ -88,6 +88,7 @@ start_node2() {
   NODE2_PID=$!
   for _ in $(seq 600); do
     NODE2=$(sed -n 's/^pacs ready: listening on //p' "$d/stdout.log" | head -1)
+    NODE2=${NODE2#http://}
     [ -n "$NODE2" ] && return 0
     sleep 0.1
   done

@@ -329,7 +329,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&header[128..132], b"DICM");
-        let meta = dicom_object::FileMetaTable::from_reader(&header[128..]).unwrap();
+        // Through the one guarded open (architecture test), with an empty data set.
+        let object = crate::parse::open_bounded(
+            std::io::Cursor::new(&header[..]),
+            crate::parse::Scope::Whole,
+            4096,
+        )
+        .unwrap();
+        let meta = object.meta();
         assert_eq!(
             meta.transfer_syntax().trim_end_matches('\0'),
             "1.2.840.10008.1.2.1"
