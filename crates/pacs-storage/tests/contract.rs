@@ -478,7 +478,7 @@ async fn check_says_whether_the_medium_is_writable(kind: Kind) {
 /// parts on a bucket, streamed back whole and by ranges across part borders.
 async fn a_large_object_streams_through_whole(kind: Kind) {
     const LARGE: u64 = 64 * 1024 * 1024 + 3;
-    const PART: u64 = 8 * 1024 * 1024;
+    const PART: u64 = 5 * 1024 * 1024;
     let s = Subject::new(kind).await;
     let m = Arc::clone(&s.medium);
     let mut want = Sha1::new();
