@@ -38,7 +38,7 @@ const PART: u64 = 5 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
 
 /// Parts read or sent at once (each costs twice its size in memory).
-pub(crate) const IN_FLIGHT: usize = 2;
+pub(crate) const IN_FLIGHT: usize = 1;
 
 const CONTENT_TYPE: &str = "application/octet-stream";
 
