@@ -37,6 +37,22 @@ fn assert_all_served(server: &Server, uids: &[[String; 3]], bytes: &[Vec<u8>], w
     assert_eq!(served, wanted, "{when}: every instance byte-identical");
 }
 
+/// Sends `body` to the relocation API on another thread; its answer's status
+/// (None: the connection broke, as when the server is killed).
+fn relocation_call(url: String, body: serde_json::Value) -> std::thread::JoinHandle<Option<u16>> {
+    std::thread::spawn(move || {
+        try_request(
+            "POST",
+            &url,
+            Some(TENANT_A.key),
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
+        .ok()
+        .map(|a| a.status)
+    })
+}
+
 /// Starts a relocation of `study` to `bucket_name` on another thread and
 /// calls `interrupt` as soon as the first object has reached `bucket` on
 /// `endpoint`; returns the answer's status (None: the connection broke) and
@@ -49,17 +65,7 @@ fn relocate_and_interrupt(
     interrupt: impl FnOnce(),
 ) -> (Option<u16>, bool) {
     let body = json!({"studyInstanceUid": study, "bucketName": "cold", "author": "faults"});
-    let call = std::thread::spawn(move || {
-        try_request(
-            "POST",
-            &url,
-            Some(TENANT_A.key),
-            &[("Content-Type", "application/json")],
-            Some(body.to_string().into_bytes()),
-        )
-        .ok()
-        .map(|a| a.status)
-    });
+    let call = relocation_call(url, body);
     let deadline = Instant::now() + Duration::from_secs(60);
     while bucket_keys(endpoint, bucket).is_empty() && !call.is_finished() {
         assert!(Instant::now() < deadline, "no object reached the bucket");
@@ -187,17 +193,7 @@ fn pacs_killed_midway_keeps_the_study_and_the_next_attempt_completes() {
             // And back, killed as soon as the first file reaches the disk.
             let back = json!({"studyInstanceUid": study, "physicalMediumName": "local", "author": "faults"});
             let url = server.url("/studies/relocation");
-            let call = std::thread::spawn(move || {
-                try_request(
-                    "POST",
-                    &url,
-                    Some(TENANT_A.key),
-                    &[("Content-Type", "application/json")],
-                    Some(back.to_string().into_bytes()),
-                )
-                .ok()
-                .map(|a| a.status)
-            });
+            let call = relocation_call(url, back);
             let deadline = Instant::now() + Duration::from_secs(60);
             while archive_files(&server) == before - uids.len() && !call.is_finished() {
                 assert!(Instant::now() < deadline, "nothing reached the disk");

@@ -4,7 +4,7 @@
 //! database's change locks too, so that the refusal holds across nodes.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pacs_domain::ports::ChangeLocks;
 
@@ -78,9 +78,13 @@ impl InFlight {
         }
     }
 
-    fn lock_keys(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_keys(&self) -> MutexGuard<'_, HashSet<String>> {
+        locked(&self.keys)
     }
+}
+
+fn locked(keys: &Mutex<HashSet<String>>) -> MutexGuard<'_, HashSet<String>> {
+    keys.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Drop for InFlightGuard {
@@ -88,10 +92,7 @@ impl Drop for InFlightGuard {
         if let Some(shared) = &self.shared {
             shared.unlock(&self.key);
         }
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
+        locked(&self.keys).remove(&self.key);
     }
 }
 

@@ -56,26 +56,27 @@ impl PgChangeLocks {
     }
 }
 
-impl ChangeLocks for PgChangeLocks {
-    fn try_lock(&self, key: &str) -> Result<bool, RepositoryError> {
+impl PgChangeLocks {
+    /// Runs the advisory-lock function `call` (try-lock or unlock) on `key`.
+    fn advisory(&self, call: &str, key: &str) -> Result<bool, RepositoryError> {
+        let sql = format!("SELECT {call}(hashtextextended($1, $2)) AS taken");
         self.with_conn(|c| {
-            diesel::sql_query("SELECT pg_try_advisory_lock(hashtextextended($1, $2)) AS taken")
+            diesel::sql_query(sql)
                 .bind::<Text, _>(key)
                 .bind::<BigInt, _>(LOCK_SEED)
                 .get_result::<Taken>(c)
                 .map(|t| t.taken)
         })
     }
+}
+
+impl ChangeLocks for PgChangeLocks {
+    fn try_lock(&self, key: &str) -> Result<bool, RepositoryError> {
+        self.advisory("pg_try_advisory_lock", key)
+    }
 
     fn unlock(&self, key: &str) {
-        let released = self.with_conn(|c| {
-            diesel::sql_query("SELECT pg_advisory_unlock(hashtextextended($1, $2)) AS taken")
-                .bind::<Text, _>(key)
-                .bind::<BigInt, _>(LOCK_SEED)
-                .get_result::<Taken>(c)
-                .map(|t| t.taken)
-        });
-        if !matches!(released, Ok(true)) {
+        if !matches!(self.advisory("pg_advisory_unlock", key), Ok(true)) {
             log::warn!("change lock {key} was not held at release");
         }
     }
