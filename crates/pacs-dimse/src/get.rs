@@ -36,27 +36,52 @@ pub(crate) async fn c_get(session: &mut Session, rq: Received) -> Result<(), Lin
     for (n, instance) in instances.iter().enumerate() {
         let id = u16::try_from(n % 0xFFFF + 1).unwrap_or(1);
         let stored = store_on_peer(&mut session.link, &session.ports, instance, id, None).await?;
-        counts.remaining = counts.remaining.saturating_sub(1);
-        if stored {
-            counts.completed += 1;
-        } else {
-            counts.failed += 1;
-        }
-        if counts.remaining > 0 {
-            let mut pending = DimseCommand::response_to(&rq.command, PENDING);
-            pending.sop_instance = None;
-            pending.sub_operations = Some(counts);
-            session.link.send_command(rq.context, &pending).await?;
-        }
+        progressed(session, &rq, &mut counts, stored).await?;
     }
+    finished(session, &rq, counts).await
+}
+
+/// A C-GET or C-MOVE response carrying the sub-operation counts.
+pub(crate) fn counted(rq: &Received, status: u16, counts: SubOperations) -> DimseCommand {
+    let mut response = DimseCommand::response_to(&rq.command, status);
+    response.sop_instance = None;
+    response.sub_operations = Some(counts);
+    response
+}
+
+/// Counts one sub-operation's outcome and, while some remain, tells the
+/// requester how far it is (a pending response).
+pub(crate) async fn progressed(
+    session: &mut Session,
+    rq: &Received,
+    counts: &mut SubOperations,
+    stored: bool,
+) -> Result<(), LinkError> {
+    counts.remaining = counts.remaining.saturating_sub(1);
+    if stored {
+        counts.completed += 1;
+    } else {
+        counts.failed += 1;
+    }
+    if counts.remaining == 0 {
+        return Ok(());
+    }
+    let pending = counted(rq, PENDING, *counts);
+    session.link.send_command(rq.context, &pending).await
+}
+
+/// The final response: success, or "sub-operations failed" when one did.
+pub(crate) async fn finished(
+    session: &mut Session,
+    rq: &Received,
+    counts: SubOperations,
+) -> Result<(), LinkError> {
     let status = if counts.failed > 0 {
         SUB_OPERATIONS_FAILED
     } else {
         SUCCESS
     };
-    let mut done = DimseCommand::response_to(&rq.command, status);
-    done.sop_instance = None;
-    done.sub_operations = Some(counts);
+    let done = counted(rq, status, counts);
     session.link.send_command(rq.context, &done).await
 }
 

@@ -5,15 +5,13 @@
 use std::collections::BTreeSet;
 
 use dicom_ul::ClientAssociationOptions;
-use pacs_dicom_ops::dimse::{DimseCommand, SubOperations};
+use pacs_dicom_ops::dimse::SubOperations;
 use pacs_dicom_ops::find::MAX_IDENTIFIER_BYTES;
 
 use crate::association::Session;
-use crate::get::{located, store_on_peer};
+use crate::get::{counted, finished, located, progressed, store_on_peer};
 use crate::link::{Link, LinkError, Received};
-use crate::status::{
-    CANNOT_UNDERSTAND, MOVE_DESTINATION_UNKNOWN, Outcome, PENDING, SUB_OPERATIONS_FAILED, SUCCESS,
-};
+use crate::status::{CANNOT_UNDERSTAND, MOVE_DESTINATION_UNKNOWN, Outcome, SUB_OPERATIONS_FAILED};
 
 pub(crate) const PATIENT_ROOT_MOVE: &str = "1.2.840.10008.5.1.4.1.2.1.2";
 pub(crate) const STUDY_ROOT_MOVE: &str = "1.2.840.10008.5.1.4.1.2.2.2";
@@ -74,9 +72,7 @@ pub(crate) async fn c_move(session: &mut Session, rq: Received) -> Result<(), Li
                 log::warn!("C-MOVE: destination {dest_ae} at {host}:{port} not reached: {e}");
                 counts.failed = counts.remaining;
                 counts.remaining = 0;
-                let mut done = DimseCommand::response_to(&rq.command, SUB_OPERATIONS_FAILED);
-                done.sop_instance = None;
-                done.sub_operations = Some(counts);
+                let mut done = counted(&rq, SUB_OPERATIONS_FAILED, counts);
                 done.error_comment = Some(format!("move destination {dest_ae} not reached"));
                 return session.link.send_command(rq.context, &done).await;
             }
@@ -105,30 +101,11 @@ pub(crate) async fn c_move(session: &mut Session, rq: Received) -> Result<(), Li
                     break;
                 }
             };
-            counts.remaining = counts.remaining.saturating_sub(1);
-            if stored {
-                counts.completed += 1;
-            } else {
-                counts.failed += 1;
-            }
-            if counts.remaining > 0 {
-                let mut pending = DimseCommand::response_to(&rq.command, PENDING);
-                pending.sop_instance = None;
-                pending.sub_operations = Some(counts);
-                session.link.send_command(rq.context, &pending).await?;
-            }
+            progressed(session, &rq, &mut counts, stored).await?;
         }
         if let Err(e) = out.release().await {
             log::info!("C-MOVE: release by {dest_ae}: {e}");
         }
     }
-    let status = if counts.failed > 0 {
-        SUB_OPERATIONS_FAILED
-    } else {
-        SUCCESS
-    };
-    let mut done = DimseCommand::response_to(&rq.command, status);
-    done.sop_instance = None;
-    done.sub_operations = Some(counts);
-    session.link.send_command(rq.context, &done).await
+    finished(session, &rq, counts).await
 }
