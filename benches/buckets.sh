@@ -39,14 +39,29 @@ PGDB=pacs_bench_buckets_$$
 [ -f "$BD/DONE" ] || { echo "missing $BD: run tests/data/make-data.sh $DATA" >&2; exit 1; }
 command -v haproxy >/dev/null || { echo "haproxy is missing: run tests/peers/install.sh" >&2; exit 1; }
 
+# Orthanc 1.10 (tests/peers/orthanc.sh) on its own ports, measured first in the stow and wado
+# phases of the same run, as every benchmark here compares with it.
+export ORTHANC_HTTP=${ORTHANC_HTTP:-8052} ORTHANC_DICOM=${ORTHANC_DICOM:-4252}
+OHTTP=http://127.0.0.1:$ORTHANC_HTTP
+ODW=$OHTTP/dicom-web
+unset ORTHANC_DIR
+
 # shellcheck source=lib.sh
 . "$ROOT/benches/lib.sh"
+orthanc_ports_free
+
+ofresh() {  # NAME: a new, empty Orthanc in $RES/orthanc-NAME
+  [ -n "${ORTHANC_DIR:-}" ] && osrv stop
+  export ORTHANC_DIR="$RES/orthanc-$1"
+  osrv reset
+}
 
 export PACS_S3_DIR="$RES/s3" PACS_S3_PARENT=$$
 S3=$("$ROOT/tests/peers/s3.sh" start | tail -1)
 HAPROXY_PID="" NODE2_PID=""
 cleanup() {
   pacs_stop
+  if [ -n "${ORTHANC_DIR:-}" ]; then osrv stop || true; fi
   [ -n "$NODE2_PID" ] && kill "$NODE2_PID" 2>/dev/null || true
   [ -n "$HAPROXY_PID" ] && kill "$HAPROXY_PID" 2>/dev/null || true
   "$ROOT/tests/peers/s3.sh" stop || true
@@ -108,6 +123,8 @@ for phase in $PHASES; do
   echo "=== phase $phase"; loadavg "$phase"
   case $phase in
   stow)
+    ofresh stow && client orthanc stow-20x4 stow "$BD" --batch 20 --conc 4 --label stow-20x4
+    osrv stop
     on_filesystem
     pacs_start stow-fs && { pclient pacs-fs stow-fs "$P" stow "$BD" --batch 20 --conc 4 --label stow-20x4; pacs_done stow-fs; }
     new_bucket stow-$$
@@ -117,6 +134,11 @@ for phase in $PHASES; do
     [ -f "$BS/DONE" ] || timeout "$TMO" "$PY" "$ROOT/tests/data/gen_bulk.py" 1 1 200 "$BS" --seed bigseries \
       --template "$("$PY" -c 'import data_store,os;print(os.path.dirname(data_store.__file__))')/data/693_UNCR.dcm"
     read -r bst bse _ < <(first_series "$BS/manifest.csv")
+    if ofresh wado; then
+      client orthanc wado-load stow "$BS" --batch 20 --conc 2 --label wado-load
+      client orthanc wado-big wado --study "$bst" --series "$bse" --reps 5 --label "200 x CT 512x512, ~100 MiB"
+    fi
+    osrv stop
     for where in fs bucket; do
       if [ "$where" = fs ]; then on_filesystem; else new_bucket wado-$$; fi
       pacs_start "wado-$where" || continue
